@@ -1,0 +1,33 @@
+using System.CommandLine;
+
+namespace HistoQuant.Cli;
+
+/// <summary>Exit codes: 0 all good, 1 some slide failed, 2 bad arguments or inputs the run cannot start with.</summary>
+public static class Cli
+{
+    public const int Ok = 0, SomeFailed = 1, BadArguments = 2;
+
+    public static int Run(RootCommand root, string[] args)
+    {
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            foreach (var error in parsed.Errors)
+                Console.Error.WriteLine($"histoquant: {error.Message}");
+            Console.Error.WriteLine("Try 'histoquant --help'.");
+            return BadArguments;
+        }
+        try
+        {
+            return parsed.Invoke();
+        }
+        catch (UsageException e)
+        {
+            Console.Error.WriteLine($"histoquant: {e.Message}");
+            return BadArguments;
+        }
+    }
+}
+
+/// <summary>A problem with what the user asked for (bad option value, unreadable model): exit code 2.</summary>
+public sealed class UsageException(string message) : Exception(message);

@@ -1,0 +1,146 @@
+using System.CommandLine;
+using System.Globalization;
+using HistoQuant.Kernels;
+using HistoQuant.Models;
+using HistoQuant.Output;
+using HistoQuant.Pipeline;
+using HistoQuant.Slides;
+using HistoQuant.Stains;
+
+namespace HistoQuant.Cli;
+
+public static class QuantifyCommand
+{
+    public static Command Create()
+    {
+        var inputs = new Argument<string[]>("input") { Description = "Slides, or folders of slides.", Arity = ArgumentArity.OneOrMore };
+        var output = new Option<string>("--out") { Description = "Folder for results.csv and results.json.", Required = true };
+        var marker = new Option<string>("--marker") { Description = "Marker model id (models/ID.json) or a model file.", DefaultValueFactory = _ => MarkerCatalog.DefaultId };
+        var stains = new Option<string?>("--stains") { Description = "Stain preset (H-DAB, \"H-DAB Ruifrok\", H-E, H-AEC) or a stain JSON file; overrides the marker's." };
+        var mpp = new Option<double?>("--mpp") { Description = "Level-0 pixel size in µm/px; overrides or supplies the file's." };
+        var tissue = new Option<string>("--tissue") { Description = "auto: detect tissue at low resolution; all: every pixel is tissue.", DefaultValueFactory = _ => "auto" };
+        tissue.AcceptOnlyFromAmong("auto", "all");
+        var weak = new Option<double?>("--weak") { Description = "Chromogen OD threshold for weak (1+) and for 'positive'; default from the marker (0.2)." };
+        var moderate = new Option<double?>("--moderate") { Description = "Chromogen OD threshold for moderate (2+); default 0.4." };
+        var strong = new Option<double?>("--strong") { Description = "Chromogen OD threshold for strong (3+); default 0.6." };
+        var device = new Option<string>("--device") { Description = "Pixel engine: auto, cpu or gpu.", DefaultValueFactory = _ => "auto" };
+        device.AcceptOnlyFromAmong(EngineFactory.Choices);
+        var background = new Option<string?>("--background") { Description = "Background (glass) intensity I0: 'auto' (estimated per slide), one value, or R,G,B. Default 255." };
+        var threads = new Option<int>("--threads") { Description = "Worker threads (0 = all cores).", DefaultValueFactory = _ => 0 };
+
+        var command = new Command("quantify", "Measure DAB (or another chromogen) per slide: tissue area, % positive area, intensity grades, H-score.")
+        {
+            inputs, output, marker, stains, mpp, tissue, weak, moderate, strong, device, background, threads,
+        };
+        command.SetAction(parse =>
+        {
+            var model = Load(() => MarkerCatalog.Resolve(parse.GetValue(marker)!));
+            var options = new QuantifyOptions
+            {
+                Marker = model,
+                Stains = parse.GetValue(stains) is { } s ? Load(() => ResolveStains(s)) : null,
+                Thresholds = MergeThresholds(model.Thresholds, parse.GetValue(weak), parse.GetValue(moderate), parse.GetValue(strong)),
+                Mpp = CheckMpp(parse.GetValue(mpp)),
+                Tissue = parse.GetValue(tissue) == "all" ? TissueMode.All : TissueMode.Auto,
+                Background = ParseBackground(parse.GetValue(background), out bool estimate),
+                EstimateBackground = estimate,
+                Threads = Math.Max(0, parse.GetValue(threads)),
+            };
+            IPixelEngine engine;
+            try
+            {
+                engine = EngineFactory.Create(parse.GetValue(device)!);
+            }
+            catch (Exception e) when (e is NotSupportedException or ArgumentException)
+            {
+                throw new UsageException(e.Message);
+            }
+            using (engine)
+                return Run(ExpandInputs(parse.GetValue(inputs)!), parse.GetValue(output)!, new Quantifier(options, engine));
+        });
+        return command;
+    }
+
+    private static int Run(IReadOnlyList<string> slides, string outDir, Quantifier quantifier)
+    {
+        if (slides.Count == 0)
+            throw new UsageException("no slides found in the given inputs");
+        var writer = new ResultsWriter(outDir);
+        int failed = 0;
+        for (int i = 0; i < slides.Count; i++)
+        {
+            var result = quantifier.Run(slides[i]);
+            writer.Add(result);
+            if (result.Status == SlideResult.Ok)
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"[{i + 1}/{slides.Count}] {slides[i]}: tissue {result.TissueAreaMm2:0.###} mm², positive {result.PositiveAreaPct:0.##}%, H-score {result.HScore:0.#} ({result.Seconds:0.0} s, {result.Device})"));
+            else
+            {
+                failed++;
+                Console.Error.WriteLine($"[{i + 1}/{slides.Count}] error: {result.Error}");
+            }
+        }
+        Console.Error.WriteLine($"{slides.Count - failed} of {slides.Count} slides measured; results in {writer.CsvPath}");
+        return failed == 0 ? Cli.Ok : Cli.SomeFailed;
+    }
+
+    /// <summary>Files stay as given; folders contribute their slide files (not recursive), sorted by name.</summary>
+    public static IReadOnlyList<string> ExpandInputs(IEnumerable<string> inputs)
+    {
+        var list = new List<string>();
+        foreach (var input in inputs)
+        {
+            if (Directory.Exists(input))
+                list.AddRange(Directory.GetFiles(input)
+                    .Where(f => SlideOpener.SlideExtensions.Any(e => f.EndsWith(e, StringComparison.OrdinalIgnoreCase)))
+                    .Order(StringComparer.Ordinal));
+            else
+                list.Add(input); // a missing file becomes an error row, not an aborted batch
+        }
+        return list;
+    }
+
+    private static T Load<T>(Func<T> load)
+    {
+        try
+        {
+            return load();
+        }
+        catch (FormatException e)
+        {
+            throw new UsageException(e.Message);
+        }
+    }
+
+    private static StainSet ResolveStains(string nameOrFile) =>
+        StainPresets.Find(nameOrFile) ?? (File.Exists(nameOrFile) ? StainFile.Load(nameOrFile)
+            : throw new FormatException($"--stains: '{nameOrFile}' is neither a preset ({string.Join(", ", StainPresets.All.Select(p => p.Name))}) nor a file"));
+
+    private static Thresholds MergeThresholds(Thresholds model, double? weak, double? moderate, double? strong)
+    {
+        var t = new Thresholds(weak ?? model.Weak, moderate ?? model.Moderate, strong ?? model.Strong);
+        return t.Problem() is { } why ? throw new UsageException(why) : t;
+    }
+
+    private static double? CheckMpp(double? mpp) =>
+        mpp is null ? null
+        : mpp > 0 && double.IsFinite(mpp.Value) ? mpp
+        : throw new UsageException($"--mpp must be a positive number of µm per pixel (got {mpp})");
+
+    public static Background? ParseBackground(string? text, out bool estimate)
+    {
+        estimate = false;
+        if (text is null)
+            return null;
+        if (text.Equals("auto", StringComparison.OrdinalIgnoreCase))
+        {
+            estimate = true;
+            return null;
+        }
+        var parts = text.Split(',', StringSplitOptions.TrimEntries);
+        var values = parts.Select(p => double.TryParse(p, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) ? v : double.NaN).ToArray();
+        if (values.Length is not (1 or 3) || values.Any(v => !(v > 0 && v <= 65535)))
+            throw new UsageException($"--background must be 'auto', one intensity or R,G,B (got '{text}')");
+        return values.Length == 1 ? new Background(values[0], values[0], values[0]) : new Background(values[0], values[1], values[2]);
+    }
+}

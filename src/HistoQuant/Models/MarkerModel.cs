@@ -1,0 +1,32 @@
+using HistoQuant.Stains;
+
+namespace HistoQuant.Models;
+
+/// <summary>DAB OD thresholds for intensity grades 1+, 2+, 3+ (QuPath's convention). Positive means ≥ Weak.</summary>
+public sealed record Thresholds(double Weak, double Moderate, double Strong)
+{
+    public static readonly Thresholds Default = new(0.2, 0.4, 0.6);
+
+    public string? Problem() =>
+        !(double.IsFinite(Weak) && double.IsFinite(Moderate) && double.IsFinite(Strong)) ? "thresholds must be numbers"
+        : !(Weak <= Moderate && Moderate <= Strong) ? $"thresholds must satisfy weak ≤ moderate ≤ strong (got {Weak}, {Moderate}, {Strong})"
+        : null;
+}
+
+/// <summary>
+/// How one marker is measured, loaded from models/*.json: which stains, which of them is the chromogen,
+/// the intensity thresholds, the compartment the stain sits in, and which measures to report.
+/// </summary>
+public sealed record MarkerModel(
+    string Id,
+    string Name,
+    string Description,
+    StainSet Stains,
+    int ChromogenIndex,
+    Thresholds Thresholds,
+    string Compartment,
+    IReadOnlyList<string> Measures,
+    string Source)
+{
+    public StainVector Chromogen => Stains[ChromogenIndex];
+}

@@ -1,0 +1,81 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace HistoQuant.Output;
+
+/// <summary>
+/// Writes DIR/results.csv and DIR/results.json. Both are rewritten whole after every slide through a
+/// temporary file and an atomic rename, so a crash never leaves a half-written row behind.
+/// </summary>
+public sealed class ResultsWriter
+{
+    public static readonly string[] Columns =
+    [
+        "slide", "marker", "status", "error", "width_px", "height_px", "mpp", "tissue_area_mm2", "positive_area_pct",
+        "weak_pct", "moderate_pct", "strong_pct", "h_score", "mean_dab_od", "device", "seconds",
+    ];
+
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    private readonly string _folder;
+    private readonly List<SlideResult> _results = new();
+
+    public ResultsWriter(string folder)
+    {
+        _folder = folder;
+        Directory.CreateDirectory(folder);
+    }
+
+    public string CsvPath => Path.Combine(_folder, "results.csv");
+    public string JsonPath => Path.Combine(_folder, "results.json");
+
+    public IReadOnlyList<SlideResult> Results => _results;
+
+    public void Add(SlideResult result)
+    {
+        _results.Add(result);
+        WriteAtomically(CsvPath, ToCsv(_results));
+        WriteAtomically(JsonPath, JsonSerializer.Serialize(_results, Json));
+    }
+
+    public static string ToCsv(IEnumerable<SlideResult> results)
+    {
+        var sb = new StringBuilder();
+        sb.Append(string.Join(',', Columns)).Append('\n');
+        foreach (var r in results)
+        {
+            string[] cells =
+            [
+                Csv(r.Slide), Csv(r.Marker), r.Status, Csv(r.Error), Int(r.WidthPx), Int(r.HeightPx), Num(r.Mpp, "0.######"),
+                Num(r.TissueAreaMm2, "0.######"), Num(r.PositiveAreaPct, "0.####"), Num(r.WeakPct, "0.####"),
+                Num(r.ModeratePct, "0.####"), Num(r.StrongPct, "0.####"), Num(r.HScore, "0.####"), Num(r.MeanDabOd, "0.######"),
+                Csv(r.Device), r.Seconds.ToString("0.###", CultureInfo.InvariantCulture),
+            ];
+            sb.Append(string.Join(',', cells)).Append('\n');
+        }
+        return sb.ToString();
+    }
+
+    private static string Int(int? v) => v?.ToString(CultureInfo.InvariantCulture) ?? "";
+
+    private static string Num(double? v, string format) => v?.ToString(format, CultureInfo.InvariantCulture) ?? "";
+
+    /// <summary>RFC 4180 quoting, only where needed.</summary>
+    public static string Csv(string s) =>
+        s.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + s.Replace("\"", "\"\"") + "\"" : s;
+
+    public static void WriteAtomically(string path, string content)
+    {
+        string tmp = path + ".tmp-" + Environment.ProcessId;
+        File.WriteAllText(tmp, content, new UTF8Encoding(false));
+        File.Move(tmp, path, overwrite: true);
+    }
+}

@@ -1,0 +1,47 @@
+namespace HistoQuant.Output;
+
+/// <summary>
+/// One row of results.csv / one record of results.json: a slide measured with one marker. Column names
+/// carry their units. Error rows keep the slide and marker and say why in <see cref="Error"/>.
+/// </summary>
+public sealed record SlideResult
+{
+    public required string Slide { get; init; }
+    public required string Marker { get; init; }
+    public required string Status { get; init; }
+    public string Error { get; init; } = "";
+    public int? WidthPx { get; init; }
+    public int? HeightPx { get; init; }
+    public double? Mpp { get; init; }
+    public double? TissueAreaMm2 { get; init; }
+    public double? PositiveAreaPct { get; init; }
+    public double? WeakPct { get; init; }
+    public double? ModeratePct { get; init; }
+    public double? StrongPct { get; init; }
+    public double? HScore { get; init; }
+    public double? MeanDabOd { get; init; }
+    public string Device { get; init; } = "";
+    public double Seconds { get; init; }
+
+    /// <summary>Facts for results.json only: format, stains, thresholds, tissue detection, tiles.</summary>
+    public SlideDetails? Details { get; init; }
+
+    public const string Ok = "ok";
+    public const string Failed = "error";
+}
+
+public sealed record SlideDetails(
+    string Format,
+    string MppSource,
+    string Stains,
+    string Chromogen,
+    double[][] StainVectors,
+    double[] Background,
+    double[] Thresholds,
+    string TissueMode,
+    double[]? GlassRgb,
+    long TissuePixels,
+    long TilesTotal,
+    long TilesRead,
+    int Levels,
+    double? Magnification);

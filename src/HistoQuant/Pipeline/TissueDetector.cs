@@ -1,0 +1,145 @@
+using OpenCvSharp;
+using HistoQuant.Slides;
+using HistoQuant.Stains;
+
+namespace HistoQuant.Pipeline;
+
+/// <summary>Tissue detection parameters; the defaults are documented in the README.</summary>
+/// <param name="MaskMicrons">Mask pixel size in µm (coarser if the mask would exceed <paramref name="MaxMaskSide"/>).</param>
+/// <param name="OdThreshold">Summed optical density, relative to the slide's own glass, at which a smoothed mask pixel is tissue.</param>
+/// <param name="SmoothMicrons">Gaussian σ applied to the OD image before thresholding.</param>
+/// <param name="MinAreaMicrons2">Tissue pieces smaller than this are dropped, glass holes smaller than this are filled.</param>
+public sealed record TissueSettings(
+    double MaskMicrons = 4.0,
+    double OdThreshold = 0.05,
+    double SmoothMicrons = 6.0,
+    double MinAreaMicrons2 = 1000.0,
+    int MaxMaskSide = 2048)
+{
+    /// <summary>Mask pixel size assumed when the slide has no pixel size (only the morphology depends on it).</summary>
+    public const double FallbackMicrons = 4.0;
+}
+
+/// <summary>
+/// Finds tissue on a low-resolution overview: estimate the glass colour from the brightest pixels,
+/// sum the positive optical densities relative to it, smooth, threshold, and clean up small specks and holes.
+/// Working relative to the slide's own glass matters: scanners differ (CMU-1's glass is 246, the Olympus
+/// OS-2 scan's is 217), and a fixed threshold against 255 calls all of a grey-glass slide tissue.
+/// </summary>
+public static class TissueDetector
+{
+    private const double BrightestFraction = 0.01;
+    private const double NoGlassBrightness = 150; // brightest pixels darker than this: the image is all tissue
+
+    public static TissueMask Detect(ISlide slide, double? mpp, TissueSettings settings, int maxThreads = 0)
+    {
+        var level0 = slide.Levels[0];
+        double micronsPerLevel0Px = mpp ?? (settings.MaskMicrons / TissueSettings.FallbackMicrons);
+        double downsample = Math.Max(1.0, settings.MaskMicrons / micronsPerLevel0Px);
+        downsample = Math.Max(downsample, (double)Math.Max(level0.Width, level0.Height) / settings.MaxMaskSide);
+        int w = Math.Max(1, (int)Math.Round(level0.Width / downsample));
+        int h = Math.Max(1, (int)Math.Round(level0.Height / downsample));
+        var overview = SlideOverview.Render(slide, w, h, maxThreads);
+        return FromOverview(overview, level0, downsample * micronsPerLevel0Px, settings);
+    }
+
+    public static TissueMask FromOverview(RgbImage overview, SlideLevel level0, double maskMicrons, TissueSettings settings)
+    {
+        var glass = EstimateGlass(overview);
+        int n = overview.Width * overview.Height;
+        var od = new float[n];
+        var lut = new float[3][];
+        for (int c = 0; c < 3; c++)
+        {
+            lut[c] = new float[256];
+            for (int v = 0; v < 256; v++)
+                lut[c][v] = (float)Math.Max(0, OpticalDensity.Of(v, glass[c]));
+        }
+        for (int i = 0; i < n; i++)
+            od[i] = lut[0][overview.Pixels[i * 3]] + lut[1][overview.Pixels[i * 3 + 1]] + lut[2][overview.Pixels[i * 3 + 2]];
+
+        var mask = new byte[n];
+        using (var odMat = Mat.FromPixelData(overview.Height, overview.Width, MatType.CV_32FC1, od))
+        using (var smooth = new Mat())
+        using (var binary = new Mat())
+        {
+            double sigma = settings.SmoothMicrons / maskMicrons;
+            if (sigma >= 0.3)
+                Cv2.GaussianBlur(odMat, smooth, new Size(0, 0), sigma, sigma, BorderTypes.Reflect101);
+            else
+                odMat.CopyTo(smooth);
+            Cv2.Threshold(smooth, binary, settings.OdThreshold, 1, ThresholdTypes.Binary);
+            using var bytes = new Mat();
+            binary.ConvertTo(bytes, MatType.CV_8UC1);
+            int minPixels = (int)Math.Ceiling(settings.MinAreaMicrons2 / (maskMicrons * maskMicrons));
+            RemoveSmall(bytes, minPixels, value: 1);   // specks of dust and debris
+            RemoveSmall(bytes, minPixels, value: 0);   // pinholes inside tissue
+            bytes.GetArray(out byte[] data);
+            data.CopyTo(mask, 0);
+        }
+        return new TissueMask(overview.Width, overview.Height, level0.Width, level0.Height, mask, glass);
+    }
+
+    /// <summary>Median colour of the brightest 1% of overview pixels; white when the image has no glass.</summary>
+    public static Background EstimateGlass(RgbImage overview)
+    {
+        int n = overview.Width * overview.Height;
+        var brightness = new int[n];
+        var hist = new int[766];
+        for (int i = 0; i < n; i++)
+        {
+            int b = overview.Pixels[i * 3] + overview.Pixels[i * 3 + 1] + overview.Pixels[i * 3 + 2];
+            brightness[i] = b;
+            hist[b]++;
+        }
+        int want = Math.Max(1, (int)(n * BrightestFraction)), seen = 0, cut = 765;
+        for (; cut > 0; cut--)
+        {
+            seen += hist[cut];
+            if (seen >= want)
+                break;
+        }
+        var channels = new List<byte>[3] { new(), new(), new() };
+        for (int i = 0; i < n; i++)
+            if (brightness[i] >= cut)
+                for (int c = 0; c < 3; c++)
+                    channels[c].Add(overview.Pixels[i * 3 + c]);
+        double Median(List<byte> v)
+        {
+            v.Sort();
+            return v[v.Count / 2];
+        }
+        var glass = new Background(Median(channels[0]), Median(channels[1]), Median(channels[2]));
+        return (glass.R + glass.G + glass.B) / 3 < NoGlassBrightness ? Background.White : glass;
+    }
+
+    private static void RemoveSmall(Mat mask, int minPixels, byte value)
+    {
+        if (minPixels <= 1)
+            return;
+        using var target = new Mat();
+        if (value == 1)
+            mask.CopyTo(target);
+        else
+            Cv2.Compare(mask, Scalar.All(0), target, CmpTypes.EQ);
+        using var labels = new Mat();
+        using var stats = new Mat();
+        using var centroids = new Mat();
+        int count = Cv2.ConnectedComponentsWithStats(target, labels, stats, centroids, PixelConnectivity.Connectivity8, MatType.CV_32S);
+        var small = new bool[count];
+        bool any = false;
+        for (int i = 1; i < count; i++)
+        {
+            small[i] = stats.At<int>(i, (int)ConnectedComponentsTypes.Area) < minPixels;
+            any |= small[i];
+        }
+        if (!any)
+            return;
+        labels.GetArray(out int[] lab);
+        mask.GetArray(out byte[] m);
+        for (int i = 0; i < lab.Length; i++)
+            if (small[lab[i]])
+                m[i] = (byte)(1 - value);
+        mask.SetArray(m);
+    }
+}
