@@ -53,7 +53,8 @@ public static class StainFile
         {
             i++;
             string sname = s.TryGetProperty("name", out var sn) && sn.ValueKind == JsonValueKind.String ? sn.GetString()! : $"Stain {i}";
-            var od = ReadTriple(s, "od", $"{source}: stain {i} ({sname})");
+            // A residual third vector (cross product) may have negative components; real stains may not.
+            var od = ReadTriple(s, "od", $"{source}: stain {i} ({sname})", allowNegative: i == 3);
             vectors.Add(new StainVector(sname, od[0], od[1], od[2]));
         }
         Background? background = null;
@@ -72,13 +73,13 @@ public static class StainFile
         }
     }
 
-    private static double[] ReadTriple(JsonElement obj, string prop, string where)
+    private static double[] ReadTriple(JsonElement obj, string prop, string where, bool allowNegative = false)
     {
         if (obj.ValueKind != JsonValueKind.Object || !obj.TryGetProperty(prop, out var v) || v.ValueKind != JsonValueKind.Array || v.GetArrayLength() != 3)
             throw new FormatException($"{where}: \"{prop}\" must be an array of three numbers");
         var values = v.EnumerateArray().Select(x => x.ValueKind == JsonValueKind.Number ? x.GetDouble() : double.NaN).ToArray();
-        if (values.Any(x => !double.IsFinite(x) || x < 0))
-            throw new FormatException($"{where}: \"{prop}\" must hold three non-negative numbers");
+        if (values.Any(x => !double.IsFinite(x) || (x < 0 && !allowNegative)))
+            throw new FormatException($"{where}: \"{prop}\" must hold three {(allowNegative ? "" : "non-negative ")}numbers");
         return values;
     }
 

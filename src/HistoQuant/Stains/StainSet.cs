@@ -22,6 +22,8 @@ public sealed class StainSet
         Name = name;
         Stain1 = stain1.Normalized();
         Stain2 = stain2.Normalized();
+        if (Stain1.AngleDegrees(Stain2) < 1e-3)
+            throw new ArgumentException($"stains '{name}': {Stain1.Name} and {Stain2.Name} have the same direction, so they are linearly dependent");
         Stain3 = stain3 is null || stain3.Length < 1e-12 ? StainVector.Residual(Stain1, Stain2) : stain3.Normalized();
         Background = background ?? Background.White;
         if (Background.R <= 0 || Background.G <= 0 || Background.B <= 0)
