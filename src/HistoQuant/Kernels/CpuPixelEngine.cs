@@ -19,6 +19,14 @@ public sealed class CpuPixelEngine : IPixelEngine
 
     public string Name => _vector ? "cpu-avx2" : "cpu";
 
+    public int BatchSize => 1;
+
+    public void Measure(IReadOnlyList<TileJob> tiles, PixelModel model, Span<PixelSums> results)
+    {
+        for (int i = 0; i < tiles.Count; i++)
+            results[i] = Measure(tiles[i].View, tiles[i].Tissue, model);
+    }
+
     public unsafe PixelSums Measure(TileView tile, TissueSpans tissue, PixelModel model)
     {
         if (tissue.Rows < tile.Height)

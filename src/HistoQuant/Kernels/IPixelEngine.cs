@@ -20,9 +20,15 @@ public readonly ref struct TileView
     }
 }
 
+/// <summary>A decoded tile waiting in a batch: its pixels (a pooled buffer) and its tissue runs.</summary>
+public readonly record struct TileJob(byte[] Rgb, int Stride, int Width, int Height, TissueSpans Tissue)
+{
+    public TileView View => new(Rgb, Stride, Width, Height);
+}
+
 /// <summary>
-/// Computes per-tile pixel totals. One semantic, several engines (the CPU engine here, ILGPU engines
-/// elsewhere); all use the same lookup tables and float arithmetic so they agree to the last pixel.
+/// Computes per-tile pixel totals. One semantic, several engines (the CPU engine, ILGPU engines); all use
+/// the same lookup table and float arithmetic per pixel, so threshold counts agree to the pixel.
 /// Implementations are safe to call from several threads at once.
 /// </summary>
 public interface IPixelEngine : IDisposable
@@ -30,5 +36,12 @@ public interface IPixelEngine : IDisposable
     /// <summary>What runs the kernels, as reported in results ("cpu-avx2", "cuda:NVIDIA H100"...).</summary>
     string Name { get; }
 
-    PixelSums Measure(TileView tile, TissueSpans tissue, PixelModel model);
+    /// <summary>
+    /// Tiles per call that keep the engine busy. 1 means the engine measures on the calling thread and the
+    /// pipeline calls it from each decode worker; larger values make the pipeline gather batches.
+    /// </summary>
+    int BatchSize { get; }
+
+    /// <summary>Measures every tile of the batch; results[i] belongs to tiles[i].</summary>
+    void Measure(IReadOnlyList<TileJob> tiles, PixelModel model, Span<PixelSums> results);
 }

@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Threading.Channels;
 using HistoQuant.Kernels;
 using HistoQuant.Slides;
 
@@ -7,9 +9,12 @@ namespace HistoQuant.Pipeline;
 public sealed record AnalysisTotals(PixelSums Sums, long TilesTotal, long TilesRead);
 
 /// <summary>
-/// Schedules level-0 tiles: only tiles that touch tissue are read; each worker decodes a tile into its own
-/// pooled buffer and hands it to the engine. Per-tile sums land in an array by tile index and are added in
-/// that order, so the totals are the same whatever the thread count.
+/// Schedules level-0 tiles: only tiles that touch tissue are read. For an engine that measures on the
+/// calling thread (the CPU engine), each decode worker measures its own tile. For a batching engine (GPU),
+/// decode workers feed a bounded queue and this thread hands full batches to the engine, so decoding the
+/// next batch overlaps measuring the last; the queue bounds how many decoded tiles exist at once.
+/// Per-tile sums land in an array by tile index and are added in that order, so the totals are the same
+/// whatever the thread count or batch size.
 /// </summary>
 public static class SlideAnalyzer
 {
@@ -27,17 +32,106 @@ public static class SlideAnalyzer
 
         var perTile = new PixelSums[tiles.Count];
         int bufferBytes = level.TileBufferBytes() + 64; // kernels read a few bytes past the last pixel
-        TileWorkers.For(tiles.Count, maxThreads, bufferBytes, (i, buffer) =>
+        if (engine.BatchSize <= 1)
         {
-            var rect = tiles[i];
-            slide.ReadTile(0, rect.Col, rect.Row, buffer);
-            var view = new TileView(buffer.AsSpan(0, bufferBytes), level.TileWidth * 3, rect.Width, rect.Height);
-            perTile[i] = engine.Measure(view, tissue.SpansFor(rect), model);
-        }, cancel);
+            TileWorkers.For(tiles.Count, maxThreads, bufferBytes, (i, buffer) =>
+            {
+                var rect = tiles[i];
+                slide.ReadTile(0, rect.Col, rect.Row, buffer);
+                var job = new TileJob(buffer, level.TileWidth * 3, rect.Width, rect.Height, tissue.SpansFor(rect));
+                engine.Measure([job], model, perTile.AsSpan(i, 1));
+            }, cancel);
+        }
+        else
+            RunBatched(slide, tissue, model, engine, tiles, perTile, bufferBytes, maxThreads, cancel);
 
         var total = new PixelSums();
         foreach (var s in perTile)
             total.Add(s);
         return new AnalysisTotals(total, level.TileCount, tiles.Count);
+    }
+
+    private static void RunBatched(ISlide slide, TissueMask tissue, PixelModel model, IPixelEngine engine, List<TileRect> tiles,
+        PixelSums[] perTile, int bufferBytes, int maxThreads, CancellationToken cancel)
+    {
+        int batch = engine.BatchSize;
+        int stride = slide.Levels[0].TileWidth * 3;
+        var queue = Channel.CreateBounded<(int Index, TileJob Job)>(new BoundedChannelOptions(2 * batch) { SingleReader = true });
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        var producer = Task.Run(() =>
+        {
+            try
+            {
+                TileWorkers.For(tiles.Count, maxThreads, 0, (i, _) =>
+                {
+                    var rect = tiles[i];
+                    var buffer = ArrayPool<byte>.Shared.Rent(bufferBytes);
+                    try
+                    {
+                        slide.ReadTile(0, rect.Col, rect.Row, buffer);
+                        var job = new TileJob(buffer, stride, rect.Width, rect.Height, tissue.SpansFor(rect));
+                        queue.Writer.WriteAsync((i, job), stop.Token).AsTask().GetAwaiter().GetResult();
+                    }
+                    catch
+                    {
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        throw;
+                    }
+                }, stop.Token);
+                queue.Writer.Complete();
+            }
+            catch (Exception e)
+            {
+                queue.Writer.Complete(e);
+            }
+        });
+
+        var indices = new List<int>(batch);
+        var jobs = new List<TileJob>(batch);
+        var results = new PixelSums[batch];
+        try
+        {
+            var reader = queue.Reader;
+            while (reader.WaitToReadAsync(stop.Token).AsTask().GetAwaiter().GetResult())
+            {
+                while (jobs.Count < batch && reader.TryRead(out var item))
+                {
+                    indices.Add(item.Index);
+                    jobs.Add(item.Job);
+                }
+                // A partial batch waits for more tiles; the queue holds two batches, so producers never stall first.
+                if (jobs.Count == batch)
+                    Flush(engine, model, jobs, indices, results, perTile);
+            }
+            Flush(engine, model, jobs, indices, results, perTile);
+            reader.Completion.GetAwaiter().GetResult(); // rethrows a producer's failure
+        }
+        catch
+        {
+            stop.Cancel();
+            throw;
+        }
+        finally
+        {
+            foreach (var j in jobs)
+                ArrayPool<byte>.Shared.Return(j.Rgb);
+            while (queue.Reader.TryRead(out var left))
+                ArrayPool<byte>.Shared.Return(left.Job.Rgb);
+            try { producer.Wait(); } catch (AggregateException) { }
+        }
+    }
+
+    private static void Flush(IPixelEngine engine, PixelModel model, List<TileJob> jobs, List<int> indices, PixelSums[] results, PixelSums[] perTile)
+    {
+        if (jobs.Count == 0)
+            return;
+        engine.Measure(jobs, model, results.AsSpan(0, jobs.Count));
+        for (int k = 0; k < jobs.Count; k++)
+        {
+            perTile[indices[k]] = results[k];
+            ArrayPool<byte>.Shared.Return(jobs[k].Rgb);
+        }
+        jobs.Clear();
+        indices.Clear();
     }
 }

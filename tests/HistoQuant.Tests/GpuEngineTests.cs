@@ -1,0 +1,147 @@
+using HistoQuant.Kernels;
+using HistoQuant.Pipeline;
+using HistoQuant.Slides;
+using HistoQuant.Stains;
+
+namespace HistoQuant.Tests;
+
+/// <summary>
+/// The ILGPU kernel, run on ILGPU's CPU accelerator (an emulator, so tiles are small), must agree with the
+/// CPU engine: identical counts, and sums within float rounding (stated tolerance: 1e-4 OD on the mean).
+/// </summary>
+public class GpuEngineTests
+{
+    private static TileJob RandomJob(int width, int height, int stride, int seed, TissueSpans? spans = null)
+    {
+        var rgb = new byte[height * stride + 64];
+        new Random(seed).NextBytes(rgb);
+        return new TileJob(rgb, stride, width, height, spans ?? TissueSpans.Full(width, height));
+    }
+
+    private static PixelSums Cpu(TileJob job, PixelModel model) => new CpuPixelEngine().Measure(job.View, job.Tissue, model);
+
+    [Fact]
+    public void KernelMatchesCpuEngineOnABatch()
+    {
+        var model = new PixelModel(StainPresets.HDab.WithBackground(new Background(250, 248, 252)), 1, 0.2, 0.4, 0.6);
+        var ragged = new TissueSpans(4, [0, 2, 2, 3, 4], [0, 20, 5, 0], [10, 30, 40, 17]);
+        TileJob[] jobs =
+        [
+            RandomJob(64, 48, 64 * 3, 1),
+            RandomJob(40, 4, 64 * 3, 2, ragged),     // edge tile: narrower than its stride, with tissue runs
+            RandomJob(33, 17, 33 * 3, 3),
+        ];
+        using var gpu = IlgpuPixelEngine.CreateCpuEmulator();
+        var results = new PixelSums[jobs.Length];
+        gpu.Measure(jobs, model, results);
+        for (int t = 0; t < jobs.Length; t++)
+        {
+            var want = Cpu(jobs[t], model);
+            Assert.Equal((want.Tissue, want.AtLeastWeak, want.AtLeastModerate, want.AtLeastStrong),
+                (results[t].Tissue, results[t].AtLeastWeak, results[t].AtLeastModerate, results[t].AtLeastStrong));
+            Assert.Equal(want.ChromogenSum / want.Tissue, results[t].ChromogenSum / results[t].Tissue, 4);
+        }
+        Assert.Equal(10 + 10 + 35 + 17, results[1].Tissue);
+    }
+
+    [Fact]
+    public void DeviceBuffersAreReusedAcrossBatchesOfDifferentSizes()
+    {
+        var model = new PixelModel(StainPresets.HDab, 1, 0.2, 0.4, 0.6);
+        using var gpu = IlgpuPixelEngine.CreateCpuEmulator();
+        foreach (var (w, h, seed) in new[] { (16, 16, 5), (48, 30, 6), (8, 8, 7) })
+        {
+            var job = RandomJob(w, h, w * 3, seed);
+            var result = new PixelSums[1];
+            gpu.Measure([job], model, result);
+            var want = Cpu(job, model);
+            Assert.Equal((want.Tissue, want.AtLeastWeak, want.AtLeastStrong), (result[0].Tissue, result[0].AtLeastWeak, result[0].AtLeastStrong));
+        }
+    }
+
+    [Fact]
+    public void WholeSlideThroughTheBatchedPipelineMatchesTheCpuEngine()
+    {
+        using var slide = SlideOpener.Open(TestData.Wsi("boxes.tiff")); // 300x250, 20 tiles: small enough for the emulator
+        var model = new PixelModel(StainPresets.HDab, 1, 0.2, 0.4, 0.6);
+        var all = TissueMask.All(slide.Levels[0]);
+        var cpu = SlideAnalyzer.Run(slide, all, model, new CpuPixelEngine());
+        using var gpu = IlgpuPixelEngine.CreateCpuEmulator(batchSize: 3);
+        var emulated = SlideAnalyzer.Run(slide, all, model, gpu);
+        Assert.Equal(cpu.TilesRead, emulated.TilesRead);
+        Assert.Equal((cpu.Sums.Tissue, cpu.Sums.AtLeastWeak, cpu.Sums.AtLeastModerate, cpu.Sums.AtLeastStrong),
+            (emulated.Sums.Tissue, emulated.Sums.AtLeastWeak, emulated.Sums.AtLeastModerate, emulated.Sums.AtLeastStrong));
+        Assert.Equal(cpu.Sums.ChromogenSum / cpu.Sums.Tissue, emulated.Sums.ChromogenSum / emulated.Sums.Tissue, 4);
+    }
+
+    /// <summary>A batching wrapper around the CPU engine: exercises the queue-and-batch pipeline at full speed.</summary>
+    private sealed class BatchingCpu(int batch, int failAfterBatches = int.MaxValue) : IPixelEngine
+    {
+        private readonly CpuPixelEngine _cpu = new();
+        private int _batches;
+        public string Name => "batching-cpu";
+        public int BatchSize => batch;
+        public int LargestBatch { get; private set; }
+
+        public void Measure(IReadOnlyList<TileJob> tiles, PixelModel model, Span<PixelSums> results)
+        {
+            if (Interlocked.Increment(ref _batches) > failAfterBatches)
+                throw new InvalidOperationException("simulated device loss");
+            LargestBatch = Math.Max(LargestBatch, tiles.Count);
+            _cpu.Measure(tiles, model, results);
+        }
+
+        public void Dispose() { }
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(64)]
+    public void BatchedPipelineGivesTheSameTotalsAsInlineMeasurement(int batch)
+    {
+        using var slide = SlideOpener.Open(TestData.Wsi("cmu-1-small-region.svs"));
+        var model = new PixelModel(StainPresets.HDab, 1, 0.2, 0.4, 0.6);
+        var mask = TissueDetector.Detect(slide, slide.MppX, new TissueSettings());
+        var inline = SlideAnalyzer.Run(slide, mask, model, new CpuPixelEngine());
+        var engine = new BatchingCpu(batch);
+        var batched = SlideAnalyzer.Run(slide, mask, model, engine, maxThreads: 2);
+        Assert.Equal(inline.Sums, batched.Sums); // same per-tile sums added in the same order: bit-identical
+        Assert.True(engine.LargestBatch <= batch);
+    }
+
+    [Fact]
+    public void FailingGpuFallsBackToCpuForTheRemainingTiles()
+    {
+        using var slide = SlideOpener.Open(TestData.Wsi("cmu-1-small-region.svs"));
+        var model = new PixelModel(StainPresets.HDab, 1, 0.2, 0.4, 0.6);
+        var all = TissueMask.All(slide.Levels[0]);
+        var want = SlideAnalyzer.Run(slide, all, model, new CpuPixelEngine());
+        using var engine = new FallbackPixelEngine(new BatchingCpu(8, failAfterBatches: 3), new CpuPixelEngine());
+        var got = SlideAnalyzer.Run(slide, all, model, engine);
+        Assert.Equal(want.Sums.Tissue, got.Sums.Tissue);
+        Assert.Equal(want.Sums.AtLeastWeak, got.Sums.AtLeastWeak);
+        Assert.Equal("batching-cpu->cpu-avx2".Replace("cpu-avx2", new CpuPixelEngine().Name), engine.Name);
+        Assert.Equal("simulated device loss", engine.FailureReason);
+    }
+
+    [Fact]
+    public void CorruptTileInTheBatchedPipelineSurfacesAsTheSlideError()
+    {
+        using var slide = SlideOpener.Open(TestData.Wsi("unreadable.svs"));
+        var model = new PixelModel(StainPresets.HDab, 1, 0.2, 0.4, 0.6);
+        var e = Assert.Throws<SlideException>(() => SlideAnalyzer.Run(slide, TissueMask.All(slide.Levels[0]), model, new BatchingCpu(4)));
+        Assert.Contains("corrupt JPEG", e.Message);
+    }
+
+    [Fact]
+    public void AutoDeviceWorksWithoutAGpu()
+    {
+        using var engine = EngineFactory.Create("auto");
+        Assert.False(string.IsNullOrEmpty(engine.Name));
+        if (IlgpuPixelEngine.TryCreateGpu() is { } gpu)
+            gpu.Dispose(); // a GPU machine: nothing more to check here
+        else
+            Assert.StartsWith("cpu", engine.Name);
+    }
+}
