@@ -9,6 +9,7 @@ public static class HistoQuantCli
         InfoCommand.Create(),
         ThumbnailCommand.Create(),
         QuantifyCommand.Create(),
+        BenchCommand.Create(),
     };
 
     public static int Main(string[] args) => Cli.Run(BuildRoot(), args);

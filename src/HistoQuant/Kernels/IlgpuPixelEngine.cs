@@ -36,6 +36,10 @@ public sealed class IlgpuPixelEngine : IPixelEngine
     public string Name { get; }
     public int BatchSize { get; }
 
+    /// <summary>Where the time went, for `bench`: host packing, host-to-device copies, kernel, results back.</summary>
+    public (double Pack, double Upload, double Kernel, double Download) Seconds => (_pack, _upload, _kernelTime, _download);
+    private double _pack, _upload, _kernelTime, _download;
+
     private IlgpuPixelEngine(Context context, Accelerator accelerator, string name, int batchSize)
     {
         _context = context;
@@ -85,15 +89,25 @@ public sealed class IlgpuPixelEngine : IPixelEngine
     {
         if (tiles.Count == 0)
             return;
-        var packed = Pack(tiles);
         long[] sums;
         lock (_gate)
         {
+            long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+            var packed = Pack(tiles);
+            long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
             Upload(packed, model);
+            _accelerator.Synchronize();
+            long t2 = System.Diagnostics.Stopwatch.GetTimestamp();
             var args = new KernelArgs(model.Weak, model.Moderate, model.Strong, ThreadsPerTile, tiles.Count);
             _kernel(tiles.Count * ThreadsPerTile, _rgb!.View, _meta!.View, _rowStart!.View, _spanStart!.View, _spanEnd!.View, _lut!.View, _sums!.View, args);
             _accelerator.Synchronize();
+            long t3 = System.Diagnostics.Stopwatch.GetTimestamp();
             sums = _sums.View.SubView(0, tiles.Count * SumsPerTile).GetAsArray1D();
+            long t4 = System.Diagnostics.Stopwatch.GetTimestamp();
+            _pack += System.Diagnostics.Stopwatch.GetElapsedTime(t0, t1).TotalSeconds;
+            _upload += System.Diagnostics.Stopwatch.GetElapsedTime(t1, t2).TotalSeconds;
+            _kernelTime += System.Diagnostics.Stopwatch.GetElapsedTime(t2, t3).TotalSeconds;
+            _download += System.Diagnostics.Stopwatch.GetElapsedTime(t3, t4).TotalSeconds;
         }
         for (int t = 0; t < tiles.Count; t++)
         {

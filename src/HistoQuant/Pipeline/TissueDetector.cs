@@ -37,8 +37,12 @@ public static class TissueDetector
         double micronsPerLevel0Px = mpp ?? (settings.MaskMicrons / TissueSettings.FallbackMicrons);
         double downsample = Math.Max(1.0, settings.MaskMicrons / micronsPerLevel0Px);
         downsample = Math.Max(downsample, (double)Math.Max(level0.Width, level0.Height) / settings.MaxMaskSide);
-        int w = Math.Max(1, (int)Math.Round(level0.Width / downsample));
-        int h = Math.Max(1, (int)Math.Round(level0.Height / downsample));
+        // Average whole blocks of the best pyramid level, so a level at the right scale is copied as it is.
+        var source = slide.Levels.Where(l => l.Downsample <= downsample * 1.0001).MaxBy(l => l.Downsample) ?? level0;
+        int block = Math.Max(1, (int)Math.Round(downsample / source.Downsample));
+        int w = Math.Max(1, (source.Width + block - 1) / block);
+        int h = Math.Max(1, (source.Height + block - 1) / block);
+        downsample = (double)level0.Width / w;
         var overview = SlideOverview.Render(slide, w, h, maxThreads);
         return FromOverview(overview, level0, downsample * micronsPerLevel0Px, settings);
     }
@@ -74,8 +78,7 @@ public static class TissueDetector
             int minPixels = (int)Math.Ceiling(settings.MinAreaMicrons2 / (maskMicrons * maskMicrons));
             RemoveSmall(bytes, minPixels, value: 1);   // specks of dust and debris
             RemoveSmall(bytes, minPixels, value: 0);   // pinholes inside tissue
-            bytes.GetArray(out byte[] data);
-            data.CopyTo(mask, 0);
+            AsSpan<byte>(bytes, n).CopyTo(mask);
         }
         return new TissueMask(overview.Width, overview.Height, level0.Width, level0.Height, mask, glass);
     }
@@ -84,33 +87,44 @@ public static class TissueDetector
     public static Background EstimateGlass(RgbImage overview)
     {
         int n = overview.Width * overview.Height;
-        var brightness = new int[n];
-        var hist = new int[766];
+        var px = overview.Pixels;
+        var brightness = new int[766];
         for (int i = 0; i < n; i++)
-        {
-            int b = overview.Pixels[i * 3] + overview.Pixels[i * 3 + 1] + overview.Pixels[i * 3 + 2];
-            brightness[i] = b;
-            hist[b]++;
-        }
+            brightness[px[i * 3] + px[i * 3 + 1] + px[i * 3 + 2]]++;
         int want = Math.Max(1, (int)(n * BrightestFraction)), seen = 0, cut = 765;
         for (; cut > 0; cut--)
         {
-            seen += hist[cut];
+            seen += brightness[cut];
             if (seen >= want)
                 break;
         }
-        var channels = new List<byte>[3] { new(), new(), new() };
+        var channel = new int[3, 256];
+        int count = 0;
         for (int i = 0; i < n; i++)
-            if (brightness[i] >= cut)
-                for (int c = 0; c < 3; c++)
-                    channels[c].Add(overview.Pixels[i * 3 + c]);
-        double Median(List<byte> v)
         {
-            v.Sort();
-            return v[v.Count / 2];
+            if (px[i * 3] + px[i * 3 + 1] + px[i * 3 + 2] < cut)
+                continue;
+            channel[0, px[i * 3]]++;
+            channel[1, px[i * 3 + 1]]++;
+            channel[2, px[i * 3 + 2]]++;
+            count++;
         }
-        var glass = new Background(Median(channels[0]), Median(channels[1]), Median(channels[2]));
+        double Median(int c)
+        {
+            for (int v = 0, acc = 0; v < 256; v++)
+                if ((acc += channel[c, v]) > count / 2)
+                    return v;
+            return 255;
+        }
+        var glass = new Background(Median(0), Median(1), Median(2));
         return (glass.R + glass.G + glass.B) / 3 < NoGlassBrightness ? Background.White : glass;
+    }
+
+    private static unsafe Span<T> AsSpan<T>(Mat mat, int count) where T : unmanaged
+    {
+        if (!mat.IsContinuous())
+            throw new InvalidOperationException("expected a continuous matrix");
+        return new Span<T>((void*)mat.Data, count);
     }
 
     private static void RemoveSmall(Mat mask, int minPixels, byte value)
@@ -135,11 +149,10 @@ public static class TissueDetector
         }
         if (!any)
             return;
-        labels.GetArray(out int[] lab);
-        mask.GetArray(out byte[] m);
+        var lab = AsSpan<int>(labels, mask.Rows * mask.Cols);
+        var m = AsSpan<byte>(mask, mask.Rows * mask.Cols);
         for (int i = 0; i < lab.Length; i++)
             if (small[lab[i]])
                 m[i] = (byte)(1 - value);
-        mask.SetArray(m);
     }
 }

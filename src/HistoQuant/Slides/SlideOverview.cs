@@ -22,9 +22,26 @@ public static class SlideOverview
             .OrderByDescending(l => l.Downsample).FirstOrDefault() ?? slide.Levels[0];
     }
 
+    /// <summary>The overview is a whole pyramid level: tiles are copied, not averaged.</summary>
+    private static RgbImage Copy(ISlide slide, SlideLevel level, int maxThreads)
+    {
+        var pixels = new byte[level.Width * level.Height * 3];
+        int tilesAcross = level.TilesAcross;
+        TileWorkers.For((int)level.TileCount, maxThreads, level.TileBufferBytes() + 64, (t, buffer) =>
+        {
+            var rect = level.TileBounds(t % tilesAcross, t / tilesAcross);
+            slide.ReadTile(level.Index, rect.Col, rect.Row, buffer);
+            for (int y = 0; y < rect.Height; y++)
+                buffer.AsSpan(y * level.TileWidth * 3, rect.Width * 3).CopyTo(pixels.AsSpan(((rect.Y + y) * level.Width + rect.X) * 3));
+        });
+        return new RgbImage(level.Width, level.Height, pixels);
+    }
+
     public static RgbImage Render(ISlide slide, int outWidth, int outHeight, int maxThreads = 0)
     {
         var level = SourceLevel(slide, outWidth);
+        if (level.Width == outWidth && level.Height == outHeight)
+            return Copy(slide, level, maxThreads);
         var sums = new uint[outWidth * outHeight * 3];
         var counts = new uint[outWidth * outHeight];
         var gate = new object();
