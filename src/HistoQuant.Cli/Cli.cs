@@ -26,6 +26,12 @@ public static class Cli
             Console.Error.WriteLine($"histoquant: {e.Message}");
             return BadArguments;
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // An output folder that cannot be written, a disk that is full: one line, not a stack trace.
+            Console.Error.WriteLine($"histoquant: {e.Message}");
+            return SomeFailed;
+        }
     }
 }
 

@@ -10,6 +10,7 @@ public static class HistoQuantCli
         ThumbnailCommand.Create(),
         QuantifyCommand.Create(),
         BenchCommand.Create(),
+        SynthCommand.Create(),
     };
 
     public static int Main(string[] args) => Cli.Run(BuildRoot(), args);

@@ -10,14 +10,14 @@ namespace HistoQuant.Pipeline;
 /// <param name="SmoothMicrons">Gaussian σ applied to the OD image before thresholding.</param>
 /// <param name="MinAreaMicrons2">Tissue pieces smaller than this are dropped, glass holes smaller than this are filled.</param>
 public sealed record TissueSettings(
-    double MaskMicrons = 4.0,
+    double MaskMicrons = 2.0,
     double OdThreshold = 0.05,
-    double SmoothMicrons = 6.0,
+    double SmoothMicrons = 3.0,
     double MinAreaMicrons2 = 1000.0,
     int MaxMaskSide = 2048)
 {
-    /// <summary>Mask pixel size assumed when the slide has no pixel size (only the morphology depends on it).</summary>
-    public const double FallbackMicrons = 4.0;
+    /// <summary>Pixel size assumed for a slide that states none (only the mask's morphology depends on it).</summary>
+    public const double AssumedMppWhenUnknown = 0.5;
 }
 
 /// <summary>
@@ -34,7 +34,7 @@ public static class TissueDetector
     public static TissueMask Detect(ISlide slide, double? mpp, TissueSettings settings, int maxThreads = 0)
     {
         var level0 = slide.Levels[0];
-        double micronsPerLevel0Px = mpp ?? (settings.MaskMicrons / TissueSettings.FallbackMicrons);
+        double micronsPerLevel0Px = mpp ?? TissueSettings.AssumedMppWhenUnknown;
         double downsample = Math.Max(1.0, settings.MaskMicrons / micronsPerLevel0Px);
         downsample = Math.Max(downsample, (double)Math.Max(level0.Width, level0.Height) / settings.MaxMaskSide);
         // Average whole blocks of the best pyramid level, so a level at the right scale is copied as it is.

@@ -5,6 +5,8 @@ public sealed record StainVector(string Name, double R, double G, double B)
 {
     public double Length => Math.Sqrt(R * R + G * G + B * B);
 
+    public double this[int channel] => channel switch { 0 => R, 1 => G, 2 => B, _ => throw new ArgumentOutOfRangeException(nameof(channel)) };
+
     public StainVector Normalized()
     {
         double n = Length;

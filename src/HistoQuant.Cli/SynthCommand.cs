@@ -1,0 +1,75 @@
+using System.CommandLine;
+using System.Globalization;
+using HistoQuant.Stains;
+using HistoQuant.Synth;
+
+namespace HistoQuant.Cli;
+
+/// <summary>`histoquant synth`: a synthetic muscle-biopsy IHC slide with its ground truth (FILE.truth.json).</summary>
+public static class SynthCommand
+{
+    public static Command Create()
+    {
+        var output = new Option<string>("--out") { Description = "Slide to write (.tif); the truth goes beside it as .truth.json.", Required = true };
+        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1, Description = "Random seed: the same seed gives the same slide." };
+        var width = new Option<int>("--width") { DefaultValueFactory = _ => 4096, Description = "Level-0 width in px." };
+        var height = new Option<int>("--height") { DefaultValueFactory = _ => 3072, Description = "Level-0 height in px." };
+        var mpp = new Option<double>("--mpp") { DefaultValueFactory = _ => 0.5, Description = "µm per pixel." };
+        var cells = new Option<int?>("--cells") { Description = "DAB-positive cells (default 150 per mm² of tissue)." };
+        var nuclei = new Option<int?>("--nuclei") { Description = "DAB-negative nuclei (default 400 per mm² of tissue)." };
+        var fibres = new Option<double>("--fibres-positive") { DefaultValueFactory = _ => 0.3, Description = "Fraction of fibres with a sarcolemmal DAB ring." };
+        var dab = new Option<double>("--dab-scale") { DefaultValueFactory = _ => 1.0, Description = "Multiplies all DAB (0 = negative slide)." };
+        var tile = new Option<int>("--tile-size") { DefaultValueFactory = _ => 256, Description = "Tile side in px." };
+        var quality = new Option<int>("--quality") { DefaultValueFactory = _ => 90, Description = "JPEG quality." };
+        var stains = new Option<string?>("--stains") { Description = "Stain preset or JSON file to render with (default H-DAB)." };
+        var glass = new Option<string?>("--glass") { Description = "Glass intensity I0: one value or R,G,B (default 255)." };
+        var command = new Command("synth", "Render a synthetic muscle-biopsy IHC slide (pyramidal JPEG TIFF) with known ground truth.")
+        {
+            output, seed, width, height, mpp, cells, nuclei, fibres, dab, tile, quality, stains, glass,
+        };
+        command.SetAction(parse =>
+        {
+            var options = new SynthOptions
+            {
+                Seed = parse.GetValue(seed),
+                Width = parse.GetValue(width),
+                Height = parse.GetValue(height),
+                Mpp = parse.GetValue(mpp),
+                Cells = parse.GetValue(cells),
+                NegativeNuclei = parse.GetValue(nuclei),
+                FibresPositive = parse.GetValue(fibres),
+                DabScale = parse.GetValue(dab),
+                TileSize = parse.GetValue(tile),
+                JpegQuality = parse.GetValue(quality),
+                Stains = parse.GetValue(stains) is { } s ? StainPresets.Find(s) ?? LoadStains(s) : StainPresets.HDab,
+                Glass = QuantifyCommand.ParseBackground(parse.GetValue(glass), out bool auto) ?? Background.White,
+            };
+            if (auto)
+                throw new UsageException("--glass takes one value or R,G,B, not 'auto'");
+            if (options.Problem() is { } why)
+                throw new UsageException(why);
+            string path = parse.GetValue(output)!;
+            if (Path.GetDirectoryName(Path.GetFullPath(path)) is { } folder)
+                Directory.CreateDirectory(folder);
+            var truth = SyntheticSlideWriter.Write(options, path);
+            string truthPath = Path.ChangeExtension(path, null) + ".truth.json";
+            File.WriteAllText(truthPath, SyntheticSlideWriter.TruthJson(truth));
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"wrote {path} ({options.Width}x{options.Height} px) and {truthPath}: tissue {truth.TissueAreaMm2:0.###} mm², DAB ≥ 0.2 on {truth.DabPositiveAreaPct["0.2"]:0.##}%, {truth.PositiveCells} positive cells, {truth.PositiveFibres}/{truth.Fibres} ring-positive fibres"));
+            return Cli.Ok;
+        });
+        return command;
+    }
+
+    private static StainSet LoadStains(string path)
+    {
+        try
+        {
+            return StainFile.Load(path);
+        }
+        catch (FormatException e)
+        {
+            throw new UsageException(e.Message);
+        }
+    }
+}

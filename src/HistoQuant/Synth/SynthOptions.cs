@@ -1,0 +1,37 @@
+using HistoQuant.Stains;
+
+namespace HistoQuant.Synth;
+
+/// <summary>Parameters of a synthetic muscle-biopsy IHC slide. Sizes are level-0 pixels; biology is in µm.</summary>
+public sealed record SynthOptions
+{
+    public int Width { get; init; } = 4096;
+    public int Height { get; init; } = 3072;
+    public double Mpp { get; init; } = 0.5;
+    public int Seed { get; init; } = 1;
+    /// <summary>DAB-positive (macrophage-like) cells; null = 150 per mm² of tissue.</summary>
+    public int? Cells { get; init; }
+    /// <summary>DAB-negative nuclei; null = 400 per mm² of tissue.</summary>
+    public int? NegativeNuclei { get; init; }
+    /// <summary>Fraction of fibres with a sarcolemmal DAB ring (MHC class I-like).</summary>
+    public double FibresPositive { get; init; } = 0.3;
+    /// <summary>Multiplies every DAB concentration (0 gives a DAB-negative slide).</summary>
+    public double DabScale { get; init; } = 1.0;
+    public double FibreDiameterMicrons { get; init; } = 55;
+    public int TileSize { get; init; } = 256;
+    public int JpegQuality { get; init; } = 90;
+    /// <summary>Glass intensity I0 the slide is rendered with.</summary>
+    public Background Glass { get; init; } = Background.White;
+    public StainSet Stains { get; init; } = StainPresets.HDab;
+
+    public string? Problem() =>
+        Width < 64 || Height < 64 ? "--width and --height must be at least 64"
+        : (long)Width * Height > 20_000_000_000L ? "slides above 20 gigapixels are not supported"
+        : !(Mpp is > 0.05 and <= 20) ? "--mpp must be between 0.05 and 20"
+        : !(FibresPositive is >= 0 and <= 1) ? "--fibres-positive must be between 0 and 1"
+        : !(DabScale is >= 0 and <= 5) ? "--dab-scale must be between 0 and 5"
+        : Cells is < 0 || NegativeNuclei is < 0 ? "cell counts must not be negative"
+        : TileSize is < 64 or > 4096 || TileSize % 16 != 0 ? "--tile-size must be a multiple of 16 between 64 and 4096"
+        : JpegQuality is < 10 or > 100 ? "--quality must be between 10 and 100"
+        : null;
+}

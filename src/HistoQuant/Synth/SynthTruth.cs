@@ -1,0 +1,27 @@
+namespace HistoQuant.Synth;
+
+/// <summary>
+/// Ground truth of a synthetic slide, computed from the rendered 8-bit pixels before JPEG compression
+/// (so it is what a perfect reader would measure) with the slide's own stain vectors and glass I0.
+/// </summary>
+public sealed record SynthTruth(
+    string Slide,
+    int Seed,
+    int WidthPx,
+    int HeightPx,
+    double Mpp,
+    string Stains,
+    double[] Glass,
+    long TissuePixels,
+    double TissueAreaMm2,
+    IReadOnlyDictionary<string, double> DabPositiveAreaPct,
+    double MeanDabOd,
+    int PositiveCells,
+    double PositiveCellsPerMm2,
+    int NegativeNuclei,
+    int Fibres,
+    int PositiveFibres,
+    double PositiveFibresPct)
+{
+    public static readonly double[] Thresholds = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6];
+}

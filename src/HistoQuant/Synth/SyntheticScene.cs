@@ -1,0 +1,197 @@
+using HistoQuant.Stains;
+
+namespace HistoQuant.Synth;
+
+/// <summary>A round blob of stain: a DAB-positive cell (cytoplasm and nucleus) or a negative nucleus.</summary>
+internal readonly record struct Blob(double X, double Y, double Radius, double Dab, double NucleusX, double NucleusY, double NucleusRadius, double Hematoxylin);
+
+/// <summary>
+/// The biology of a synthetic muscle biopsy as functions of position (µm): an irregular tissue outline,
+/// muscle fibres as the Voronoi cells of jittered seeds separated by endomysium, a sarcolemmal DAB ring on
+/// a chosen fraction of fibres, DAB-positive cells with hematoxylin nuclei, negative nuclei, faint
+/// non-specific DAB and noise. Everything derives from the seed through hashes of grid coordinates, so any
+/// pixel can be rendered on its own, in any order, without holding the slide.
+/// </summary>
+internal sealed class SyntheticScene
+{
+    private const double EndomysiumMicrons = 2.5;   // total width of the gap between fibres
+    private const double RingMicrons = 2.5;         // sarcolemmal DAB band inside a positive fibre
+    private const double BucketMicrons = 40;
+
+    private readonly SynthOptions _o;
+    private readonly double _widthUm, _heightUm, _cx, _cy, _ax, _ay;
+    private readonly double[] _wobble;
+    private readonly List<Blob>[,] _buckets;
+    private readonly int _bucketsX, _bucketsY;
+
+    public int PositiveCells { get; }
+    public int NegativeNuclei { get; }
+    public double TissueAreaEstimateMm2 { get; }
+
+    public SyntheticScene(SynthOptions o)
+    {
+        _o = o;
+        _widthUm = o.Width * o.Mpp;
+        _heightUm = o.Height * o.Mpp;
+        _cx = _widthUm / 2;
+        _cy = _heightUm / 2;
+        _ax = 0.40 * _widthUm;
+        _ay = 0.40 * _heightUm;
+        var rng = new Random(o.Seed);
+        _wobble = [rng.NextDouble() * 6.3, rng.NextDouble() * 6.3, rng.NextDouble() * 6.3, 0.10 + 0.05 * rng.NextDouble()];
+        TissueAreaEstimateMm2 = Math.PI * _ax * _ay * 1e-6;
+
+        _bucketsX = (int)Math.Ceiling(_widthUm / BucketMicrons);
+        _bucketsY = (int)Math.Ceiling(_heightUm / BucketMicrons);
+        _buckets = new List<Blob>[_bucketsX, _bucketsY];
+        PositiveCells = o.Cells ?? (int)Math.Round(150 * TissueAreaEstimateMm2);
+        NegativeNuclei = o.NegativeNuclei ?? (int)Math.Round(400 * TissueAreaEstimateMm2);
+        for (int i = 0; i < PositiveCells; i++)
+        {
+            var (x, y) = PointInTissue(rng);
+            double r = 5 + 2 * rng.NextDouble();
+            double angle = rng.NextDouble() * 2 * Math.PI, shift = 1.5 * rng.NextDouble();
+            Add(new Blob(x, y, r, (0.55 + 0.4 * rng.NextDouble()) * o.DabScale,
+                x + shift * Math.Cos(angle), y + shift * Math.Sin(angle), 2.5 + rng.NextDouble(), 0.45 + 0.15 * rng.NextDouble()));
+        }
+        for (int i = 0; i < NegativeNuclei; i++)
+        {
+            var (x, y) = PointInTissue(rng);
+            Add(new Blob(x, y, 0, 0, x, y, 2.5 + 1.5 * rng.NextDouble(), 0.5 + 0.2 * rng.NextDouble()));
+        }
+    }
+
+    private (double X, double Y) PointInTissue(Random rng)
+    {
+        while (true)
+        {
+            double x = rng.NextDouble() * _widthUm, y = rng.NextDouble() * _heightUm;
+            if (InTissue(x, y))
+                return (x, y);
+        }
+    }
+
+    private void Add(Blob b)
+    {
+        int bx = Math.Clamp((int)(b.X / BucketMicrons), 0, _bucketsX - 1), by = Math.Clamp((int)(b.Y / BucketMicrons), 0, _bucketsY - 1);
+        (_buckets[bx, by] ??= new List<Blob>()).Add(b);
+    }
+
+    /// <summary>Blobs that may touch a rectangle (µm).</summary>
+    public List<Blob> BlobsNear(double x0, double y0, double x1, double y1)
+    {
+        var found = new List<Blob>();
+        const double reach = 10; // largest blob radius plus nucleus shift
+        int bx0 = Math.Max(0, (int)((x0 - reach) / BucketMicrons)), bx1 = Math.Min(_bucketsX - 1, (int)((x1 + reach) / BucketMicrons));
+        int by0 = Math.Max(0, (int)((y0 - reach) / BucketMicrons)), by1 = Math.Min(_bucketsY - 1, (int)((y1 + reach) / BucketMicrons));
+        for (int bx = bx0; bx <= bx1; bx++)
+            for (int by = by0; by <= by1; by++)
+                if (_buckets[bx, by] is { } list)
+                    found.AddRange(list);
+        return found;
+    }
+
+    /// <summary>The irregular outline: an ellipse whose radius wobbles with angle.</summary>
+    public bool InTissue(double x, double y)
+    {
+        double dx = (x - _cx) / _ax, dy = (y - _cy) / _ay;
+        double theta = Math.Atan2(dy, dx);
+        double limit = 1 + _wobble[3] * (Math.Sin(2 * theta + _wobble[0]) + 0.6 * Math.Sin(3 * theta + _wobble[1]) + 0.4 * Math.Sin(5 * theta + _wobble[2]));
+        return dx * dx + dy * dy <= limit * limit;
+    }
+
+    /// <summary>Fibre seed of grid cell (i, j): jittered by a hash, so fibres vary in size and shape.</summary>
+    private (double X, double Y) Seed(int i, int j)
+    {
+        double s = _o.FibreDiameterMicrons;
+        return ((i + 0.5 + 0.6 * (Hash.Unit(_o.Seed, i, j, 1) - 0.5)) * s, (j + 0.5 + 0.6 * (Hash.Unit(_o.Seed, i, j, 2) - 0.5)) * s);
+    }
+
+    public bool FibreIsPositive(int i, int j) => Hash.Unit(_o.Seed, i, j, 3) < _o.FibresPositive;
+
+    /// <summary>Fibres (grid cells) whose seed lies in the tissue: the truth's fibre count.</summary>
+    public (int Fibres, int Positive) CountFibres()
+    {
+        double s = _o.FibreDiameterMicrons;
+        int fibres = 0, positive = 0;
+        for (int i = 0; i <= (int)(_widthUm / s); i++)
+            for (int j = 0; j <= (int)(_heightUm / s); j++)
+            {
+                var (x, y) = Seed(i, j);
+                if (x < _widthUm && y < _heightUm && InTissue(x, y))
+                {
+                    fibres++;
+                    if (FibreIsPositive(i, j))
+                        positive++;
+                }
+            }
+        return (fibres, positive);
+    }
+
+    /// <summary>Hematoxylin and DAB concentrations (OD units) of the fibre pattern at a point in tissue.</summary>
+    public (double H, double Dab) Fibres(double x, double y)
+    {
+        double s = _o.FibreDiameterMicrons;
+        int gi = (int)Math.Floor(x / s), gj = (int)Math.Floor(y / s);
+        double best = double.MaxValue, second = double.MaxValue;
+        double bx = 0, by = 0, sx = 0, sy = 0;
+        int bi = 0, bj = 0;
+        for (int i = gi - 1; i <= gi + 1; i++)
+            for (int j = gj - 1; j <= gj + 1; j++)
+            {
+                var (px, py) = Seed(i, j);
+                double d = (px - x) * (px - x) + (py - y) * (py - y);
+                if (d < best)
+                {
+                    second = best; sx = bx; sy = by;
+                    best = d; bx = px; by = py; bi = i; bj = j;
+                }
+                else if (d < second)
+                {
+                    second = d; sx = px; sy = py;
+                }
+            }
+        // Distance to the bisector between the two nearest seeds: how far inside its fibre the point lies.
+        double edge = (second - best) / (2 * Math.Sqrt((sx - bx) * (sx - bx) + (sy - by) * (sy - by)));
+        double nonSpecific = (0.02 + 0.015 * Hash.Smooth(_o.Seed, x / 150, y / 150)) * _o.DabScale;
+        if (edge < EndomysiumMicrons / 2)
+            return (0.035, 0.5 * nonSpecific);
+        double h = 0.06 + 0.04 * Hash.Unit(_o.Seed, bi, bj, 4);
+        if (edge < EndomysiumMicrons / 2 + RingMicrons && FibreIsPositive(bi, bj))
+            return (h, (0.45 + 0.35 * Hash.Unit(_o.Seed, bi, bj, 5)) * _o.DabScale);
+        return (h, nonSpecific);
+    }
+}
+
+/// <summary>Deterministic hashing of integer coordinates to [0, 1), and smooth value noise.</summary>
+internal static class Hash
+{
+    public static uint Mix(int seed, int a, int b, int c)
+    {
+        unchecked
+        {
+            uint h = (uint)seed * 0x9E3779B1u ^ (uint)a * 0x85EBCA77u ^ (uint)b * 0xC2B2AE3Du ^ (uint)c * 0x27D4EB2Fu;
+            h ^= h >> 15;
+            h *= 0x2C1B3C6Du;
+            h ^= h >> 12;
+            h *= 0x297A2D39u;
+            h ^= h >> 15;
+            return h;
+        }
+    }
+
+    public static double Unit(int seed, int a, int b, int c) => Mix(seed, a, b, c) / 4294967296.0;
+
+    /// <summary>Approximately normal noise (sum of three uniforms, unit variance).</summary>
+    public static double Normal(int seed, int a, int b, int c) =>
+        (Unit(seed, a, b, c) + Unit(seed, a, b, c + 101) + Unit(seed, a, b, c + 202) - 1.5) * 2.0;
+
+    /// <summary>Bilinear value noise in [0, 1) on a unit grid.</summary>
+    public static double Smooth(int seed, double x, double y)
+    {
+        int ix = (int)Math.Floor(x), iy = (int)Math.Floor(y);
+        double fx = x - ix, fy = y - iy;
+        double a = Unit(seed, ix, iy, 9), b = Unit(seed, ix + 1, iy, 9), c = Unit(seed, ix, iy + 1, 9), d = Unit(seed, ix + 1, iy + 1, 9);
+        return (a * (1 - fx) + b * fx) * (1 - fy) + (c * (1 - fx) + d * fx) * fy;
+    }
+}
