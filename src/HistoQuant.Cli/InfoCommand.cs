@@ -17,6 +17,8 @@ public static class InfoCommand
             {
                 using var slide = SlideOpener.Open(path);
                 Console.Write(Describe(slide));
+                using var engine = HistoQuant.Kernels.EngineFactory.Create("auto");
+                Console.WriteLine($"engine:        {engine.Name} (what --device auto would use)");
                 return Cli.Ok;
             }
             catch (SlideException e)
