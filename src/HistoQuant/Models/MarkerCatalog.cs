@@ -38,31 +38,11 @@ public static class MarkerCatalog
         throw new FormatException($"unknown marker '{idOrPath}' (known: {string.Join(", ", known)}; or pass a .json path)");
     }
 
-    public static MarkerModel Load(string path)
-    {
-        string text;
-        try
-        {
-            text = File.ReadAllText(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new FormatException($"{path}: cannot be read: {e.Message}");
-        }
-        return Parse(text, path);
-    }
+    public static MarkerModel Load(string path) => Parse(JsonInput.ReadText(path), path);
 
     public static MarkerModel Parse(string json, string source)
     {
-        JsonDocument doc;
-        try
-        {
-            doc = JsonDocument.Parse(json, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
-        }
-        catch (JsonException e)
-        {
-            throw new FormatException($"{source}: not valid JSON (line {e.LineNumber + 1}): {e.Message}");
-        }
+        var doc = JsonInput.Parse(json, source);
         using (doc)
         {
             var root = doc.RootElement;

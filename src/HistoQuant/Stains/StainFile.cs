@@ -10,31 +10,12 @@ namespace HistoQuant.Stains;
 /// </summary>
 public static class StainFile
 {
-    public static StainSet Load(string path)
-    {
-        string text;
-        try
-        {
-            text = File.ReadAllText(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new FormatException($"{path}: cannot be read: {e.Message}");
-        }
-        return Parse(text, path);
-    }
+    public static StainSet Load(string path) => Parse(JsonInput.ReadText(path), path);
 
     public static StainSet Parse(string json, string source)
     {
-        try
-        {
-            using var doc = JsonDocument.Parse(json, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
-            return FromJson(doc.RootElement, source);
-        }
-        catch (JsonException e)
-        {
-            throw new FormatException($"{source}: not valid JSON (line {e.LineNumber + 1}): {e.Message}");
-        }
+        using var doc = JsonInput.Parse(json, source);
+        return FromJson(doc.RootElement, source);
     }
 
     /// <summary>Reads a stain set from a JSON object; also used for the "stains" member of a marker model.</summary>
