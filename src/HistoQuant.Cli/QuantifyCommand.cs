@@ -27,10 +27,13 @@ public static class QuantifyCommand
         device.AcceptOnlyFromAmong(EngineFactory.Choices);
         var background = new Option<string?>("--background") { Description = "Background (glass) intensity I0: 'auto' (estimated per slide), one value, or R,G,B. Default 255." };
         var threads = new Option<int>("--threads") { Description = "Worker threads (0 = all cores).", DefaultValueFactory = _ => 0 };
+        var cells = new Option<bool>("--cells") { Description = "Detect and classify cells even if the marker model does not ask for them." };
+        var detections = new Option<bool>("--detections") { Description = "Write DIR/<slide>/cells.geojson (QuPath) and overlay.png." };
+        var cellTile = new Option<double?>("--cell-tile") { Description = "Core size of cell detection regions in µm (default 512)." };
 
         var command = new Command("quantify", "Measure DAB (or another chromogen) per slide: tissue area, % positive area, intensity grades, H-score.")
         {
-            inputs, output, marker, stains, mpp, tissue, weak, moderate, strong, device, background, threads,
+            inputs, output, marker, stains, mpp, tissue, weak, moderate, strong, device, background, threads, cells, detections, cellTile,
         };
         command.SetAction(parse =>
         {
@@ -45,6 +48,11 @@ public static class QuantifyCommand
                 Background = ParseBackground(parse.GetValue(background), out bool estimate),
                 EstimateBackground = estimate,
                 Threads = Math.Max(0, parse.GetValue(threads)),
+                Cells = parse.GetValue(cells) || parse.GetValue(detections),
+                DetectionsFolder = parse.GetValue(detections) ? parse.GetValue(output) : null,
+                CellSettings = parse.GetValue(cellTile) is { } core
+                    ? core is >= 32 and <= 8192 ? model.Cells with { CoreMicrons = core } : throw new UsageException("--cell-tile must be between 32 and 8192 µm")
+                    : null,
             };
             IPixelEngine engine;
             try

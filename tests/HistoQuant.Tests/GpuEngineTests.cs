@@ -91,6 +91,9 @@ public class GpuEngineTests
             _cpu.Measure(tiles, model, results);
         }
 
+        public void Deconvolve(TileJob tile, PixelModel model, Span<float> counterstain, Span<float> chromogen) =>
+            _cpu.Deconvolve(tile, model, counterstain, chromogen);
+
         public void Dispose() { }
     }
 

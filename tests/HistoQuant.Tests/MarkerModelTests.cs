@@ -37,11 +37,26 @@ public class MarkerModelTests
     [InlineData("""{ "id": "x", "stains": "H-DAB", "measures": ["positive_area", "magic"] }""", "unknown measure")]
     [InlineData("""{ "id": "x", "stains": "H-DAB", "compartment": "nuclues" }""", "unknown compartment")]
     [InlineData("""{ "id": "x", "stains": "H-DAB", }, """, "not valid JSON")]
+    [InlineData("""{ "id": "x", "stains": "H-DAB", "cells": { "detection": "dapi" } }""", "cells.detection must be")]
+    [InlineData("""{ "id": "x", "stains": "H-DAB", "cells": { "expansion": 5 } }""", "unknown key \"cells.expansion\"")]
+    [InlineData("""{ "id": "x", "stains": "H-DAB", "cells": { "min_nucleus_area_um2": 50, "max_nucleus_area_um2": 20 } }""", "larger than")]
     public void BadModelsGiveAClearErrorNamingTheFile(string json, string expected)
     {
         var e = Assert.Throws<FormatException>(() => MarkerCatalog.Parse(json, "models/bad.json"));
         Assert.StartsWith("models/bad.json: ", e.Message);
         Assert.Contains(expected, e.Message);
+    }
+
+    [Fact]
+    public void CellSectionSetsDetection()
+    {
+        var m = MarkerCatalog.Load(TestData.RepoFile("models/ki67.json"));
+        Assert.True(m.DetectOnOdSum);
+        Assert.Equal("nucleus", m.Compartment);
+        var custom = MarkerCatalog.Parse("""{ "id": "x", "stains": "H-DAB", "cells": { "expansion_um": 3, "nucleus_threshold": 0.2 } }""", "x.json");
+        Assert.Equal(3, custom.Cells.CellExpansionMicrons);
+        Assert.Equal(0.2, custom.Cells.NucleusThreshold);
+        Assert.False(custom.DetectOnOdSum);
     }
 
     [Fact]

@@ -27,6 +27,23 @@ public sealed class CpuPixelEngine : IPixelEngine
             results[i] = Measure(tiles[i].View, tiles[i].Tissue, model);
     }
 
+    public void Deconvolve(TileJob tile, PixelModel model, Span<float> counterstain, Span<float> chromogen)
+    {
+        var h = model.CounterstainLut;
+        var d = model.ChromogenLut;
+        for (int y = 0; y < tile.Height; y++)
+        {
+            var row = tile.Rgb.AsSpan(y * tile.Stride, tile.Width * 3);
+            int o = y * tile.Width;
+            for (int x = 0; x < tile.Width; x++)
+            {
+                byte r = row[x * 3], g = row[x * 3 + 1], b = row[x * 3 + 2];
+                counterstain[o + x] = h[r] + h[256 + g] + h[512 + b];
+                chromogen[o + x] = d[r] + d[256 + g] + d[512 + b];
+            }
+        }
+    }
+
     public unsafe PixelSums Measure(TileView tile, TissueSpans tissue, PixelModel model)
     {
         if (tissue.Rows < tile.Height)

@@ -32,18 +32,39 @@ public sealed class FallbackPixelEngine : IPixelEngine
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                lock (this)
-                {
-                    if (!_failed)
-                    {
-                        _reason = e.Message;
-                        _failed = true;
-                        Console.Error.WriteLine($"histoquant: {_primary.Name} failed ({e.GetType().Name}: {e.Message}); measuring the remaining tiles on {_fallback.Name}");
-                    }
-                }
+                Fail(e);
             }
         }
         _fallback.Measure(tiles, model, results);
+    }
+
+    public void Deconvolve(TileJob tile, PixelModel model, Span<float> counterstain, Span<float> chromogen)
+    {
+        if (!_failed)
+        {
+            try
+            {
+                _primary.Deconvolve(tile, model, counterstain, chromogen);
+                return;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                Fail(e);
+            }
+        }
+        _fallback.Deconvolve(tile, model, counterstain, chromogen);
+    }
+
+    private void Fail(Exception e)
+    {
+        lock (this)
+        {
+            if (_failed)
+                return;
+            _reason = e.Message;
+            _failed = true;
+            Console.Error.WriteLine($"histoquant: {_primary.Name} failed ({e.GetType().Name}: {e.Message}); measuring the remaining tiles on {_fallback.Name}");
+        }
     }
 
     public void Dispose()

@@ -44,4 +44,10 @@ public interface IPixelEngine : IDisposable
 
     /// <summary>Measures every tile of the batch; results[i] belongs to tiles[i].</summary>
     void Measure(IReadOnlyList<TileJob> tiles, PixelModel model, Span<PixelSums> results);
+
+    /// <summary>
+    /// Per-pixel counterstain and chromogen concentrations of one tile, row-major without padding
+    /// (Width × Height each), for stages that need planes: cell detection, fibres, overlays.
+    /// </summary>
+    void Deconvolve(TileJob tile, PixelModel model, Span<float> counterstain, Span<float> chromogen);
 }

@@ -24,7 +24,9 @@ public sealed class IlgpuPixelEngine : IPixelEngine
     private readonly Context _context;
     private readonly Accelerator _accelerator;
     private readonly Action<Index1D, ArrayView<byte>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<long>, KernelArgs> _kernel;
+    private readonly Action<Index1D, ArrayView<byte>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, PlaneArgs> _planesKernel;
     private readonly object _gate = new();
+    private MemoryBuffer1D<float, Stride1D.Dense>? _hLut, _planeH, _planeD;
 
     private MemoryBuffer1D<byte, Stride1D.Dense>? _rgb;
     private MemoryBuffer1D<int, Stride1D.Dense>? _meta, _rowStart, _spanStart, _spanEnd;
@@ -46,6 +48,7 @@ public sealed class IlgpuPixelEngine : IPixelEngine
         _accelerator = accelerator;
         Name = name;
         BatchSize = batchSize;
+        _planesKernel = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<byte>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, PlaneArgs>(PlanesKernel);
         _kernel = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<byte>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<long>, KernelArgs>(MeasureKernel);
     }
 
@@ -121,6 +124,39 @@ public sealed class IlgpuPixelEngine : IPixelEngine
                 ChromogenSum = sums[o + 4] / SumScale,
             };
         }
+    }
+
+    public void Deconvolve(TileJob tile, PixelModel model, Span<float> counterstain, Span<float> chromogen)
+    {
+        int pixels = tile.Width * tile.Height;
+        int bytes = (tile.Height - 1) * tile.Stride + tile.Width * 3;
+        lock (_gate)
+        {
+            Ensure(ref _rgb, bytes);
+            Ensure(ref _lut, 768);
+            Ensure(ref _hLut, 768);
+            Ensure(ref _planeH, pixels);
+            Ensure(ref _planeD, pixels);
+            _rgb!.View.AsContiguous().SubView(0, bytes).CopyFromCPU(new ReadOnlySpan<byte>(tile.Rgb, 0, bytes));
+            _lut!.View.AsContiguous().SubView(0, 768).CopyFromCPU(model.ChromogenLut);
+            _lutOnDevice = model.ChromogenLut;
+            _hLut!.View.AsContiguous().SubView(0, 768).CopyFromCPU(model.CounterstainLut);
+            _planesKernel(pixels, _rgb.View, _hLut.View, _lut.View, _planeH!.View, _planeD!.View, new PlaneArgs(tile.Width, tile.Stride));
+            _accelerator.Synchronize();
+            _planeH.View.AsContiguous().SubView(0, pixels).CopyToCPU(counterstain[..pixels]);
+            _planeD!.View.AsContiguous().SubView(0, pixels).CopyToCPU(chromogen[..pixels]);
+        }
+    }
+
+    internal readonly record struct PlaneArgs(int Width, int Stride);
+
+    private static void PlanesKernel(Index1D p, ArrayView<byte> rgb, ArrayView<float> hLut, ArrayView<float> dLut, ArrayView<float> h, ArrayView<float> d, PlaneArgs a)
+    {
+        int y = p / a.Width;
+        int i = y * a.Stride + (p - y * a.Width) * 3;
+        int r = rgb[i], g = rgb[i + 1], b = rgb[i + 2];
+        h[p] = hLut[r] + hLut[256 + g] + hLut[512 + b];
+        d[p] = dLut[r] + dLut[256 + g] + dLut[512 + b];
     }
 
     /// <summary>Host-side layout of one batch: pixels back to back, tissue runs concatenated with global indices.</summary>
@@ -252,6 +288,9 @@ public sealed class IlgpuPixelEngine : IPixelEngine
         _spanEnd?.Dispose();
         _lut?.Dispose();
         _sums?.Dispose();
+        _hLut?.Dispose();
+        _planeH?.Dispose();
+        _planeD?.Dispose();
         _accelerator.Dispose();
         _context.Dispose();
     }

@@ -10,15 +10,22 @@ public sealed class PixelModel
 {
     /// <summary>lut[c*256 + v]: channel c at value v times M⁻¹[c, chromogen]; see <see cref="StainSet.ConcentrationLut"/>.</summary>
     public float[] ChromogenLut { get; }
+
+    /// <summary>
+    /// The table of the plane cell detection finds nuclei in: the counterstain (hematoxylin) concentration,
+    /// or the summed optical density of all channels (for nuclear markers, where DAB hides the hematoxylin).
+    /// </summary>
+    public float[] CounterstainLut { get; }
     public float Weak { get; }
     public float Moderate { get; }
     public float Strong { get; }
 
-    public PixelModel(StainSet stains, int chromogenIndex, double weak, double moderate, double strong)
+    public PixelModel(StainSet stains, int chromogenIndex, double weak, double moderate, double strong, bool detectOnOdSum = false)
     {
         if (!(weak <= moderate && moderate <= strong))
             throw new ArgumentException($"thresholds must satisfy weak ≤ moderate ≤ strong (got {weak}, {moderate}, {strong})");
         ChromogenLut = stains.ConcentrationLut(chromogenIndex);
+        CounterstainLut = detectOnOdSum ? stains.OpticalDensityLut() : stains.ConcentrationLut(chromogenIndex == 0 ? 1 : 0);
         Weak = (float)weak;
         Moderate = (float)moderate;
         Strong = (float)strong;

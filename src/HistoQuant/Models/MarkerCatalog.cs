@@ -8,7 +8,8 @@ public static class MarkerCatalog
 {
     public const string DefaultId = "dab-generic";
 
-    private static readonly string[] KnownKeys = ["id", "name", "description", "stains", "chromogen", "thresholds", "compartment", "measures"];
+    private static readonly string[] KnownKeys = ["id", "name", "description", "stains", "chromogen", "thresholds", "compartment", "measures", "cells"];
+    private static readonly string[] KnownCellKeys = ["detection", "nucleus_threshold", "smooth_sigma_um", "min_nucleus_area_um2", "max_nucleus_area_um2", "expansion_um"];
     private static readonly string[] KnownCompartments = ["any", "nucleus", "cytoplasm", "membrane", "cell", "sarcolemma"];
     public static readonly string[] KnownMeasures = ["positive_area", "intensity_grades", "positive_cells", "positive_fibres", "capillaries", "presence"];
 
@@ -97,8 +98,41 @@ public static class MarkerCatalog
             else
                 measures.AddRange(["positive_area", "intensity_grades"]);
 
-            return new MarkerModel(id, name, description, stains, chromogen, thresholds, compartment, measures, source);
+            var model = new MarkerModel(id, name, description, stains, chromogen, thresholds, compartment, measures, source);
+            return root.TryGetProperty("cells", out var cells) ? WithCells(model, cells, source) : model;
         }
+    }
+
+    private static MarkerModel WithCells(MarkerModel model, JsonElement cells, string source)
+    {
+        if (cells.ValueKind != JsonValueKind.Object)
+            throw new FormatException($"{source}: \"cells\" must be an object");
+        foreach (var p in cells.EnumerateObject())
+            if (!KnownCellKeys.Contains(p.Name))
+                throw new FormatException($"{source}: unknown key \"cells.{p.Name}\" (known: {string.Join(", ", KnownCellKeys)})");
+        string detection = OptionalString(cells, "detection") ?? "hematoxylin";
+        if (detection is not ("hematoxylin" or "od-sum"))
+            throw new FormatException($"{source}: cells.detection must be \"hematoxylin\" or \"od-sum\"");
+        var s = model.Cells;
+        double Get(string key, double fallback, double min, double max)
+        {
+            if (!cells.TryGetProperty(key, out var v))
+                return fallback;
+            if (v.ValueKind != JsonValueKind.Number || v.GetDouble() < min || v.GetDouble() > max)
+                throw new FormatException($"{source}: cells.{key} must be a number between {min} and {max}");
+            return v.GetDouble();
+        }
+        s = s with
+        {
+            NucleusThreshold = Get("nucleus_threshold", s.NucleusThreshold, 0.01, 3),
+            SmoothSigmaMicrons = Get("smooth_sigma_um", s.SmoothSigmaMicrons, 0, 10),
+            MinNucleusArea = Get("min_nucleus_area_um2", s.MinNucleusArea, 1, 10000),
+            MaxNucleusArea = Get("max_nucleus_area_um2", s.MaxNucleusArea, 1, 10000),
+            CellExpansionMicrons = Get("expansion_um", s.CellExpansionMicrons, 0, 50),
+        };
+        if (s.MinNucleusArea > s.MaxNucleusArea)
+            throw new FormatException($"{source}: cells.min_nucleus_area_um2 is larger than cells.max_nucleus_area_um2");
+        return model with { Cells = s, DetectOnOdSum = detection == "od-sum" };
     }
 
     private static string RequiredString(JsonElement root, string key, string source) =>

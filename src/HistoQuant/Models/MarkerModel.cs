@@ -28,5 +28,11 @@ public sealed record MarkerModel(
     IReadOnlyList<string> Measures,
     string Source)
 {
+    /// <summary>Cell detection parameters (the model's "cells" section; QuPath's defaults otherwise).</summary>
+    public Measures.Cells.CellSettings Cells { get; init; } = new();
+
+    /// <summary>Find nuclei in the summed OD instead of hematoxylin (nuclear markers such as Ki-67).</summary>
+    public bool DetectOnOdSum { get; init; }
+
     public StainVector Chromogen => Stains[ChromogenIndex];
 }

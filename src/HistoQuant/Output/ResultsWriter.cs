@@ -14,7 +14,8 @@ public sealed class ResultsWriter
     public static readonly string[] Columns =
     [
         "slide", "marker", "status", "error", "width_px", "height_px", "mpp", "tissue_area_mm2", "positive_area_pct",
-        "weak_pct", "moderate_pct", "strong_pct", "h_score", "mean_dab_od", "device", "seconds",
+        "weak_pct", "moderate_pct", "strong_pct", "h_score", "mean_dab_od",
+        "total_cells", "positive_cells", "positive_cells_pct", "positive_cells_per_mm2", "cell_h_score", "device", "seconds",
     ];
 
     private static readonly JsonSerializerOptions Json = new()
@@ -57,6 +58,7 @@ public sealed class ResultsWriter
                 Csv(r.Slide), Csv(r.Marker), r.Status, Csv(r.Error), Int(r.WidthPx), Int(r.HeightPx), Num(r.Mpp, "0.######"),
                 Num(r.TissueAreaMm2, "0.######"), Num(r.PositiveAreaPct, "0.####"), Num(r.WeakPct, "0.####"),
                 Num(r.ModeratePct, "0.####"), Num(r.StrongPct, "0.####"), Num(r.HScore, "0.####"), Num(r.MeanDabOd, "0.######"),
+                Int(r.TotalCells), Int(r.PositiveCells), Num(r.PositiveCellsPct, "0.####"), Num(r.PositiveCellsPerMm2, "0.###"), Num(r.CellHScore, "0.####"),
                 Csv(r.Device), r.Seconds.ToString("0.###", CultureInfo.InvariantCulture),
             ];
             sb.Append(string.Join(',', cells)).Append('\n');

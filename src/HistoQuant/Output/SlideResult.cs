@@ -20,6 +20,11 @@ public sealed record SlideResult
     public double? StrongPct { get; init; }
     public double? HScore { get; init; }
     public double? MeanDabOd { get; init; }
+    public int? TotalCells { get; init; }
+    public int? PositiveCells { get; init; }
+    public double? PositiveCellsPct { get; init; }
+    public double? PositiveCellsPerMm2 { get; init; }
+    public double? CellHScore { get; init; }
     public string Device { get; init; } = "";
     public double Seconds { get; init; }
 

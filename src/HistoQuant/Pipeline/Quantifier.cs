@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using HistoQuant.Kernels;
 using HistoQuant.Measures;
+using HistoQuant.Measures.Cells;
 using HistoQuant.Models;
 using HistoQuant.Output;
 using HistoQuant.Slides;
@@ -26,6 +27,12 @@ public sealed record QuantifyOptions
     public Background? Background { get; init; }
     public bool EstimateBackground { get; init; }
     public int Threads { get; init; }
+    /// <summary>Detect cells even when the marker model does not ask for them (`--cells`).</summary>
+    public bool Cells { get; init; }
+    /// <summary>Replaces the marker model's cell settings; null keeps the model's.</summary>
+    public CellSettings? CellSettings { get; init; }
+    /// <summary>Folder for per-slide cells.geojson and overlay.png (`--detections`); null writes none.</summary>
+    public string? DetectionsFolder { get; init; }
 }
 
 /// <summary>Measures one slide end to end: open, find tissue, run tiles through the engine, aggregate.</summary>
@@ -92,10 +99,11 @@ public sealed class Quantifier
             stains = stains.WithBackground(background);
         int chromogen = _options.Stains is null ? _options.Marker.ChromogenIndex : 1;
         var thresholds = _options.Thresholds ?? _options.Marker.Thresholds;
-        var model = new PixelModel(stains, chromogen, thresholds.Weak, thresholds.Moderate, thresholds.Strong);
+        var model = new PixelModel(stains, chromogen, thresholds.Weak, thresholds.Moderate, thresholds.Strong, _options.Marker.DetectOnOdSum);
 
         var totals = SlideAnalyzer.Run(slide, tissue, model, _engine, _options.Threads, cancel);
         var m = IntensityMeasures.From(totals.Sums, mppX, mppY);
+        var cells = MeasureCells(slide, slidePath, Math.Sqrt(mppX.Value * mppY.Value), tissue, model, thresholds, m.TissueAreaMm2, cancel);
         return new SlideResult
         {
             Slide = slidePath,
@@ -111,6 +119,11 @@ public sealed class Quantifier
             StrongPct = m.StrongPct,
             HScore = m.HScore,
             MeanDabOd = m.MeanChromogenOd,
+            TotalCells = cells?.TotalCells,
+            PositiveCells = cells?.PositiveCells,
+            PositiveCellsPct = cells?.PositiveCellsPct,
+            PositiveCellsPerMm2 = cells?.PositiveCellsPerMm2,
+            CellHScore = cells?.CellHScore,
             Device = _engine.Name,
             Seconds = clock.Elapsed.TotalSeconds,
             Details = new SlideDetails(
@@ -122,6 +135,40 @@ public sealed class Quantifier
                 tissue.Glass is { } g ? [g.R, g.G, g.B] : null,
                 m.TissuePixels, totals.TilesTotal, totals.TilesRead, slide.Levels.Count, slide.Magnification),
         };
+    }
+
+    private CellSummary? MeasureCells(ISlide slide, string slidePath, double mpp, TissueMask tissue, PixelModel model, Thresholds thresholds, double? tissueAreaMm2, CancellationToken cancel)
+    {
+        if (!_options.Cells && !_options.Marker.Measures.Contains("positive_cells"))
+            return null;
+        var compartment = _options.Marker.Compartment switch
+        {
+            "nucleus" => CellCompartment.Nucleus,
+            "cytoplasm" => CellCompartment.Cytoplasm,
+            _ => CellCompartment.Cell,
+        };
+        var settings = _options.CellSettings ?? _options.Marker.Cells;
+        var detector = new CellDetector(settings, compartment, thresholds.Weak, thresholds.Moderate, thresholds.Strong);
+        bool write = _options.DetectionsFolder is not null;
+        var cells = CellAnalyzer.Run(slide, mpp, tissue, model, _engine, detector, settings, write, _options.Threads, cancel);
+        if (write)
+        {
+            string folder = Path.Combine(_options.DetectionsFolder!, SafeName(slidePath));
+            Directory.CreateDirectory(folder);
+            DetectionFiles.WriteGeoJson(cells, Path.Combine(folder, "cells.geojson"));
+            DetectionFiles.WriteOverlay(slide, cells, Path.Combine(folder, "overlay.png"));
+        }
+        return CellSummary.From(cells, tissueAreaMm2);
+    }
+
+    /// <summary>A folder name for a slide: its file name without extensions that identify the format.</summary>
+    public static string SafeName(string slidePath)
+    {
+        string name = Path.GetFileName(slidePath);
+        foreach (var ext in new[] { ".ome.tiff", ".ome.tif", ".tiff", ".tif", ".svs", ".png", ".jpg", ".jpeg" })
+            if (name.EndsWith(ext, StringComparison.OrdinalIgnoreCase))
+                return name[..^ext.Length];
+        return name;
     }
 
     /// <summary>One line that names the file: slide errors already do; others get the path in front.</summary>

@@ -38,6 +38,15 @@ public sealed class TissueMask
     private int MaskX(int x) => (int)((long)x * Width / Level0Width);
     private int MaskY(int y) => (int)((long)y * Height / Level0Height);
 
+    /// <summary>Whether the level-0 point lies on tissue.</summary>
+    public bool IsTissue(double x, double y)
+    {
+        if (Mask is null)
+            return true;
+        int mx = Math.Clamp((int)(x * Width / Level0Width), 0, Width - 1), my = Math.Clamp((int)(y * Height / Level0Height), 0, Height - 1);
+        return Mask[my * Width + mx] != 0;
+    }
+
     /// <summary>True when any mask pixel under the level-0 rectangle is tissue (the tile must be read).</summary>
     public bool Touches(TileRect r)
     {

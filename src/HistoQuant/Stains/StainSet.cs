@@ -62,6 +62,16 @@ public sealed class StainSet
         return lut;
     }
 
+    /// <summary>lut[c*256 + v] = OD_c(v): summed over channels, the total optical density of a pixel.</summary>
+    public float[] OpticalDensityLut()
+    {
+        var lut = new float[768];
+        for (int c = 0; c < 3; c++)
+            for (int v = 0; v < 256; v++)
+                lut[c * 256 + v] = (float)OpticalDensity.Of(v, Background[c]);
+        return lut;
+    }
+
     private static double[,]? Invert(double[,] m)
     {
         double det = m[0, 0] * (m[1, 1] * m[2, 2] - m[1, 2] * m[2, 1])

@@ -46,18 +46,31 @@ internal sealed class SyntheticScene
         _buckets = new List<Blob>[_bucketsX, _bucketsY];
         PositiveCells = o.Cells ?? (int)Math.Round(150 * TissueAreaEstimateMm2);
         NegativeNuclei = o.NegativeNuclei ?? (int)Math.Round(400 * TissueAreaEstimateMm2);
+        // Blobs do not overlap (1 µm apart at least), so every cell and nucleus in the truth is one object.
         for (int i = 0; i < PositiveCells; i++)
         {
-            var (x, y) = PointInTissue(rng);
-            double r = 5 + 2 * rng.NextDouble();
+            double r = 7 + 3 * rng.NextDouble(); // CD163+ macrophages: 14–20 µm across
+            var (x, y) = FreePointInTissue(rng, r);
             double angle = rng.NextDouble() * 2 * Math.PI, shift = 1.5 * rng.NextDouble();
             Add(new Blob(x, y, r, (0.55 + 0.4 * rng.NextDouble()) * o.DabScale,
-                x + shift * Math.Cos(angle), y + shift * Math.Sin(angle), 2.5 + rng.NextDouble(), 0.45 + 0.15 * rng.NextDouble()));
+                x + shift * Math.Cos(angle), y + shift * Math.Sin(angle), 3 + rng.NextDouble(), 0.45 + 0.15 * rng.NextDouble()));
         }
         for (int i = 0; i < NegativeNuclei; i++)
         {
+            double r = 2.5 + 1.5 * rng.NextDouble();
+            var (x, y) = FreePointInTissue(rng, r);
+            Add(new Blob(x, y, 0, 0, x, y, r, 0.5 + 0.2 * rng.NextDouble()));
+        }
+    }
+
+    private (double X, double Y) FreePointInTissue(Random rng, double radius)
+    {
+        for (int attempt = 0; ; attempt++)
+        {
             var (x, y) = PointInTissue(rng);
-            Add(new Blob(x, y, 0, 0, x, y, 2.5 + 1.5 * rng.NextDouble(), 0.5 + 0.2 * rng.NextDouble()));
+            if (attempt > 1000 || !BlobsNear(x - radius, y - radius, x + radius, y + radius).Any(b =>
+                    Math.Sqrt((b.X - x) * (b.X - x) + (b.Y - y) * (b.Y - y)) < radius + Math.Max(b.Radius, b.NucleusRadius) + 1))
+                return (x, y);
         }
     }
 
@@ -81,7 +94,7 @@ internal sealed class SyntheticScene
     public List<Blob> BlobsNear(double x0, double y0, double x1, double y1)
     {
         var found = new List<Blob>();
-        const double reach = 10; // largest blob radius plus nucleus shift
+        const double reach = 12; // largest blob radius plus nucleus shift
         int bx0 = Math.Max(0, (int)((x0 - reach) / BucketMicrons)), bx1 = Math.Min(_bucketsX - 1, (int)((x1 + reach) / BucketMicrons));
         int by0 = Math.Max(0, (int)((y0 - reach) / BucketMicrons)), by1 = Math.Min(_bucketsY - 1, (int)((y1 + reach) / BucketMicrons));
         for (int bx = bx0; bx <= bx1; bx++)
@@ -156,7 +169,7 @@ internal sealed class SyntheticScene
         double nonSpecific = (0.02 + 0.015 * Hash.Smooth(_o.Seed, x / 150, y / 150)) * _o.DabScale;
         if (edge < EndomysiumMicrons / 2)
             return (0.035, 0.5 * nonSpecific);
-        double h = 0.06 + 0.04 * Hash.Unit(_o.Seed, bi, bj, 4);
+        double h = 0.03 + 0.03 * Hash.Unit(_o.Seed, bi, bj, 4); // muscle fibres take little hematoxylin
         if (edge < EndomysiumMicrons / 2 + RingMicrons && FibreIsPositive(bi, bj))
             return (h, (0.45 + 0.35 * Hash.Unit(_o.Seed, bi, bj, 5)) * _o.DabScale);
         return (h, nonSpecific);
