@@ -11,6 +11,8 @@ namespace HistoQuant.Slides.Tiff;
 internal sealed class TiffImage
 {
     private const int MaxTileSide = 1 << 14;          // 16384 px: larger "tiles" are really whole-image strips
+    private const long MaxTilePixels = 1L << 24;      // 16 Mpx (48 MB decoded): what one worker may hold per tile
+    private const int MaxImageSide = 1 << 21;         // 2 Mpx per side, ten times the largest scanners' output
     private const long MaxTileBytes = 256L << 20;      // no single tile may claim more than 256 MB
 
     private readonly TiffFile _file;
@@ -65,8 +67,10 @@ internal sealed class TiffImage
             _offsets = dir.GetLongArray(TiffTag.StripOffsets, file) ?? throw Problem($"{where} has no StripOffsets");
             _byteCounts = dir.GetLongArray(TiffTag.StripByteCounts, file) ?? throw Problem($"{where} has no StripByteCounts");
         }
-        if (TileWidth > MaxTileSide || TileHeight > MaxTileSide)
-            throw Problem($"{where} has {TileWidth}x{TileHeight} px tiles or strips; HistoQuant reads images in pieces of at most {MaxTileSide} px");
+        if (TileWidth > MaxTileSide || TileHeight > MaxTileSide || (long)TileWidth * TileHeight > MaxTilePixels)
+            throw Problem($"{where} has {TileWidth}x{TileHeight} px tiles or strips; HistoQuant reads images in pieces of at most {MaxTileSide} px and {MaxTilePixels >> 20} Mpx");
+        if (Width > MaxImageSide || Height > MaxImageSide)
+            throw Problem($"{where} claims {Width}x{Height} px, more than any scanner produces");
         long expected = (long)TilesAcross * TilesDown;
         if (_offsets.Length < expected || _byteCounts.Length < expected)
             throw Problem($"{where} lists {_offsets.Length} tile offsets, expected {expected}");
@@ -160,6 +164,10 @@ internal sealed class TiffImage
 
     private void DecodeWithOpenCv(ReadOnlySpan<byte> data, int col, int row, int rows, Span<byte> rgb)
     {
+        // Refuse a tile that claims more pixels than its slot before the codec allocates for it.
+        if (Codecs.EncodedSize.Read(data) is { } claimed && ((long)claimed.Width * claimed.Height > 4L * TileWidth * TileHeight
+                || claimed.Width > 2 * TileWidth || claimed.Height > 2 * TileHeight + 16))
+            throw Problem($"tile ({col},{row}) claims {claimed.Width}x{claimed.Height} px in a {TileWidth}x{TileHeight} slot (corrupt {CompressionName} data)");
         var (w, h) = OpenCvCodec.DecodeToRgb(data, rgb, TileWidth, rows);
         if (w == 0)
             throw Problem($"tile ({col},{row}) could not be decoded (corrupt {CompressionName} data)");
