@@ -29,11 +29,12 @@ public static class QuantifyCommand
         var threads = new Option<int>("--threads") { Description = "Worker threads (0 = all cores).", DefaultValueFactory = _ => 0 };
         var cells = new Option<bool>("--cells") { Description = "Detect and classify cells even if the marker model does not ask for them." };
         var detections = new Option<bool>("--detections") { Description = "Write DIR/<slide>/cells.geojson (QuPath) and overlay.png." };
+        var force = new Option<bool>("--force") { Description = "Measure again slides that DIR already holds finished rows for." };
         var cellTile = new Option<double?>("--cell-tile") { Description = "Core size of cell detection regions in µm (default 512)." };
 
         var command = new Command("quantify", "Measure DAB (or another chromogen) per slide: tissue area, % positive area, intensity grades, H-score.")
         {
-            inputs, output, marker, stains, mpp, tissue, weak, moderate, strong, device, background, threads, cells, detections, cellTile,
+            inputs, output, marker, stains, mpp, tissue, weak, moderate, strong, device, background, threads, cells, detections, cellTile, force,
         };
         command.SetAction(parse =>
         {
@@ -64,12 +65,12 @@ public static class QuantifyCommand
                 throw new UsageException(e.Message);
             }
             using (engine)
-                return Run(ExpandInputs(parse.GetValue(inputs)!), parse.GetValue(output)!, new Quantifier(options, engine));
+                return Run(ExpandInputs(parse.GetValue(inputs)!), parse.GetValue(output)!, new Quantifier(options, engine), parse.GetValue(force));
         });
         return command;
     }
 
-    private static int Run(IReadOnlyList<string> slides, string outDir, Quantifier quantifier)
+    private static int Run(IReadOnlyList<string> slides, string outDir, Quantifier quantifier, bool force)
     {
         if (slides.Count == 0)
             throw new UsageException("no slides found in the given inputs");
@@ -77,6 +78,12 @@ public static class QuantifyCommand
         int failed = 0;
         for (int i = 0; i < slides.Count; i++)
         {
+            // A re-run (after a crash, or with more slides) keeps rows finished with the same parameters.
+            if (!force && writer.Finished(slides[i], quantifier.MarkerId, quantifier.Fingerprint) is not null)
+            {
+                Console.Error.WriteLine($"[{i + 1}/{slides.Count}] {slides[i]}: already measured with these parameters, kept (--force redoes it)");
+                continue;
+            }
             var result = quantifier.Run(slides[i]);
             writer.Add(result);
             if (result.Status == SlideResult.Ok)

@@ -29,20 +29,46 @@ public sealed class ResultsWriter
     private readonly string _folder;
     private readonly List<SlideResult> _results = new();
 
+    /// <summary>Opens DIR, taking over the rows a previous run left in DIR/results.json.</summary>
     public ResultsWriter(string folder)
     {
         _folder = folder;
         Directory.CreateDirectory(folder);
+        foreach (var stale in Directory.GetFiles(folder, "results.*.tmp-*"))
+            File.Delete(stale); // left by a run killed mid-write; the real files are whole
+        if (File.Exists(JsonPath))
+        {
+            try
+            {
+                _results.AddRange(JsonSerializer.Deserialize<List<SlideResult>>(File.ReadAllText(JsonPath), Json) ?? []);
+            }
+            catch (JsonException e)
+            {
+                // Written atomically, so this is a hand-edited or foreign file: keep it aside, start afresh.
+                string aside = JsonPath + ".unreadable-" + DateTime.UtcNow.ToString("yyyyMMddHHmmss");
+                File.Move(JsonPath, aside);
+                Console.Error.WriteLine($"histoquant: {JsonPath}: not readable as results ({e.Message}); moved to {aside}");
+            }
+        }
     }
+
+    /// <summary>The finished row for this slide and marker, if an earlier run measured it with these parameters.</summary>
+    public SlideResult? Finished(string slide, string marker, string parameters) =>
+        _results.FirstOrDefault(r => r.Slide == slide && r.Marker == marker && r.Status == SlideResult.Ok && r.Parameters == parameters);
 
     public string CsvPath => Path.Combine(_folder, "results.csv");
     public string JsonPath => Path.Combine(_folder, "results.json");
 
     public IReadOnlyList<SlideResult> Results => _results;
 
+    /// <summary>Adds or replaces the row of this slide and marker, then rewrites both files atomically.</summary>
     public void Add(SlideResult result)
     {
-        _results.Add(result);
+        int at = _results.FindIndex(r => r.Slide == result.Slide && r.Marker == result.Marker);
+        if (at >= 0)
+            _results[at] = result;
+        else
+            _results.Add(result);
         WriteAtomically(CsvPath, ToCsv(_results));
         WriteAtomically(JsonPath, JsonSerializer.Serialize(_results, Json));
     }

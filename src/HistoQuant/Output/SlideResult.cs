@@ -28,6 +28,9 @@ public sealed record SlideResult
     public string Device { get; init; } = "";
     public double Seconds { get; init; }
 
+    /// <summary>Fingerprint of everything that changes the numbers; a re-run skips rows whose fingerprint matches.</summary>
+    public string Parameters { get; init; } = "";
+
     /// <summary>Facts for results.json only: format, stains, thresholds, tissue detection, tiles.</summary>
     public SlideDetails? Details { get; init; }
 

@@ -45,6 +45,30 @@ public sealed class Quantifier
     {
         _options = options;
         _engine = engine;
+        Fingerprint = ComputeFingerprint(options);
+    }
+
+    public string MarkerId => _options.Marker.Id;
+
+    /// <summary>
+    /// A fingerprint of everything that changes the numbers (model, stains, thresholds, pixel size, tissue and
+    /// cell settings, background): rows measured with the same fingerprint need not be measured again.
+    /// </summary>
+    public string Fingerprint { get; }
+
+    private static string ComputeFingerprint(QuantifyOptions o)
+    {
+        var m = o.Marker;
+        var stains = o.Stains ?? m.Stains;
+        var t = o.Thresholds ?? m.Thresholds;
+        string text = string.Join("|",
+            m.Id, m.Compartment, string.Join(",", m.Measures), m.DetectOnOdSum, m.ChromogenIndex,
+            StainFile.ToJson(stains), t, o.Mpp?.ToString("R", System.Globalization.CultureInfo.InvariantCulture) ?? "file",
+            o.Tissue, o.TissueSettings, o.Background?.ToString() ?? "default", o.EstimateBackground,
+            o.Cells, o.CellSettings ?? m.Cells, o.DetectionsFolder is not null,
+            typeof(Quantifier).Assembly.GetName().Version);
+        var hash = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text));
+        return Convert.ToHexString(hash, 0, 8).ToLowerInvariant();
     }
 
     /// <summary>Never throws for a bad slide: the result row says what went wrong.</summary>
@@ -68,6 +92,7 @@ public sealed class Quantifier
                 Marker = _options.Marker.Id,
                 Status = SlideResult.Failed,
                 Error = OneLine(e, slidePath),
+                Parameters = Fingerprint,
                 Device = _engine.Name,
                 Seconds = clock.Elapsed.TotalSeconds,
             };
@@ -109,6 +134,7 @@ public sealed class Quantifier
             Slide = slidePath,
             Marker = _options.Marker.Id,
             Status = SlideResult.Ok,
+            Parameters = Fingerprint,
             WidthPx = level0.Width,
             HeightPx = level0.Height,
             Mpp = Math.Round((mppX.Value + mppY.Value) / 2, 6),
