@@ -12,16 +12,9 @@ public class CellTests
 {
     private static readonly SynthOptions Macrophages = new() { Width = 2048, Height = 1536, Mpp = 0.5, Seed = 21, Cells = 120, NegativeNuclei = 200, FibresPositive = 0 };
 
-    private static Dictionary<string, string> Quantify(TempDir tmp, string slide, params string[] extra)
-    {
-        string outDir = tmp.File("out-" + Guid.NewGuid().ToString("N"));
-        Assert.Equal(0, HistoQuantCli.Main(["quantify", slide, "--out", outDir, .. extra]));
-        var lines = File.ReadAllLines(Path.Combine(outDir, "results.csv"));
-        var header = lines[0].Split(',');
-        return header.Zip(lines[1].Split(',')).ToDictionary(p => p.First, p => p.Second);
-    }
+    private static Dictionary<string, string> Quantify(TempDir tmp, string slide, params string[] extra) => QuantifyRun.Row(tmp, [slide, .. extra]);
 
-    private static double D(Dictionary<string, string> row, string key) => double.Parse(row[key], CultureInfo.InvariantCulture);
+    private static double D(Dictionary<string, string> row, string key) => QuantifyRun.Number(row, key);
 
     [Fact]
     public void PositiveCellsPerMm2MatchTheTruthAtTwoRegionSizes()

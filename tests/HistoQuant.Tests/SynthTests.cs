@@ -1,4 +1,3 @@
-using System.Globalization;
 using HistoQuant.Cli;
 using HistoQuant.Slides;
 using HistoQuant.Stains;
@@ -17,16 +16,9 @@ public class SynthTests
         return (path, SyntheticSlideWriter.Write(o, path));
     }
 
-    private static Dictionary<string, string> QuantifyRow(TempDir tmp, string slide, params string[] extra)
-    {
-        string outDir = tmp.File("out-" + Guid.NewGuid().ToString("N"));
-        Assert.Equal(0, HistoQuantCli.Main(["quantify", slide, "--out", outDir, .. extra]));
-        var lines = File.ReadAllLines(Path.Combine(outDir, "results.csv"));
-        var header = lines[0].Split(',');
-        return header.Zip(lines[1].Split(',')).ToDictionary(p => p.First, p => p.Second);
-    }
+    private static Dictionary<string, string> QuantifyRow(TempDir tmp, string slide, params string[] extra) => QuantifyRun.Row(tmp, [slide, .. extra]);
 
-    private static double D(Dictionary<string, string> row, string key) => double.Parse(row[key], CultureInfo.InvariantCulture);
+    private static double D(Dictionary<string, string> row, string key) => QuantifyRun.Number(row, key);
 
     [Fact]
     public void GeneratedSlideIsAPyramidalTiffWithItsPixelSize()

@@ -8,6 +8,7 @@ public sealed class FallbackPixelEngine : IPixelEngine
 {
     private readonly IPixelEngine _primary;
     private readonly IPixelEngine _fallback;
+    private readonly object _gate = new();
     private volatile bool _failed;
     private string? _reason;
 
@@ -57,7 +58,7 @@ public sealed class FallbackPixelEngine : IPixelEngine
 
     private void Fail(Exception e)
     {
-        lock (this)
+        lock (_gate)
         {
             if (_failed)
                 return;

@@ -1,3 +1,4 @@
+using System.Buffers;
 using HistoQuant.Kernels;
 using HistoQuant.Measures.Cells;
 using HistoQuant.Slides;
@@ -34,15 +35,25 @@ public static class CellAnalyzer
             int x0 = Math.Max(0, c.X - margin), y0 = Math.Max(0, c.Y - margin);
             int x1 = Math.Min(level.Width, c.X + c.Width + margin), y1 = Math.Min(level.Height, c.Y + c.Height + margin);
             int w = x1 - x0, h = y1 - y0;
-            var rgb = new byte[w * h * 3 + 64];
-            RegionReader.Read(slide, 0, x0, y0, w, h, rgb, tileBuffer);
-            var hem = new float[w * h];
-            var dab = new float[w * h];
-            engine.Deconvolve(new TileJob(rgb, w * 3, w, h, TissueSpans.Full(w, h)), model, hem, dab);
-            found[i] = detector.Detect(hem, dab, w, h, mpp,
-                keep: (x, y) => x >= c.X && x < c.X + c.Width && y >= c.Y && y < c.Y + c.Height && tissue.IsTissue(x, y),
-                toLevel0: (px, py) => (x0 + px, y0 + py),
-                outlines);
+            // Regions are megabytes each: pooled, so they do not pile up on the large-object heap.
+            var rgb = ArrayPool<byte>.Shared.Rent(w * h * 3 + 64);
+            var hem = ArrayPool<float>.Shared.Rent(w * h);
+            var dab = ArrayPool<float>.Shared.Rent(w * h);
+            try
+            {
+                RegionReader.Read(slide, 0, x0, y0, w, h, rgb, tileBuffer);
+                engine.Deconvolve(new TileJob(rgb, w * 3, w, h, TissueSpans.Full(w, h)), model, hem, dab);
+                found[i] = detector.Detect(hem, dab, w, h, mpp,
+                    keep: (x, y) => x >= c.X && x < c.X + c.Width && y >= c.Y && y < c.Y + c.Height && tissue.IsTissue(x, y),
+                    toLevel0: (px, py) => (x0 + px, y0 + py),
+                    outlines);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(rgb);
+                ArrayPool<float>.Shared.Return(hem);
+                ArrayPool<float>.Shared.Return(dab);
+            }
         }, cancel);
         return found.SelectMany(f => f).ToList();
     }

@@ -157,7 +157,10 @@ public static class SyntheticSlideWriter
         {
             int x0 = col * tile, cols = Math.Min(tile, width - x0);
             // Edge tiles are padded by repeating the last row and column, so JPEG does not ring against black.
-            var rgb = new byte[tile * tile * 3];
+            // Pooled: a fresh 200 KB array per tile lands on the large-object heap, which the GC lets grow for long.
+            var rgb = System.Buffers.ArrayPool<byte>.Shared.Rent(tile * tile * 3);
+            try
+            {
             for (int y = 0; y < tile; y++)
             {
                 var src = BandBuffer.AsSpan((Math.Min(y, rows - 1) * width + x0) * 3, cols * 3);
@@ -165,11 +168,19 @@ public static class SyntheticSlideWriter
                 for (int x = cols; x < tile; x++)
                     src.Slice((cols - 1) * 3, 3).CopyTo(rgb.AsSpan((y * tile + x) * 3));
             }
-            using var mat = Mat.FromPixelData(tile, tile, MatType.CV_8UC3, rgb);
-            using var bgr = new Mat();
-            Cv2.CvtColor(mat, bgr, ColorConversionCodes.RGB2BGR);
-            Cv2.ImEncode(".jpg", bgr, out byte[] jpeg, new ImageEncodingParam(ImwriteFlags.JpegQuality, quality));
-            return jpeg;
+            fixed (byte* p = rgb)
+            {
+                using var mat = Mat.FromPixelData(tile, tile, MatType.CV_8UC3, (IntPtr)p, tile * 3L);
+                using var bgr = new Mat();
+                Cv2.CvtColor(mat, bgr, ColorConversionCodes.RGB2BGR);
+                Cv2.ImEncode(".jpg", bgr, out byte[] jpeg, new ImageEncodingParam(ImwriteFlags.JpegQuality, quality));
+                return jpeg;
+            }
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(rgb);
+            }
         }
 
         private void HalveInto(LevelBuilder next, int rows)

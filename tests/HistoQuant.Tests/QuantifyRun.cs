@@ -1,0 +1,50 @@
+using System.Globalization;
+using HistoQuant.Cli;
+
+namespace HistoQuant.Tests;
+
+/// <summary>Runs `quantify` in-process and reads its results.csv back, for tests that check numbers.</summary>
+public static class QuantifyRun
+{
+    /// <summary>Runs quantify into a fresh folder under <paramref name="tmp"/>; asserts exit code 0.</summary>
+    public static List<Dictionary<string, string>> Rows(TempDir tmp, params string[] args)
+    {
+        string outDir = tmp.File("out-" + Guid.NewGuid().ToString("N"));
+        Assert.Equal(0, HistoQuantCli.Main(["quantify", .. args, "--out", outDir]));
+        return ReadCsv(Path.Combine(outDir, "results.csv"));
+    }
+
+    public static Dictionary<string, string> Row(TempDir tmp, params string[] args) => Assert.Single(Rows(tmp, args));
+
+    public static List<Dictionary<string, string>> ReadCsv(string path)
+    {
+        var lines = File.ReadAllLines(path);
+        var header = ParseCsvLine(lines[0]);
+        return lines.Skip(1).Select(l => header.Zip(ParseCsvLine(l)).ToDictionary(p => p.First, p => p.Second)).ToList();
+    }
+
+    public static double Number(Dictionary<string, string> row, string column) => double.Parse(row[column], CultureInfo.InvariantCulture);
+
+    /// <summary>RFC 4180 fields: quoted fields may hold commas and doubled quotes.</summary>
+    public static string[] ParseCsvLine(string line)
+    {
+        var cells = new List<string>();
+        var cur = new System.Text.StringBuilder();
+        bool quoted = false;
+        for (int i = 0; i < line.Length; i++)
+        {
+            char c = line[i];
+            if (quoted)
+            {
+                if (c == '"' && i + 1 < line.Length && line[i + 1] == '"') { cur.Append('"'); i++; }
+                else if (c == '"') quoted = false;
+                else cur.Append(c);
+            }
+            else if (c == '"') quoted = true;
+            else if (c == ',') { cells.Add(cur.ToString()); cur.Clear(); }
+            else cur.Append(c);
+        }
+        cells.Add(cur.ToString());
+        return cells.ToArray();
+    }
+}
