@@ -11,6 +11,7 @@ public static class HistoQuantCli
         QuantifyCommand.Create(),
         BenchCommand.Create(),
         SynthCommand.Create(),
+        StainsCommand.Create(),
     };
 
     public static int Main(string[] args) => Cli.Run(BuildRoot(), args);

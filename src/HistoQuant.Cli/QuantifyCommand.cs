@@ -16,7 +16,7 @@ public static class QuantifyCommand
         var inputs = new Argument<string[]>("input") { Description = "Slides, or folders of slides.", Arity = ArgumentArity.OneOrMore };
         var output = new Option<string>("--out") { Description = "Folder for results.csv and results.json.", Required = true };
         var marker = new Option<string>("--marker") { Description = "Marker model id (models/ID.json) or a model file.", DefaultValueFactory = _ => MarkerCatalog.DefaultId };
-        var stains = new Option<string?>("--stains") { Description = "Stain preset (H-DAB, \"H-DAB Ruifrok\", H-E, H-AEC) or a stain JSON file; overrides the marker's." };
+        var stains = new Option<string?>("--stains") { Description = "Stain preset (H-DAB, \"H-DAB Ruifrok\", H-E, H-AEC), a stain JSON file, or 'auto' (estimated per slide); overrides the marker's." };
         var mpp = new Option<double?>("--mpp") { Description = "Level-0 pixel size in µm/px; overrides or supplies the file's." };
         var tissue = new Option<string>("--tissue") { Description = "auto: detect tissue at low resolution; all: every pixel is tissue.", DefaultValueFactory = _ => "auto" };
         tissue.AcceptOnlyFromAmong("auto", "all");
@@ -42,7 +42,8 @@ public static class QuantifyCommand
             var options = new QuantifyOptions
             {
                 Marker = model,
-                Stains = parse.GetValue(stains) is { } s ? Load(() => ResolveStains(s)) : null,
+                Stains = parse.GetValue(stains) is { } s && s != "auto" ? Load(() => ResolveStains(s)) : null,
+                EstimateStains = parse.GetValue(stains) == "auto",
                 Thresholds = MergeThresholds(model.Thresholds, parse.GetValue(weak), parse.GetValue(moderate), parse.GetValue(strong)),
                 Mpp = CheckMpp(parse.GetValue(mpp)),
                 Tissue = parse.GetValue(tissue) == "all" ? TissueMode.All : TissueMode.Auto,

@@ -26,6 +26,8 @@ public sealed record QuantifyOptions
     /// <summary>Background I0: null keeps the stain set's own (255 by default); <see cref="EstimateBackground"/> uses the slide's glass.</summary>
     public Background? Background { get; init; }
     public bool EstimateBackground { get; init; }
+    /// <summary>Estimate the stain vectors on each slide (`--stains auto`, Macenko), starting from the model's.</summary>
+    public bool EstimateStains { get; init; }
     public int Threads { get; init; }
     /// <summary>Detect cells even when the marker model does not ask for them (`--cells`).</summary>
     public bool Cells { get; init; }
@@ -64,7 +66,7 @@ public sealed class Quantifier
         string text = string.Join("|",
             m.Id, m.Compartment, string.Join(",", m.Measures), m.DetectOnOdSum, m.ChromogenIndex,
             StainFile.ToJson(stains), t, o.Mpp?.ToString("R", System.Globalization.CultureInfo.InvariantCulture) ?? "file",
-            o.Tissue, o.TissueSettings, o.Background?.ToString() ?? "default", o.EstimateBackground,
+            o.Tissue, o.TissueSettings, o.Background?.ToString() ?? "default", o.EstimateBackground, o.EstimateStains,
             o.Cells, o.CellSettings ?? m.Cells, o.DetectionsFolder is not null,
             typeof(Quantifier).Assembly.GetName().Version);
         var hash = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text));
@@ -123,6 +125,18 @@ public sealed class Quantifier
         else if (_options.Background is { } background)
             stains = stains.WithBackground(background);
         int chromogen = _options.Stains is null ? _options.Marker.ChromogenIndex : 1;
+        if (_options.EstimateStains)
+        {
+            var sample = StainSampler.Sample(slide, tissue, stains.Background);
+            try
+            {
+                stains = StainEstimator.Estimate(sample, stains, stains.Background, $"{stains.Name}, estimated on this slide");
+            }
+            catch (InvalidOperationException e)
+            {
+                throw new SlideException(slidePath, $"--stains auto: {e.Message}");
+            }
+        }
         var thresholds = _options.Thresholds ?? _options.Marker.Thresholds;
         var model = new PixelModel(stains, chromogen, thresholds.Weak, thresholds.Moderate, thresholds.Strong, _options.Marker.DetectOnOdSum);
 

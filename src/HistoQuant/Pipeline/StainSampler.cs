@@ -1,0 +1,52 @@
+using HistoQuant.Slides;
+using HistoQuant.Stains;
+
+namespace HistoQuant.Pipeline;
+
+/// <summary>
+/// Collects optical densities of tissue pixels at full resolution for stain estimation: up to 48 tissue
+/// tiles spread evenly over the slide, every 3rd pixel of each, so the sample is a few hundred thousand
+/// pixels whatever the slide size (averaged overview pixels would mix the stains).
+/// </summary>
+public static class StainSampler
+{
+    public static float[] Sample(ISlide slide, TissueMask tissue, Background background, int maxTiles = 48, int step = 3)
+    {
+        var level = slide.Levels[0];
+        var tiles = new List<TileRect>();
+        for (int r = 0; r < level.TilesDown; r++)
+            for (int c = 0; c < level.TilesAcross; c++)
+            {
+                var rect = level.TileBounds(c, r);
+                if (tissue.Touches(rect))
+                    tiles.Add(rect);
+            }
+        var chosen = Enumerable.Range(0, Math.Min(maxTiles, tiles.Count)).Select(i => tiles[(int)((long)i * tiles.Count / Math.Min(maxTiles, tiles.Count))]).ToList();
+        var lut = new float[3][];
+        for (int c = 0; c < 3; c++)
+        {
+            lut[c] = new float[256];
+            for (int v = 0; v < 256; v++)
+                lut[c][v] = (float)OpticalDensity.Of(v, background[c]);
+        }
+        var perTile = new float[chosen.Count][];
+        TileWorkers.For(chosen.Count, 0, level.TileBufferBytes() + 64, (i, buffer) =>
+        {
+            var t = chosen[i];
+            slide.ReadTile(0, t.Col, t.Row, buffer);
+            var od = new List<float>();
+            for (int y = 0; y < t.Height; y += step)
+                for (int x = 0; x < t.Width; x += step)
+                {
+                    if (!tissue.IsTissue(t.X + x, t.Y + y))
+                        continue;
+                    int p = (y * level.TileWidth + x) * 3;
+                    od.Add(lut[0][buffer[p]]);
+                    od.Add(lut[1][buffer[p + 1]]);
+                    od.Add(lut[2][buffer[p + 2]]);
+                }
+            perTile[i] = od.ToArray();
+        });
+        return perTile.SelectMany(p => p).ToArray();
+    }
+}
