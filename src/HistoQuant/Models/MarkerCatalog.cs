@@ -11,7 +11,8 @@ public static class MarkerCatalog
     private static readonly string[] KnownKeys = ["id", "name", "description", "stains", "chromogen", "thresholds", "compartment", "measures", "cells"];
     private static readonly string[] KnownCellKeys = ["detection", "nucleus_threshold", "smooth_sigma_um", "min_nucleus_area_um2", "max_nucleus_area_um2", "expansion_um"];
     private static readonly string[] KnownCompartments = ["any", "nucleus", "cytoplasm", "membrane", "cell", "sarcolemma"];
-    public static readonly string[] KnownMeasures = ["positive_area", "intensity_grades", "positive_cells", "positive_fibres", "capillaries", "presence"];
+    // Only measures the tool computes: a model cannot ask for one that would silently come out empty.
+    public static readonly string[] KnownMeasures = ["positive_area", "intensity_grades", "positive_cells"];
 
     /// <summary>Folders searched for model ids: $HISTOQUANT_MODELS, the app's own models/ folder, then ./models.</summary>
     public static IEnumerable<string> SearchFolders()
