@@ -94,11 +94,7 @@ public static class Benchmark
         var level = slide.Levels[0];
         double? mpp = options.Mpp ?? slide.MppX;
         var mask = options.Tissue == TissueMode.All ? TissueMask.All(level) : TissueDetector.Detect(slide, mpp, options.TissueSettings, threads);
-        var tiles = new List<TileRect>();
-        for (int r = 0; r < level.TilesDown; r++)
-            for (int c = 0; c < level.TilesAcross; c++)
-                if (mask.Touches(level.TileBounds(c, r)))
-                    tiles.Add(level.TileBounds(c, r));
+        var tiles = mask.TissueTiles(level);
         double mpx = tiles.Sum(t => (double)t.Width * t.Height) / 1e6;
 
         // Decode only: every tissue tile, all workers, buffers reused.

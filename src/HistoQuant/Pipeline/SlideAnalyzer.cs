@@ -21,14 +21,7 @@ public static class SlideAnalyzer
     public static AnalysisTotals Run(ISlide slide, TissueMask tissue, PixelModel model, IPixelEngine engine, int maxThreads = 0, CancellationToken cancel = default)
     {
         var level = slide.Levels[0];
-        var tiles = new List<TileRect>();
-        for (int r = 0; r < level.TilesDown; r++)
-            for (int c = 0; c < level.TilesAcross; c++)
-            {
-                var rect = level.TileBounds(c, r);
-                if (tissue.Touches(rect))
-                    tiles.Add(rect);
-            }
+        var tiles = tissue.TissueTiles(level);
 
         var perTile = new PixelSums[tiles.Count];
         int bufferBytes = level.TileBufferBytes() + 64; // kernels read a few bytes past the last pixel

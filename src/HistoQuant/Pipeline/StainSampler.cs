@@ -13,14 +13,7 @@ public static class StainSampler
     public static float[] Sample(ISlide slide, TissueMask tissue, Background background, int maxTiles = 48, int step = 3)
     {
         var level = slide.Levels[0];
-        var tiles = new List<TileRect>();
-        for (int r = 0; r < level.TilesDown; r++)
-            for (int c = 0; c < level.TilesAcross; c++)
-            {
-                var rect = level.TileBounds(c, r);
-                if (tissue.Touches(rect))
-                    tiles.Add(rect);
-            }
+        var tiles = tissue.TissueTiles(level);
         var chosen = Enumerable.Range(0, Math.Min(maxTiles, tiles.Count)).Select(i => tiles[(int)((long)i * tiles.Count / Math.Min(maxTiles, tiles.Count))]).ToList();
         var lut = new float[3][];
         for (int c = 0; c < 3; c++)

@@ -60,6 +60,20 @@ public sealed class TissueMask
         return false;
     }
 
+    /// <summary>The level-0 tiles that touch tissue, row by row: the only ones any stage needs to decode.</summary>
+    public List<TileRect> TissueTiles(SlideLevel level0)
+    {
+        var tiles = new List<TileRect>();
+        for (int r = 0; r < level0.TilesDown; r++)
+            for (int c = 0; c < level0.TilesAcross; c++)
+            {
+                var rect = level0.TileBounds(c, r);
+                if (Touches(rect))
+                    tiles.Add(rect);
+            }
+        return tiles;
+    }
+
     /// <summary>Tissue runs of a level-0 tile, row by row.</summary>
     public TissueSpans SpansFor(TileRect r)
     {

@@ -92,7 +92,7 @@ public sealed class CellDetector(CellSettings settings, CellCompartment compartm
         for (int i = 0; i < n; i++)
             if (nn[i] == 0)
                 ownerOfSeed[near[i]] = lab[i];
-        var cellOf = new int[n];
+        var cellOf = outlines ? new int[n] : null; // only outlines need the per-pixel owner map
         double expansion = settings.CellExpansionMicrons / px;
         var cellArea = new int[count + 1];
         var cellDab = new double[count + 1];
@@ -103,7 +103,8 @@ public sealed class CellDetector(CellSettings settings, CellCompartment compartm
         for (int i = 0; i < n; i++)
         {
             int owner = nn[i] == 0 ? lab[i] : distSpan[i] <= expansion && ownerOfSeed.TryGetValue(near[i], out var o) ? o : 0;
-            cellOf[i] = owner;
+            if (cellOf is not null)
+                cellOf[i] = owner;
             if (owner == 0)
                 continue;
             cellArea[owner]++;
@@ -130,7 +131,7 @@ public sealed class CellDetector(CellSettings settings, CellCompartment compartm
             double cytoplasm = cytoPixels > 0 ? (cellDab[l] - nucDab[l]) / cytoPixels : cell;
             double decisive = compartment switch { CellCompartment.Nucleus => nucleus, CellCompartment.Cytoplasm => cytoplasm, _ => cell };
             cells.Add(new DetectedCell(cx, cy, cellArea[l] * px2, area[l] * px2, nucleus, cytoplasm, cell, maxDab[l], Grade(decisive), true,
-                outlines ? Outline(cellOf, l, w, boxes[l], ToLevel0) : null));
+                cellOf is not null ? Outline(cellOf, l, w, boxes[l], ToLevel0) : null));
         }
         cells.AddRange(StainedObjectsWithoutNucleus(dab, px, nn, keep, ToLevel0, outlines));
         return cells;
