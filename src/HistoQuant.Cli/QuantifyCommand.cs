@@ -6,6 +6,7 @@ using HistoQuant.Output;
 using HistoQuant.Pipeline;
 using HistoQuant.Slides;
 using HistoQuant.Stains;
+using HistoQuant.Study;
 
 namespace HistoQuant.Cli;
 
@@ -13,7 +14,8 @@ public static class QuantifyCommand
 {
     public static Command Create()
     {
-        var inputs = new Argument<string[]>("input") { Description = "Slides, or folders of slides.", Arity = ArgumentArity.OneOrMore };
+        var inputs = new Argument<string[]>("input") { Description = "Slides, or folders of slides.", Arity = ArgumentArity.ZeroOrMore };
+        var manifest = new Option<string?>("--manifest") { Description = "CSV with a 'slide' column and optional 'marker', 'patient', 'timepoint', 'group'... (other columns are carried into the results)." };
         var output = new Option<string>("--out") { Description = "Folder for results.csv and results.json.", Required = true };
         var marker = new Option<string>("--marker") { Description = "Marker model id (models/ID.json) or a model file.", DefaultValueFactory = _ => MarkerCatalog.DefaultId };
         var stains = new Option<string?>("--stains") { Description = "Stain preset (H-DAB, \"H-DAB Ruifrok\", H-E, H-AEC), a stain JSON file, or 'auto' (estimated per slide); overrides the marker's." };
@@ -34,17 +36,21 @@ public static class QuantifyCommand
 
         var command = new Command("quantify", "Measure DAB (or another chromogen) per slide: tissue area, % positive area, intensity grades, H-score.")
         {
-            inputs, output, marker, stains, mpp, tissue, weak, moderate, strong, device, background, threads, cells, detections, cellTile, force,
+            inputs, output, marker, stains, mpp, tissue, weak, moderate, strong, device, background, threads, cells, detections, cellTile, force, manifest,
         };
         command.SetAction(parse =>
         {
             var model = Load(() => MarkerCatalog.Resolve(parse.GetValue(marker)!));
-            var options = new QuantifyOptions
+            double? core = parse.GetValue(cellTile);
+            if (core is not null and not (>= 32 and <= 8192))
+                throw new UsageException("--cell-tile must be between 32 and 8192 µm");
+            // Command-line overrides apply to every marker; everything else comes from each marker's model.
+            QuantifyOptions For(MarkerModel m) => new()
             {
-                Marker = model,
+                Marker = m,
                 Stains = parse.GetValue(stains) is { } s && s != "auto" ? Load(() => ResolveStains(s)) : null,
                 EstimateStains = parse.GetValue(stains) == "auto",
-                Thresholds = MergeThresholds(model.Thresholds, parse.GetValue(weak), parse.GetValue(moderate), parse.GetValue(strong)),
+                Thresholds = MergeThresholds(m.Thresholds, parse.GetValue(weak), parse.GetValue(moderate), parse.GetValue(strong)),
                 Mpp = CheckMpp(parse.GetValue(mpp)),
                 Tissue = parse.GetValue(tissue) == "all" ? TissueMode.All : TissueMode.Auto,
                 Background = ParseBackground(parse.GetValue(background), out bool estimate),
@@ -52,10 +58,9 @@ public static class QuantifyCommand
                 Threads = Math.Max(0, parse.GetValue(threads)),
                 Cells = parse.GetValue(cells) || parse.GetValue(detections),
                 DetectionsFolder = parse.GetValue(detections) ? parse.GetValue(output) : null,
-                CellSettings = parse.GetValue(cellTile) is { } core
-                    ? core is >= 32 and <= 8192 ? model.Cells with { CoreMicrons = core } : throw new UsageException("--cell-tile must be between 32 and 8192 µm")
-                    : null,
+                CellSettings = core is { } c ? m.Cells with { CoreMicrons = c } : null,
             };
+            var options = For(model);
             IPixelEngine engine;
             try
             {
@@ -66,26 +71,39 @@ public static class QuantifyCommand
                 throw new UsageException(e.Message);
             }
             using (engine)
-                return Run(ExpandInputs(parse.GetValue(inputs)!), parse.GetValue(output)!, new Quantifier(options, engine), parse.GetValue(force));
+            {
+                var jobs = ExpandInputs(parse.GetValue(inputs)!).Select(s => new Job(s, options.Marker.Id, null)).ToList();
+                if (parse.GetValue(manifest) is { } file)
+                    jobs.AddRange(Load(() => Manifest.Load(file)).Select(e => new Job(e.Slide, e.Marker ?? options.Marker.Id, e.Columns)));
+                // One quantifier per marker: a manifest may mix markers, each with its own model.
+                var quantifiers = new Dictionary<string, Quantifier>(StringComparer.OrdinalIgnoreCase);
+                foreach (var id in jobs.Select(j => j.Marker).Distinct(StringComparer.OrdinalIgnoreCase))
+                    quantifiers[id] = new Quantifier(id.Equals(model.Id, StringComparison.OrdinalIgnoreCase) ? options : For(Load(() => MarkerCatalog.Resolve(id))), engine);
+                return Run(jobs, parse.GetValue(output)!, quantifiers, parse.GetValue(force));
+            }
         });
         return command;
     }
 
-    private static int Run(IReadOnlyList<string> slides, string outDir, Quantifier quantifier, bool force)
+    private sealed record Job(string Slide, string Marker, IReadOnlyDictionary<string, string>? Columns);
+
+    private static int Run(IReadOnlyList<Job> jobs, string outDir, Dictionary<string, Quantifier> quantifiers, bool force)
     {
-        if (slides.Count == 0)
-            throw new UsageException("no slides found in the given inputs");
+        if (jobs.Count == 0)
+            throw new UsageException("no slides to measure: give slides, folders or --manifest");
+        var slides = jobs.Select(j => j.Slide).ToList();
         var writer = new ResultsWriter(outDir);
         int failed = 0;
         for (int i = 0; i < slides.Count; i++)
         {
+            var quantifier = quantifiers[jobs[i].Marker];
             // A re-run (after a crash, or with more slides) keeps rows finished with the same parameters.
             if (!force && writer.Finished(slides[i], quantifier.MarkerId, quantifier.Fingerprint) is not null)
             {
                 Console.Error.WriteLine($"[{i + 1}/{slides.Count}] {slides[i]}: already measured with these parameters, kept (--force redoes it)");
                 continue;
             }
-            var result = quantifier.Run(slides[i]);
+            var result = quantifier.Run(slides[i]) with { Manifest = jobs[i].Columns };
             writer.Add(result);
             if (result.Status == SlideResult.Ok)
                 Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -75,9 +75,12 @@ public sealed class ResultsWriter
 
     public static string ToCsv(IEnumerable<SlideResult> results)
     {
+        var list = results.ToList();
+        // Manifest columns follow the fixed ones, in the order they first appear.
+        var extra = list.Where(r => r.Manifest is not null).SelectMany(r => r.Manifest!.Keys).Distinct().ToList();
         var sb = new StringBuilder();
-        sb.Append(string.Join(',', Columns)).Append('\n');
-        foreach (var r in results)
+        sb.Append(string.Join(',', Columns.Concat(extra.Select(Csv)))).Append('\n');
+        foreach (var r in list)
         {
             string[] cells =
             [
@@ -86,6 +89,7 @@ public sealed class ResultsWriter
                 Num(r.ModeratePct, "0.####"), Num(r.StrongPct, "0.####"), Num(r.HScore, "0.####"), Num(r.MeanDabOd, "0.######"),
                 Int(r.TotalCells), Int(r.PositiveCells), Num(r.PositiveCellsPct, "0.####"), Num(r.PositiveCellsPerMm2, "0.###"), Num(r.CellHScore, "0.####"),
                 Csv(r.Device), r.Seconds.ToString("0.###", CultureInfo.InvariantCulture),
+                .. extra.Select(k => Csv(r.Manifest is { } m && m.TryGetValue(k, out var v) ? v : "")),
             ];
             sb.Append(string.Join(',', cells)).Append('\n');
         }

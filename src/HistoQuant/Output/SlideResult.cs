@@ -28,6 +28,9 @@ public sealed record SlideResult
     public string Device { get; init; } = "";
     public double Seconds { get; init; }
 
+    /// <summary>The manifest's other columns (patient, timepoint, group...), carried into results.csv and results.json.</summary>
+    public IReadOnlyDictionary<string, string>? Manifest { get; init; }
+
     /// <summary>Fingerprint of everything that changes the numbers; a re-run skips rows whose fingerprint matches.</summary>
     public string Parameters { get; init; } = "";
 
