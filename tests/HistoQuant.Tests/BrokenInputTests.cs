@@ -117,6 +117,21 @@ public class BrokenInputTests
     }
 
     [Fact]
+    public void AperioFileWithoutATiledImageIsRefused()
+    {
+        // small.svs with its TileWidth tags renamed (to tag 999): no directory is tiled any more.
+        var b = File.ReadAllBytes(TestData.Wsi("small.svs"));
+        for (int i = 0; i + 1 < b.Length; i += 2)
+            if (b[i] == 0x42 && b[i + 1] == 0x01 && i + 3 < b.Length && b[i + 2] == 3) // tag 322, type SHORT
+                (b[i], b[i + 1]) = (0xE7, 0x03);
+        using var tmp = new TempDir();
+        var path = tmp.File("untiled.svs");
+        File.WriteAllBytes(path, b);
+        var message = AssertSlideError(path).Message;
+        Assert.True(message.Contains("no tiled") || message.Contains("no StripOffsets"), message);
+    }
+
+    [Fact]
     public void IfdLoopIsDetected()
     {
         using var tmp = new TempDir();

@@ -85,6 +85,8 @@ public sealed class TiffSlide : ISlide
             meta = FromTags(file, first);
         }
 
+        if (levels.Count == 0)
+            throw new SlideException(path, $"{format} file has no tiled full-resolution image");
         levels = KeepPyramid(levels);
         foreach (var img in levels)
         {
