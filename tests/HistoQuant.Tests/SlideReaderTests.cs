@@ -118,6 +118,22 @@ public class SlideReaderTests
     }
 
     [Fact]
+    public void PlainJpegAndStrippedTiffOpenToo()
+    {
+        using var tmp = new TempDir();
+        var png = TestData.ReadPng(TestData.Ihc("skimage-ihc.png"));
+        string jpeg = tmp.File("field.jpg");
+        HistoQuant.Output.PngFile.Write(png, jpeg); // OpenCV picks the codec from the extension
+        using (var slide = SlideOpener.Open(jpeg))
+        {
+            Assert.Equal(("image", 512, 512), (slide.Format, slide.Levels[0].Width, slide.Levels[0].Height));
+            Assert.All(TestData.MeanAbsDiff(TestData.ReadLevel(slide, 0), png), d => Assert.True(d < 3, $"JPEG differs by {d:0.##}"));
+        }
+        using (var slide = SlideOpener.Open(TestData.Fixture("boxes-lzw-strips.tif")))
+            Assert.Equal(("generic-tiff", 1), (slide.Format, slide.Levels[0].TilesAcross));
+    }
+
+    [Fact]
     public void ThumbnailOfCmuMatchesDownsampledReference()
     {
         using var slide = SlideOpener.Open(TestData.Wsi("cmu-1-small-region.svs"));
