@@ -12,6 +12,7 @@ public static class HistoQuantCli
         BenchCommand.Create(),
         SynthCommand.Create(),
         StainsCommand.Create(),
+        MergeCommand.Create(),
     };
 
     public static int Main(string[] args) => Cli.Run(BuildRoot(), args);

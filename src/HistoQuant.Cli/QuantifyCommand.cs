@@ -15,6 +15,7 @@ public static class QuantifyCommand
     public static Command Create()
     {
         var inputs = new Argument<string[]>("input") { Description = "Slides, or folders of slides.", Arity = ArgumentArity.ZeroOrMore };
+        var shard = new Option<string?>("--shard") { Description = "K/N: measure only the K-th of N deterministic shares (cluster job arrays); join with 'histoquant merge'." };
         var manifest = new Option<string?>("--manifest") { Description = "CSV with a 'slide' column and optional 'marker', 'patient', 'timepoint', 'group'... (other columns are carried into the results)." };
         var output = new Option<string>("--out") { Description = "Folder for results.csv and results.json.", Required = true };
         var marker = new Option<string>("--marker") { Description = "Marker model id (models/ID.json) or a model file.", DefaultValueFactory = _ => MarkerCatalog.DefaultId };
@@ -36,7 +37,7 @@ public static class QuantifyCommand
 
         var command = new Command("quantify", "Measure DAB (or another chromogen) per slide: tissue area, % positive area, intensity grades, H-score.")
         {
-            inputs, output, marker, stains, mpp, tissue, weak, moderate, strong, device, background, threads, cells, detections, cellTile, force, manifest,
+            inputs, output, marker, stains, mpp, tissue, weak, moderate, strong, device, background, threads, cells, detections, cellTile, force, manifest, shard,
         };
         command.SetAction(parse =>
         {
@@ -75,6 +76,8 @@ public static class QuantifyCommand
                 var jobs = ExpandInputs(parse.GetValue(inputs)!).Select(s => new Job(s, options.Marker.Id, null)).ToList();
                 if (parse.GetValue(manifest) is { } file)
                     jobs.AddRange(Load(() => Manifest.Load(file)).Select(e => new Job(e.Slide, e.Marker ?? options.Marker.Id, e.Columns)));
+                if (parse.GetValue(shard) is { } text)
+                    jobs = Load(() => Shard.Parse(text)).Take(jobs).ToList();
                 // One quantifier per marker: a manifest may mix markers, each with its own model.
                 var quantifiers = new Dictionary<string, Quantifier>(StringComparer.OrdinalIgnoreCase);
                 foreach (var id in jobs.Select(j => j.Marker).Distinct(StringComparer.OrdinalIgnoreCase))

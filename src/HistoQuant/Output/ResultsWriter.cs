@@ -40,7 +40,7 @@ public sealed class ResultsWriter
         {
             try
             {
-                _results.AddRange(JsonSerializer.Deserialize<List<SlideResult>>(File.ReadAllText(JsonPath), Json) ?? []);
+                _results.AddRange(ReadJson(JsonPath));
             }
             catch (JsonException e)
             {
@@ -51,6 +51,9 @@ public sealed class ResultsWriter
             }
         }
     }
+
+    public static List<SlideResult> ReadJson(string path) =>
+        JsonSerializer.Deserialize<List<SlideResult>>(File.ReadAllText(path), Json) ?? [];
 
     /// <summary>The finished row for this slide and marker, if an earlier run measured it with these parameters.</summary>
     public SlideResult? Finished(string slide, string marker, string parameters) =>
