@@ -25,26 +25,6 @@ public static class QuantifyRun
 
     public static double Number(Dictionary<string, string> row, string column) => double.Parse(row[column], CultureInfo.InvariantCulture);
 
-    /// <summary>RFC 4180 fields: quoted fields may hold commas and doubled quotes.</summary>
-    public static string[] ParseCsvLine(string line)
-    {
-        var cells = new List<string>();
-        var cur = new System.Text.StringBuilder();
-        bool quoted = false;
-        for (int i = 0; i < line.Length; i++)
-        {
-            char c = line[i];
-            if (quoted)
-            {
-                if (c == '"' && i + 1 < line.Length && line[i + 1] == '"') { cur.Append('"'); i++; }
-                else if (c == '"') quoted = false;
-                else cur.Append(c);
-            }
-            else if (c == '"') quoted = true;
-            else if (c == ',') { cells.Add(cur.ToString()); cur.Clear(); }
-            else cur.Append(c);
-        }
-        cells.Add(cur.ToString());
-        return cells.ToArray();
-    }
+    /// <summary>RFC 4180 fields, split by the same code that reads manifests.</summary>
+    public static string[] ParseCsvLine(string line) => HistoQuant.Study.Csv.Split(line, "results.csv", 0);
 }
