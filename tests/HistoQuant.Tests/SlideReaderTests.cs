@@ -118,6 +118,18 @@ public class SlideReaderTests
     }
 
     [Fact]
+    public void AperioYCbCrJpeg2000ConversionIsFullRangeBt601()
+    {
+        // Aperio 33003 tiles hold Y, Cb, Cr in their three components; JFIF's full-range BT.601 turns them to RGB.
+        byte[] px = [128, 128, 128, 76, 85, 255, 150, 44, 21, 29, 255, 107];
+        HistoQuant.Slides.Codecs.PixelUnpack.YCbCrToRgbInPlace(px, 4, 1, 12);
+        Assert.Equal([128, 128, 128], px[0..3]);   // grey stays grey
+        Assert.Equal([254, 0, 0], px[3..6]);       // red (JFIF YCbCr of 255,0,0)
+        Assert.Equal([0, 255, 1], px[6..9]);       // green (YCbCr of 0,255,0 is 150,44,21)
+        Assert.Equal([0, 0, 254], px[9..12]);      // blue (YCbCr of 0,0,255 is 29,255,107, rounded)
+    }
+
+    [Fact]
     public void PlainJpegAndStrippedTiffOpenToo()
     {
         using var tmp = new TempDir();
