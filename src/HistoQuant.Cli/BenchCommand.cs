@@ -86,7 +86,7 @@ public static class BenchCommand
             Benchmark.MeasureEngine(new CpuPixelEngine(), jobs, model, threads),
             Benchmark.MeasureEngine(new CpuPixelEngine(allowVector: false), jobs, model, threads),
         };
-        using (var gpu = IlgpuPixelEngine.TryCreateGpu(batchSize: Math.Min(count, 64)))
+        using (var gpu = IlgpuPixelEngine.TryCreateGpu(batchSize: Math.Clamp(count / 2, 1, 32)))
         {
             if (gpu is not null)
                 results.Add(Benchmark.MeasureEngine(gpu, jobs, model, 1, minSeconds: 2));

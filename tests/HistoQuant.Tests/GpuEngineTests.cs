@@ -75,19 +75,27 @@ public class GpuEngineTests
     }
 
     /// <summary>A batching wrapper around the CPU engine: exercises the queue-and-batch pipeline at full speed.</summary>
-    private sealed class BatchingCpu(int batch, int failAfterBatches = int.MaxValue) : IPixelEngine
+    private sealed class BatchingCpu(int batch, int failAfterBatches = int.MaxValue, int inFlight = 1) : IPixelEngine
     {
         private readonly CpuPixelEngine _cpu = new();
+        private readonly Barrier _firstBatches = new(inFlight);
         private int _batches;
         public string Name => "batching-cpu";
         public int BatchSize => batch;
+        public int BatchesInFlight => inFlight;
         public int LargestBatch { get; private set; }
+        public bool Overlapped { get; private set; }
 
         public void Measure(IReadOnlyList<TileJob> tiles, PixelModel model, Span<PixelSums> results)
         {
-            if (Interlocked.Increment(ref _batches) > failAfterBatches)
+            int n = Interlocked.Increment(ref _batches);
+            if (n > failAfterBatches)
                 throw new InvalidOperationException("simulated device loss");
-            LargestBatch = Math.Max(LargestBatch, tiles.Count);
+            // The first batches wait for each other: they meet only if the pipeline really runs them at once.
+            if (inFlight > 1 && n <= inFlight && _firstBatches.SignalAndWait(TimeSpan.FromSeconds(20)))
+                Overlapped = true;
+            lock (this)
+                LargestBatch = Math.Max(LargestBatch, tiles.Count);
             _cpu.Measure(tiles, model, results);
         }
 
@@ -111,6 +119,45 @@ public class GpuEngineTests
         var batched = SlideAnalyzer.Run(slide, mask, model, engine, maxThreads: 2);
         Assert.Equal(inline.Sums, batched.Sums); // same per-tile sums added in the same order: bit-identical
         Assert.True(engine.LargestBatch <= batch);
+    }
+
+    [Fact]
+    public void PipelineKeepsAsManyBatchesInFlightAsTheEngineHasStreams()
+    {
+        using var slide = SlideOpener.Open(TestData.Wsi("cmu-1-small-region.svs"));
+        var model = new PixelModel(StainPresets.HDab, 1, 0.2, 0.4, 0.6);
+        var all = TissueMask.All(slide.Levels[0]);
+        var inline = SlideAnalyzer.Run(slide, all, model, new CpuPixelEngine());
+        var engine = new BatchingCpu(4, inFlight: 2);
+        var overlapped = SlideAnalyzer.Run(slide, all, model, engine, maxThreads: 2);
+        Assert.True(engine.Overlapped, "two batches were never measured at the same time");
+        Assert.Equal(inline.Sums, overlapped.Sums);
+    }
+
+    [Fact]
+    public void ConcurrentBatchesOnTheEmulatorUseSeparateStreamsAndBuffers()
+    {
+        var model = new PixelModel(StainPresets.HDab, 1, 0.2, 0.4, 0.6);
+        using var gpu = IlgpuPixelEngine.CreateCpuEmulator(batchSize: 2, lanes: 2);
+        Assert.Equal(2, gpu.BatchesInFlight);
+        var batches = Enumerable.Range(0, 6).Select(b => new[] { RandomJob(24 + b, 20, (24 + b) * 3, 100 + b), RandomJob(16, 12 + b, 48, 200 + b) }).ToArray();
+        var got = new PixelSums[batches.Length][];
+        Parallel.For(0, batches.Length, new ParallelOptions { MaxDegreeOfParallelism = 3 }, b =>
+        {
+            got[b] = new PixelSums[2];
+            gpu.Measure(batches[b], model, got[b]);
+        });
+        for (int b = 0; b < batches.Length; b++)
+        {
+            for (int t = 0; t < 2; t++)
+            {
+                var want = Cpu(batches[b][t], model);
+                Assert.Equal((want.Tissue, want.AtLeastWeak, want.AtLeastModerate, want.AtLeastStrong),
+                    (got[b][t].Tissue, got[b][t].AtLeastWeak, got[b][t].AtLeastModerate, got[b][t].AtLeastStrong));
+            }
+        }
+        var seconds = gpu.Seconds;
+        Assert.True(seconds.Kernel > 0 && seconds.Upload >= 0 && seconds.Download >= 0, $"profiling markers gave {seconds}");
     }
 
     [Fact]

@@ -21,6 +21,7 @@ public sealed class FallbackPixelEngine : IPixelEngine
     public string Name => _failed ? $"{_primary.Name}->{_fallback.Name}" : _primary.Name;
     public string? FailureReason => _reason;
     public int BatchSize => _failed ? _fallback.BatchSize : _primary.BatchSize;
+    public int BatchesInFlight => _failed ? _fallback.BatchesInFlight : _primary.BatchesInFlight;
 
     public void Measure(IReadOnlyList<TileJob> tiles, PixelModel model, Span<PixelSums> results)
     {

@@ -42,6 +42,12 @@ public interface IPixelEngine : IDisposable
     /// </summary>
     int BatchSize { get; }
 
+    /// <summary>
+    /// How many batches the engine can work on at once (device streams): the pipeline keeps that many
+    /// <see cref="Measure"/> calls going, so one batch's upload overlaps another's kernel.
+    /// </summary>
+    int BatchesInFlight => 1;
+
     /// <summary>Measures every tile of the batch; results[i] belongs to tiles[i].</summary>
     void Measure(IReadOnlyList<TileJob> tiles, PixelModel model, Span<PixelSums> results);
 

@@ -12,7 +12,12 @@ namespace HistoQuant.Kernels;
 /// strided share of one tile's pixels, so neighbouring threads read neighbouring pixels; it keeps its own
 /// counts and then adds them to the tile's totals with 64-bit atomics. The chromogen sum is carried in
 /// fixed point (2⁻²⁰ OD) so the atomic additions are exact and the result does not depend on thread order.
-/// Device buffers are allocated once and grown only when a batch needs more.
+/// <para>
+/// The engine has <see cref="BatchesInFlight"/> lanes, each with its own device stream, page-locked host
+/// buffers and device buffers. Batches measured from different threads take different lanes, so one
+/// batch's copy to the device runs while another batch's kernel runs (copies from page-locked memory are
+/// asynchronous; from ordinary memory they would block the host). Buffers grow only when a batch needs more.
+/// </para>
 /// </summary>
 public sealed class IlgpuPixelEngine : IPixelEngine
 {
@@ -23,52 +28,59 @@ public sealed class IlgpuPixelEngine : IPixelEngine
 
     private readonly Context _context;
     private readonly Accelerator _accelerator;
-    private readonly Action<Index1D, ArrayView<byte>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<long>, KernelArgs> _kernel;
-    private readonly Action<Index1D, ArrayView<byte>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, PlaneArgs> _planesKernel;
-    private readonly object _gate = new();
-    private MemoryBuffer1D<float, Stride1D.Dense>? _hLut, _planeH, _planeD;
-
-    private MemoryBuffer1D<byte, Stride1D.Dense>? _rgb;
-    private MemoryBuffer1D<int, Stride1D.Dense>? _meta, _rowStart, _spanStart, _spanEnd;
-    private MemoryBuffer1D<float, Stride1D.Dense>? _lut;
-    private MemoryBuffer1D<long, Stride1D.Dense>? _sums;
-    private float[]? _lutOnDevice;
-    private byte[] _staging = [];
+    private readonly Action<AcceleratorStream, Index1D, ArrayView<byte>, ArrayView<int>, ArrayView<float>, ArrayView<long>, KernelArgs> _kernel;
+    private readonly Action<AcceleratorStream, Index1D, ArrayView<byte>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, PlaneArgs> _planesKernel;
+    private readonly Lane[] _lanes;
+    private readonly SemaphoreSlim _free;
+    private readonly System.Collections.Concurrent.ConcurrentBag<Lane> _idle;
+    private readonly object _statsGate = new();
+    private double _pack, _upload, _kernelTime, _download;
 
     public string Name { get; }
     public int BatchSize { get; }
+    public int BatchesInFlight => _lanes.Length;
 
-    /// <summary>Where the time went, for `bench`: host packing, host-to-device copies, kernel, results back.</summary>
-    public (double Pack, double Upload, double Kernel, double Download) Seconds => (_pack, _upload, _kernelTime, _download);
-    private double _pack, _upload, _kernelTime, _download;
+    /// <summary>
+    /// Where the time went, for `bench`: host packing (wall), and device time for copies in, kernel and
+    /// copies out, taken from stream profiling markers (so overlapped lanes each count their own time).
+    /// </summary>
+    public (double Pack, double Upload, double Kernel, double Download) Seconds
+    {
+        get { lock (_statsGate) return (_pack, _upload, _kernelTime, _download); }
+    }
 
-    private IlgpuPixelEngine(Context context, Accelerator accelerator, string name, int batchSize)
+    private IlgpuPixelEngine(Context context, Accelerator accelerator, string name, int batchSize, int lanes)
     {
         _context = context;
         _accelerator = accelerator;
         Name = name;
         BatchSize = batchSize;
-        _planesKernel = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<byte>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, PlaneArgs>(PlanesKernel);
-        _kernel = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<byte>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<long>, KernelArgs>(MeasureKernel);
+        _planesKernel = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<byte>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, PlaneArgs>(PlanesKernel);
+        _kernel = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<byte>, ArrayView<int>, ArrayView<float>, ArrayView<long>, KernelArgs>(MeasureKernel);
+        _lanes = new Lane[lanes];
+        for (int i = 0; i < lanes; i++)
+            _lanes[i] = new Lane(accelerator);
+        _idle = new(_lanes);
+        _free = new SemaphoreSlim(lanes, lanes);
     }
 
     /// <summary>The first CUDA device, else the first OpenCL GPU; null when the machine has neither.</summary>
-    public static IlgpuPixelEngine? TryCreateGpu(int batchSize = 32)
+    public static IlgpuPixelEngine? TryCreateGpu(int batchSize = 32, int lanes = 2)
     {
         Context? context = null;
         try
         {
-            context = Context.Create(builder => builder.Cuda().OpenCL().Optimize(OptimizationLevel.O1));
+            context = Context.Create(builder => builder.Cuda().OpenCL().Profiling().Optimize(OptimizationLevel.O1));
             foreach (var device in context.Devices)
             {
                 if (device.AcceleratorType == AcceleratorType.Cuda)
-                    return new IlgpuPixelEngine(context, device.CreateAccelerator(context), $"cuda:{device.Name}", batchSize);
+                    return new IlgpuPixelEngine(context, device.CreateAccelerator(context), $"cuda:{device.Name}", batchSize, lanes);
             }
             foreach (var device in context.Devices)
             {
                 // CPU OpenCL drivers (pocl) are slower than the CPU engine, so only GPUs qualify.
                 if (device is CLDevice cl && cl.DeviceType == CLDeviceType.CL_DEVICE_TYPE_GPU)
-                    return new IlgpuPixelEngine(context, device.CreateAccelerator(context), $"opencl:{device.Name}", batchSize);
+                    return new IlgpuPixelEngine(context, device.CreateAccelerator(context), $"opencl:{device.Name}", batchSize, lanes);
             }
             context.Dispose();
             return null;
@@ -82,47 +94,59 @@ public sealed class IlgpuPixelEngine : IPixelEngine
     }
 
     /// <summary>ILGPU's CPU accelerator: an emulator, for checking the kernel against the CPU engine in CI.</summary>
-    public static IlgpuPixelEngine CreateCpuEmulator(int batchSize = 4)
+    public static IlgpuPixelEngine CreateCpuEmulator(int batchSize = 4, int lanes = 2)
     {
-        var context = Context.Create(builder => builder.CPU().Optimize(OptimizationLevel.O1));
-        return new IlgpuPixelEngine(context, context.CreateCPUAccelerator(0), "ilgpu-cpu", batchSize);
+        var context = Context.Create(builder => builder.CPU().Profiling().Optimize(OptimizationLevel.O1));
+        return new IlgpuPixelEngine(context, context.CreateCPUAccelerator(0), "ilgpu-cpu", batchSize, lanes);
     }
 
     public void Measure(IReadOnlyList<TileJob> tiles, PixelModel model, Span<PixelSums> results)
     {
         if (tiles.Count == 0)
             return;
-        long[] sums;
-        lock (_gate)
+        var lane = Take();
+        try
         {
             long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
-            var packed = Pack(tiles);
-            long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
-            Upload(packed, model);
-            _accelerator.Synchronize();
-            long t2 = System.Diagnostics.Stopwatch.GetTimestamp();
-            var args = new KernelArgs(model.Weak, model.Moderate, model.Strong, ThreadsPerTile, tiles.Count);
-            _kernel(tiles.Count * ThreadsPerTile, _rgb!.View, _meta!.View, _rowStart!.View, _spanStart!.View, _spanEnd!.View, _lut!.View, _sums!.View, args);
-            _accelerator.Synchronize();
-            long t3 = System.Diagnostics.Stopwatch.GetTimestamp();
-            sums = _sums.View.SubView(0, tiles.Count * SumsPerTile).GetAsArray1D();
-            long t4 = System.Diagnostics.Stopwatch.GetTimestamp();
-            _pack += System.Diagnostics.Stopwatch.GetElapsedTime(t0, t1).TotalSeconds;
-            _upload += System.Diagnostics.Stopwatch.GetElapsedTime(t1, t2).TotalSeconds;
-            _kernelTime += System.Diagnostics.Stopwatch.GetElapsedTime(t2, t3).TotalSeconds;
-            _download += System.Diagnostics.Stopwatch.GetElapsedTime(t3, t4).TotalSeconds;
-        }
-        for (int t = 0; t < tiles.Count; t++)
-        {
-            int o = t * SumsPerTile;
-            results[t] = new PixelSums
+            var layout = lane.Pack(tiles);
+            double pack = System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalSeconds;
+
+            var stream = lane.Stream;
+            using var start = stream.AddProfilingMarker();
+            lane.Upload(layout, model, stream);
+            using var uploaded = stream.AddProfilingMarker();
+            var args = new KernelArgs(model.Weak, model.Moderate, model.Strong, ThreadsPerTile, tiles.Count, layout.RowStartAt, layout.SpanStartAt, layout.SpanEndAt);
+            _kernel(stream, tiles.Count * ThreadsPerTile, lane.Rgb.View, lane.Index.View, lane.Lut.View, lane.Sums.View, args);
+            using var measured = stream.AddProfilingMarker();
+            int sumCount = tiles.Count * SumsPerTile;
+            lane.HostSums.ArrayView.SubView(0, sumCount).CopyFrom(stream, lane.Sums.View.BaseView.SubView(0, sumCount));
+            using var downloaded = stream.AddProfilingMarker();
+            stream.Synchronize();
+
+            var sums = lane.HostSums.Span;
+            for (int t = 0; t < tiles.Count; t++)
             {
-                Tissue = sums[o],
-                AtLeastWeak = sums[o + 1],
-                AtLeastModerate = sums[o + 2],
-                AtLeastStrong = sums[o + 3],
-                ChromogenSum = sums[o + 4] / SumScale,
-            };
+                int o = t * SumsPerTile;
+                results[t] = new PixelSums
+                {
+                    Tissue = sums[o],
+                    AtLeastWeak = sums[o + 1],
+                    AtLeastModerate = sums[o + 2],
+                    AtLeastStrong = sums[o + 3],
+                    ChromogenSum = sums[o + 4] / SumScale,
+                };
+            }
+            lock (_statsGate)
+            {
+                _pack += pack;
+                _upload += (uploaded - start).TotalSeconds;
+                _kernelTime += (measured - uploaded).TotalSeconds;
+                _download += (downloaded - measured).TotalSeconds;
+            }
+        }
+        finally
+        {
+            Give(lane);
         }
     }
 
@@ -130,22 +154,37 @@ public sealed class IlgpuPixelEngine : IPixelEngine
     {
         int pixels = tile.Width * tile.Height;
         int bytes = (tile.Height - 1) * tile.Stride + tile.Width * 3;
-        lock (_gate)
+        var lane = Take();
+        try
         {
-            Ensure(ref _rgb, bytes);
-            Ensure(ref _lut, 768);
-            Ensure(ref _hLut, 768);
-            Ensure(ref _planeH, pixels);
-            Ensure(ref _planeD, pixels);
-            _rgb!.View.AsContiguous().SubView(0, bytes).CopyFromCPU(new ReadOnlySpan<byte>(tile.Rgb, 0, bytes));
-            _lut!.View.AsContiguous().SubView(0, 768).CopyFromCPU(model.ChromogenLut);
-            _lutOnDevice = model.ChromogenLut;
-            _hLut!.View.AsContiguous().SubView(0, 768).CopyFromCPU(model.CounterstainLut);
-            _planesKernel(pixels, _rgb.View, _hLut.View, _lut.View, _planeH!.View, _planeD!.View, new PlaneArgs(tile.Width, tile.Stride));
-            _accelerator.Synchronize();
-            _planeH.View.AsContiguous().SubView(0, pixels).CopyToCPU(counterstain[..pixels]);
-            _planeD!.View.AsContiguous().SubView(0, pixels).CopyToCPU(chromogen[..pixels]);
+            var stream = lane.Stream;
+            lane.Grow(_accelerator, bytes, 0, 0);
+            lane.EnsurePlanes(_accelerator, pixels);
+            lane.Rgb.View.BaseView.SubView(0, bytes).CopyFromCPU(stream, new ReadOnlySpan<byte>(tile.Rgb, 0, bytes));
+            lane.SetLut(model.ChromogenLut, stream);
+            lane.CounterstainLut!.View.BaseView.SubView(0, 768).CopyFromCPU(stream, model.CounterstainLut);
+            _planesKernel(stream, pixels, lane.Rgb.View, lane.CounterstainLut.View, lane.Lut.View, lane.PlaneH!.View, lane.PlaneD!.View, new PlaneArgs(tile.Width, tile.Stride));
+            lane.PlaneH.View.BaseView.SubView(0, pixels).CopyToCPU(stream, counterstain[..pixels]);
+            lane.PlaneD!.View.BaseView.SubView(0, pixels).CopyToCPU(stream, chromogen[..pixels]);
+            stream.Synchronize();
         }
+        finally
+        {
+            Give(lane);
+        }
+    }
+
+    private Lane Take()
+    {
+        _free.Wait();
+        _idle.TryTake(out var lane);
+        return lane!;
+    }
+
+    private void Give(Lane lane)
+    {
+        _idle.Add(lane);
+        _free.Release();
     }
 
     internal readonly record struct PlaneArgs(int Width, int Stride);
@@ -159,83 +198,149 @@ public sealed class IlgpuPixelEngine : IPixelEngine
         d[p] = dLut[r] + dLut[256 + g] + dLut[512 + b];
     }
 
-    /// <summary>Host-side layout of one batch: pixels back to back, tissue runs concatenated with global indices.</summary>
-    private sealed record PackedBatch(int RgbBytes, int[] Meta, int[] RowStart, int[] SpanStart, int[] SpanEnd);
+    /// <summary>Where each part of a batch's index array starts: per-tile metadata first, then the tissue runs.</summary>
+    private readonly record struct BatchLayout(int RgbBytes, int IndexInts, int RowStartAt, int SpanStartAt, int SpanEndAt);
 
-    private PackedBatch Pack(IReadOnlyList<TileJob> tiles)
+    /// <summary>One stream with the host and device buffers it owns; used by one batch at a time.</summary>
+    private sealed class Lane : IDisposable
     {
-        int rgbBytes = 0, rows = 0, spans = 0;
-        foreach (var t in tiles)
+        public readonly AcceleratorStream Stream;
+        public PageLockedArray1D<byte> HostRgb = PageLockedArray1D<byte>.Empty;
+        public PageLockedArray1D<int> HostIndex = PageLockedArray1D<int>.Empty;
+        public PageLockedArray1D<long> HostSums = PageLockedArray1D<long>.Empty;
+        public MemoryBuffer1D<byte, Stride1D.Dense> Rgb;
+        public MemoryBuffer1D<int, Stride1D.Dense> Index;
+        public MemoryBuffer1D<long, Stride1D.Dense> Sums;
+        public MemoryBuffer1D<float, Stride1D.Dense> Lut;
+        public MemoryBuffer1D<float, Stride1D.Dense>? CounterstainLut, PlaneH, PlaneD;
+        private float[]? _lutOnDevice;
+
+        public Lane(Accelerator accelerator)
         {
-            rgbBytes += (t.Height - 1) * t.Stride + t.Width * 3;
-            rows += t.Height + 1;
-            spans += t.Tissue.RowStart[t.Tissue.Rows];
+            Stream = accelerator.CreateStream();
+            Rgb = accelerator.Allocate1D<byte>(1);
+            Index = accelerator.Allocate1D<int>(1);
+            Sums = accelerator.Allocate1D<long>(1);
+            Lut = accelerator.Allocate1D<float>(768);
         }
-        if (_staging.Length < rgbBytes)
-            _staging = new byte[rgbBytes];
-        var meta = new int[tiles.Count * MetaPerTile];
-        var rowStart = new int[Math.Max(rows, 1)];
-        var spanStart = new int[Math.Max(spans, 1)];
-        var spanEnd = new int[Math.Max(spans, 1)];
-        int rgbAt = 0, rowAt = 0, spanAt = 0;
-        for (int i = 0; i < tiles.Count; i++)
+
+        /// <summary>Lays the batch out in page-locked memory: pixels back to back, then one int array of indices.</summary>
+        public BatchLayout Pack(IReadOnlyList<TileJob> tiles)
         {
-            var t = tiles[i];
-            int bytes = (t.Height - 1) * t.Stride + t.Width * 3;
-            Buffer.BlockCopy(t.Rgb, 0, _staging, rgbAt, bytes);
-            meta[i * MetaPerTile] = rgbAt;
-            meta[i * MetaPerTile + 1] = t.Stride;
-            meta[i * MetaPerTile + 2] = t.Width;
-            meta[i * MetaPerTile + 3] = t.Height;
-            meta[i * MetaPerTile + 4] = rowAt;
-            var s = t.Tissue;
-            for (int y = 0; y <= t.Height; y++)
-                rowStart[rowAt + y] = spanAt + s.RowStart[y];
-            int n = s.RowStart[t.Height];
-            Array.Copy(s.Start, 0, spanStart, spanAt, n);
-            Array.Copy(s.End, 0, spanEnd, spanAt, n);
-            rgbAt += bytes;
-            rowAt += t.Height + 1;
-            spanAt += n;
+            int rgbBytes = 0, rows = 0, spans = 0;
+            foreach (var t in tiles)
+            {
+                rgbBytes += (t.Height - 1) * t.Stride + t.Width * 3;
+                rows += t.Height + 1;
+                spans += t.Tissue.RowStart[t.Tissue.Rows];
+            }
+            int rowStartAt = tiles.Count * MetaPerTile, spanStartAt = rowStartAt + rows, spanEndAt = spanStartAt + spans;
+            int indexInts = spanEndAt + spans;
+            var accelerator = Stream.Accelerator;
+            Grow(accelerator, rgbBytes, indexInts, tiles.Count * SumsPerTile);
+            if (HostRgb.Length < rgbBytes)
+                Replace(ref HostRgb, accelerator.AllocatePageLocked1D<byte>(Headroom(rgbBytes)));
+            if (HostIndex.Length < indexInts)
+                Replace(ref HostIndex, accelerator.AllocatePageLocked1D<int>(Headroom(indexInts)));
+            if (HostSums.Length < tiles.Count * SumsPerTile)
+                Replace(ref HostSums, accelerator.AllocatePageLocked1D<long>(Headroom(tiles.Count * SumsPerTile)));
+
+            var rgb = HostRgb.Span;
+            var index = HostIndex.Span;
+            int rgbAt = 0, rowAt = 0, spanAt = 0;
+            for (int i = 0; i < tiles.Count; i++)
+            {
+                var t = tiles[i];
+                int bytes = (t.Height - 1) * t.Stride + t.Width * 3;
+                t.Rgb.AsSpan(0, bytes).CopyTo(rgb[rgbAt..]);
+                int m = i * MetaPerTile;
+                index[m] = rgbAt;
+                index[m + 1] = t.Stride;
+                index[m + 2] = t.Width;
+                index[m + 3] = t.Height;
+                index[m + 4] = rowAt;
+                var s = t.Tissue;
+                for (int y = 0; y <= t.Height; y++)
+                    index[rowStartAt + rowAt + y] = spanAt + s.RowStart[y];
+                int n = s.RowStart[t.Height];
+                s.Start.AsSpan(0, n).CopyTo(index[(spanStartAt + spanAt)..]);
+                s.End.AsSpan(0, n).CopyTo(index[(spanEndAt + spanAt)..]);
+                rgbAt += bytes;
+                rowAt += t.Height + 1;
+                spanAt += n;
+            }
+            return new BatchLayout(rgbBytes, indexInts, rowStartAt, spanStartAt, spanEndAt);
         }
-        return new PackedBatch(rgbBytes, meta, rowStart, spanStart, spanEnd);
+
+        /// <summary>Queues the copies to the device on this lane's stream; nothing here waits.</summary>
+        public void Upload(BatchLayout layout, PixelModel model, AcceleratorStream stream)
+        {
+            if (layout.RgbBytes > 0)
+                Rgb.View.BaseView.SubView(0, layout.RgbBytes).CopyFrom(stream, HostRgb.ArrayView.SubView(0, layout.RgbBytes));
+            Index.View.BaseView.SubView(0, layout.IndexInts).CopyFrom(stream, HostIndex.ArrayView.SubView(0, layout.IndexInts));
+            Sums.View.MemSetToZero(stream);
+            SetLut(model.ChromogenLut, stream);
+        }
+
+        public void SetLut(float[] lut, AcceleratorStream stream)
+        {
+            if (ReferenceEquals(_lutOnDevice, lut))
+                return;
+            Lut.View.BaseView.SubView(0, 768).CopyFromCPU(stream, lut);
+            _lutOnDevice = lut;
+        }
+
+        public void Grow(Accelerator accelerator, long rgbBytes, long indexInts, long sums)
+        {
+            Ensure(accelerator, ref Rgb, rgbBytes);
+            Ensure(accelerator, ref Index, indexInts);
+            Ensure(accelerator, ref Sums, sums);
+        }
+
+        public void EnsurePlanes(Accelerator accelerator, long pixels)
+        {
+            CounterstainLut ??= accelerator.Allocate1D<float>(768);
+            PlaneH ??= accelerator.Allocate1D<float>(1);
+            PlaneD ??= accelerator.Allocate1D<float>(1);
+            Ensure(accelerator, ref PlaneH, pixels);
+            Ensure(accelerator, ref PlaneD, pixels);
+        }
+
+        private static long Headroom(long length) => Math.Max(1, length + length / 4);
+
+        private static void Ensure<T>(Accelerator accelerator, ref MemoryBuffer1D<T, Stride1D.Dense> buffer, long length) where T : unmanaged
+        {
+            if (buffer.Length >= length)
+                return;
+            buffer.Dispose();
+            // Grow with headroom so a slightly larger batch does not reallocate.
+            buffer = accelerator.Allocate1D<T>(Headroom(length));
+        }
+
+        private static void Replace<T>(ref PageLockedArray1D<T> array, PageLockedArray1D<T> larger) where T : unmanaged
+        {
+            if (array.Length > 0)
+                array.Dispose();
+            array = larger;
+        }
+
+        public void Dispose()
+        {
+            Stream.Synchronize();
+            foreach (var b in new MemoryBuffer?[] { Rgb, Index, Sums, Lut, CounterstainLut, PlaneH, PlaneD })
+                b?.Dispose();
+            if (HostRgb.Length > 0) HostRgb.Dispose();
+            if (HostIndex.Length > 0) HostIndex.Dispose();
+            if (HostSums.Length > 0) HostSums.Dispose();
+            Stream.Dispose();
+        }
     }
 
-    private void Upload(PackedBatch b, PixelModel model)
-    {
-        Ensure(ref _rgb, b.RgbBytes);
-        Ensure(ref _meta, b.Meta.Length);
-        Ensure(ref _rowStart, b.RowStart.Length);
-        Ensure(ref _spanStart, b.SpanStart.Length);
-        Ensure(ref _spanEnd, b.SpanEnd.Length);
-        Ensure(ref _sums, b.Meta.Length / MetaPerTile * SumsPerTile);
-        Ensure(ref _lut, 768);
-        _rgb!.View.AsContiguous().SubView(0, b.RgbBytes).CopyFromCPU(new ReadOnlySpan<byte>(_staging, 0, b.RgbBytes));
-        _meta!.View.AsContiguous().SubView(0, b.Meta.Length).CopyFromCPU(b.Meta);
-        _rowStart!.View.AsContiguous().SubView(0, b.RowStart.Length).CopyFromCPU(b.RowStart);
-        _spanStart!.View.AsContiguous().SubView(0, b.SpanStart.Length).CopyFromCPU(b.SpanStart);
-        _spanEnd!.View.AsContiguous().SubView(0, b.SpanEnd.Length).CopyFromCPU(b.SpanEnd);
-        _sums!.MemSetToZero();
-        if (!ReferenceEquals(_lutOnDevice, model.ChromogenLut))
-        {
-            _lut!.View.AsContiguous().SubView(0, 768).CopyFromCPU(model.ChromogenLut);
-            _lutOnDevice = model.ChromogenLut;
-        }
-    }
+    internal readonly record struct KernelArgs(float Weak, float Moderate, float Strong, int ThreadsPerTile, int TileCount,
+        int RowStartAt, int SpanStartAt, int SpanEndAt);
 
-    private void Ensure<T>(ref MemoryBuffer1D<T, Stride1D.Dense>? buffer, long length) where T : unmanaged
-    {
-        if (buffer is not null && buffer.Length >= length)
-            return;
-        buffer?.Dispose();
-        // Grow with headroom so a slightly larger batch does not reallocate.
-        buffer = _accelerator.Allocate1D<T>(Math.Max(1, length + length / 4));
-    }
-
-    internal readonly record struct KernelArgs(float Weak, float Moderate, float Strong, int ThreadsPerTile, int TileCount);
-
-    private static void MeasureKernel(Index1D index, ArrayView<byte> rgb, ArrayView<int> meta, ArrayView<int> rowStart,
-        ArrayView<int> spanStart, ArrayView<int> spanEnd, ArrayView<float> lut, ArrayView<long> sums, KernelArgs a)
+    /// <param name="meta">Per tile: pixel offset, stride, width, height, first row; then row starts and tissue runs (see <see cref="BatchLayout"/>).</param>
+    private static void MeasureKernel(Index1D index, ArrayView<byte> rgb, ArrayView<int> meta, ArrayView<float> lut, ArrayView<long> sums, KernelArgs a)
     {
         int tile = index / a.ThreadsPerTile;
         if (tile >= a.TileCount)
@@ -251,9 +356,10 @@ public sealed class IlgpuPixelEngine : IPixelEngine
             int y = p / width;
             int x = p - y * width;
             bool inside = false;
-            for (int k = rowStart[rowBase + y]; k < rowStart[rowBase + y + 1]; k++)
+            int row = a.RowStartAt + rowBase + y;
+            for (int k = meta[row]; k < meta[row + 1]; k++)
             {
-                if (x >= spanStart[k] && x < spanEnd[k])
+                if (x >= meta[a.SpanStartAt + k] && x < meta[a.SpanEndAt + k])
                 {
                     inside = true;
                     break;
@@ -281,16 +387,9 @@ public sealed class IlgpuPixelEngine : IPixelEngine
 
     public void Dispose()
     {
-        _rgb?.Dispose();
-        _meta?.Dispose();
-        _rowStart?.Dispose();
-        _spanStart?.Dispose();
-        _spanEnd?.Dispose();
-        _lut?.Dispose();
-        _sums?.Dispose();
-        _hLut?.Dispose();
-        _planeH?.Dispose();
-        _planeD?.Dispose();
+        foreach (var lane in _lanes)
+            lane.Dispose();
+        _free.Dispose();
         _accelerator.Dispose();
         _context.Dispose();
     }

@@ -80,11 +80,14 @@ public static class Benchmark
             });
             return;
         }
-        for (int start = 0; start < tiles.Count; start += engine.BatchSize)
+        // As the pipeline does: as many batches at once as the engine has streams.
+        int batches = (tiles.Count + engine.BatchSize - 1) / engine.BatchSize;
+        Parallel.For(0, batches, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, engine.BatchesInFlight) }, b =>
         {
+            int start = b * engine.BatchSize;
             var batch = tiles.Skip(start).Take(engine.BatchSize).ToList();
             engine.Measure(batch, model, results.AsSpan(start, batch.Count));
-        }
+        });
     }
 
     /// <summary>Decode-only, analysis-only and end-to-end throughput on one slide's tissue tiles.</summary>

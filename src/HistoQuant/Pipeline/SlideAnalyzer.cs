@@ -49,7 +49,7 @@ public static class SlideAnalyzer
     {
         int batch = engine.BatchSize;
         int stride = slide.Levels[0].TileWidth * 3;
-        var queue = Channel.CreateBounded<(int Index, TileJob Job)>(new BoundedChannelOptions(2 * batch) { SingleReader = true });
+        var queue = Channel.CreateBounded<(int Index, TileJob Job)>(new BoundedChannelOptions((Math.Max(1, engine.BatchesInFlight) + 1) * batch));
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         var producer = Task.Run(() =>
         {
@@ -79,35 +79,58 @@ public static class SlideAnalyzer
             }
         });
 
-        var indices = new List<int>(batch);
-        var jobs = new List<TileJob>(batch);
-        var results = new PixelSums[batch];
+        // Each consumer gathers its own batches, so an engine with several device streams gets that many
+        // batches at once and overlaps one batch's copies with another's kernel.
+        int consumers = Math.Max(1, engine.BatchesInFlight);
+        void Consume()
+        {
+            var indices = new List<int>(batch);
+            var jobs = new List<TileJob>(batch);
+            var results = new PixelSums[batch];
+            try
+            {
+                var reader = queue.Reader;
+                while (reader.WaitToReadAsync(stop.Token).AsTask().GetAwaiter().GetResult())
+                {
+                    while (jobs.Count < batch && reader.TryRead(out var item))
+                    {
+                        indices.Add(item.Index);
+                        jobs.Add(item.Job);
+                    }
+                    // A partial batch waits for more tiles; the queue holds a batch more than the consumers
+                    // gather, so producers never stall first.
+                    if (jobs.Count == batch)
+                        Flush(engine, model, jobs, indices, results, perTile);
+                }
+                Flush(engine, model, jobs, indices, results, perTile);
+                reader.Completion.GetAwaiter().GetResult(); // rethrows a producer's failure
+            }
+            catch
+            {
+                stop.Cancel();
+                throw;
+            }
+            finally
+            {
+                foreach (var j in jobs)
+                    ArrayPool<byte>.Shared.Return(j.Rgb);
+            }
+        }
+
         try
         {
-            var reader = queue.Reader;
-            while (reader.WaitToReadAsync(stop.Token).AsTask().GetAwaiter().GetResult())
+            var others = Enumerable.Range(1, consumers - 1).Select(_ => Task.Run(Consume)).ToArray();
+            Exception? first = null;
+            try { Consume(); } catch (Exception e) { first = e; }
+            foreach (var t in others)
             {
-                while (jobs.Count < batch && reader.TryRead(out var item))
-                {
-                    indices.Add(item.Index);
-                    jobs.Add(item.Job);
-                }
-                // A partial batch waits for more tiles; the queue holds two batches, so producers never stall first.
-                if (jobs.Count == batch)
-                    Flush(engine, model, jobs, indices, results, perTile);
+                try { t.GetAwaiter().GetResult(); } catch (Exception e) { first ??= e; }
             }
-            Flush(engine, model, jobs, indices, results, perTile);
-            reader.Completion.GetAwaiter().GetResult(); // rethrows a producer's failure
-        }
-        catch
-        {
-            stop.Cancel();
-            throw;
+            if (first is not null)
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(first);
         }
         finally
         {
-            foreach (var j in jobs)
-                ArrayPool<byte>.Shared.Return(j.Rgb);
             while (queue.Reader.TryRead(out var left))
                 ArrayPool<byte>.Shared.Return(left.Job.Rgb);
             try { producer.Wait(); } catch (AggregateException) { }
