@@ -18,6 +18,7 @@ public static class SynthCommand
         var cells = new Option<int?>("--cells") { Description = "DAB-positive cells (default 150 per mm² of tissue)." };
         var nuclei = new Option<int?>("--nuclei") { Description = "DAB-negative nuclei (default 400 per mm² of tissue)." };
         var fibres = new Option<double>("--fibres-positive") { DefaultValueFactory = _ => 0.3, Description = "Fraction of fibres with a sarcolemmal DAB ring." };
+        var capillaries = new Option<int>("--capillaries") { DefaultValueFactory = _ => 0, Description = "DAB-positive capillaries (rings and segments)." };
         var dab = new Option<double>("--dab-scale") { DefaultValueFactory = _ => 1.0, Description = "Multiplies all DAB (0 = negative slide)." };
         var tile = new Option<int>("--tile-size") { DefaultValueFactory = _ => 256, Description = "Tile side in px." };
         var quality = new Option<int>("--quality") { DefaultValueFactory = _ => 90, Description = "JPEG quality." };
@@ -25,7 +26,7 @@ public static class SynthCommand
         var glass = new Option<string?>("--glass") { Description = "Glass intensity I0: one value or R,G,B (default 255)." };
         var command = new Command("synth", "Render a synthetic muscle-biopsy IHC slide (pyramidal JPEG TIFF) with known ground truth.")
         {
-            output, seed, width, height, mpp, cells, nuclei, fibres, dab, tile, quality, stains, glass,
+            output, seed, width, height, mpp, cells, nuclei, fibres, capillaries, dab, tile, quality, stains, glass,
         };
         command.SetAction(parse =>
         {
@@ -38,6 +39,7 @@ public static class SynthCommand
                 Cells = parse.GetValue(cells),
                 NegativeNuclei = parse.GetValue(nuclei),
                 FibresPositive = parse.GetValue(fibres),
+                Capillaries = parse.GetValue(capillaries),
                 DabScale = parse.GetValue(dab),
                 TileSize = parse.GetValue(tile),
                 JpegQuality = parse.GetValue(quality),

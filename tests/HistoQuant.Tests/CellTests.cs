@@ -54,7 +54,7 @@ public class CellTests
         var header = File.ReadAllLines(Path.Combine(outDir, "results.csv"))[0].Split(',');
         int total = int.Parse(row[Array.IndexOf(header, "total_cells")], CultureInfo.InvariantCulture);
         int positive = int.Parse(row[Array.IndexOf(header, "positive_cells")], CultureInfo.InvariantCulture);
-        var geo = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "OS-2-vsi", "cells.geojson"))).RootElement;
+        var geo = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "OS-2-vsi", "detections.geojson"))).RootElement;
         Assert.Equal("FeatureCollection", geo.GetProperty("type").GetString());
         var features = geo.GetProperty("features").EnumerateArray().ToList();
         Assert.Equal(total, features.Count);

@@ -40,6 +40,12 @@ public class MarkerModelTests
     [InlineData("""{ "id": "x", "stains": "H-DAB", "cells": { "detection": "dapi" } }""", "cells.detection must be")]
     [InlineData("""{ "id": "x", "stains": "H-DAB", "cells": { "expansion": 5 } }""", "unknown key \"cells.expansion\"")]
     [InlineData("""{ "id": "x", "stains": "H-DAB", "cells": { "min_nucleus_area_um2": 50, "max_nucleus_area_um2": 20 } }""", "larger than")]
+    [InlineData("""{ "id": "x", "stains": "H-DAB", "fibres": { "band": 4 } }""", "unknown key \"fibres.band\"")]
+    [InlineData("""{ "id": "x", "stains": "H-DAB", "fibres": { "ring_fraction": 2 } }""", "fibres.ring_fraction must be a number between")]
+    [InlineData("""{ "id": "x", "stains": "H-DAB", "fibres": { "min_area_um2": 5000, "max_area_um2": 300 } }""", "fibres.min_area_um2 is larger than")]
+    [InlineData("""{ "id": "x", "stains": "H-DAB", "capillaries": [] }""", "\"capillaries\" must be an object")]
+    [InlineData("""{ "id": "x", "stains": "H-DAB", "presence": { "measure": "fibres", "at_least": 1 } }""", "presence.measure must be one of")]
+    [InlineData("""{ "id": "x", "stains": "H-DAB", "presence": { "measure": "positive_area_pct" } }""", "presence.at_least must be a number")]
     public void BadModelsGiveAClearErrorNamingTheFile(string json, string expected)
     {
         var e = Assert.Throws<FormatException>(() => MarkerCatalog.Parse(json, "models/bad.json"));
@@ -57,6 +63,28 @@ public class MarkerModelTests
         Assert.Equal(3, custom.Cells.CellExpansionMicrons);
         Assert.Equal(0.2, custom.Cells.NucleusThreshold);
         Assert.False(custom.DetectOnOdSum);
+    }
+
+    [Fact]
+    public void StudyModelsDeclareTheirMeasures()
+    {
+        Assert.Contains("positive_fibres", MarkerCatalog.Resolve("mhc1").Measures);
+        Assert.Equal(0.3, MarkerCatalog.Resolve("mhc1").Fibres.RingFraction);
+        Assert.Contains("capillaries", MarkerCatalog.Resolve("il1a").Measures);
+        Assert.Contains("positive_cells", MarkerCatalog.Resolve("il1b").Measures);
+        Assert.Equal(new PresenceRule("positive_area_pct", 0.5), MarkerCatalog.Resolve("il1ra").Presence);
+        Assert.Null(MarkerCatalog.Resolve("cd163").Presence);
+        foreach (var id in new[] { "cd163", "il1a", "il1b", "il1ra", "mhc1", "dab-generic" })
+            Assert.Equal(id, MarkerCatalog.Resolve(id).Id);
+    }
+
+    [Fact]
+    public void PresenceCallNeedsAValue()
+    {
+        var rule = new PresenceRule("positive_area_pct", 0.5);
+        Assert.True(rule.Call(_ => 0.5));
+        Assert.False(rule.Call(_ => 0.49));
+        Assert.Null(rule.Call(_ => null));
     }
 
     [Fact]

@@ -34,5 +34,14 @@ public sealed record MarkerModel(
     /// <summary>Find nuclei in the summed OD instead of hematoxylin (nuclear markers such as Ki-67).</summary>
     public bool DetectOnOdSum { get; init; }
 
+    /// <summary>Muscle fibre segmentation and scoring (the model's "fibres" section; defaults otherwise).</summary>
+    public Measures.Fibres.FibreSettings Fibres { get; init; } = new();
+
+    /// <summary>Capillary-like object rule (the model's "capillaries" section; defaults otherwise).</summary>
+    public Measures.Capillaries.CapillarySettings Capillaries { get; init; } = new();
+
+    /// <summary>The present/absent call, when the model declares one.</summary>
+    public PresenceRule? Presence { get; init; }
+
     public StainVector Chromogen => Stains[ChromogenIndex];
 }

@@ -1,12 +1,13 @@
 using System.Text.Json;
 using OpenCvSharp;
-using HistoQuant.Measures.Cells;
+using HistoQuant.Measures;
+using HistoQuant.Measures.Fibres;
 using HistoQuant.Slides;
 
 namespace HistoQuant.Output;
 
 /// <summary>
-/// Detections for a person to look at: cells as a GeoJSON FeatureCollection that QuPath imports (polygons
+/// Detections for a person to look at: cells, fibres and capillaries as a GeoJSON FeatureCollection that QuPath imports (polygons
 /// in level-0 pixels, a classification, QuPath-style measurement names), and a QC overlay PNG.
 /// </summary>
 public static class DetectionFiles
@@ -14,49 +15,82 @@ public static class DetectionFiles
     private static readonly string[] ClassNames = ["Negative", "1+", "2+", "3+"];
     private static readonly int[][] ClassColours = [[112, 112, 225], [255, 215, 0], [255, 128, 0], [200, 0, 0]];
 
-    public static void WriteGeoJson(IEnumerable<DetectedCell> cells, string path)
+    public static void WriteGeoJson(SlideObjects objects, string path)
     {
-        var features = cells.Select(c => new
-        {
-            type = "Feature",
-            geometry = new { type = "Polygon", coordinates = new[] { Ring(c) } },
-            properties = new Dictionary<string, object>
+        var features = new List<object>();
+        foreach (var c in objects.Cells ?? [])
+            features.Add(Feature("cell", Ring(c.Outline, c.X, c.Y), ClassNames[c.Class], ClassColours[c.Class], new()
             {
-                ["objectType"] = "cell",
-                ["classification"] = new { name = ClassNames[c.Class], color = ClassColours[c.Class] },
-                ["measurements"] = new Dictionary<string, double>
-                {
-                    ["Centroid X px"] = Math.Round(c.X, 2),
-                    ["Centroid Y px"] = Math.Round(c.Y, 2),
-                    ["Cell: Area µm^2"] = Math.Round(c.AreaMicrons2, 3),
-                    ["Nucleus: Area µm^2"] = Math.Round(c.NucleusAreaMicrons2, 3),
-                    ["Nucleus: DAB OD mean"] = Math.Round(c.NucleusDab, 5),
-                    ["Cytoplasm: DAB OD mean"] = Math.Round(c.CytoplasmDab, 5),
-                    ["Cell: DAB OD mean"] = Math.Round(c.CellDab, 5),
-                    ["Cell: DAB OD max"] = Math.Round(c.MaxDab, 5),
-                },
-            },
-        });
+                ["Centroid X px"] = Math.Round(c.X, 2),
+                ["Centroid Y px"] = Math.Round(c.Y, 2),
+                ["Cell: Area µm^2"] = Math.Round(c.AreaMicrons2, 3),
+                ["Nucleus: Area µm^2"] = Math.Round(c.NucleusAreaMicrons2, 3),
+                ["Nucleus: DAB OD mean"] = Math.Round(c.NucleusDab, 5),
+                ["Cytoplasm: DAB OD mean"] = Math.Round(c.CytoplasmDab, 5),
+                ["Cell: DAB OD mean"] = Math.Round(c.CellDab, 5),
+                ["Cell: DAB OD max"] = Math.Round(c.MaxDab, 5),
+            }));
+        foreach (var f in objects.Fibres ?? [])
+        {
+            var (name, colour) = FibreClass(f);
+            features.Add(Feature("annotation", Ring(f.Outline, f.X, f.Y), name, colour, new()
+            {
+                ["Centroid X px"] = Math.Round(f.X, 2),
+                ["Centroid Y px"] = Math.Round(f.Y, 2),
+                ["Fibre: Area µm^2"] = Math.Round(f.AreaMicrons2, 3),
+                ["Fibre: Solidity"] = Math.Round(f.Solidity, 4),
+                ["Sarcolemma: DAB OD mean"] = Math.Round(f.BandDab, 5),
+                ["Sarcolemma: DAB positive fraction"] = Math.Round(f.BandPositiveFraction, 4),
+                ["Sarcoplasm: DAB OD mean"] = Math.Round(f.SarcoplasmDab, 5),
+            }));
+        }
+        foreach (var v in objects.Capillaries ?? [])
+            features.Add(Feature("detection", Ring(null, v.X, v.Y), v.Ring ? "Capillary (ring)" : "Capillary (elongated)", CapillaryColour, new()
+            {
+                ["Centroid X px"] = Math.Round(v.X, 2),
+                ["Centroid Y px"] = Math.Round(v.Y, 2),
+                ["Area µm^2"] = Math.Round(v.AreaMicrons2, 3),
+                ["Elongation"] = Math.Round(v.Elongation, 3),
+                ["Lumen µm^2"] = Math.Round(v.LumenMicrons2, 3),
+                ["DAB OD mean"] = Math.Round(v.MeanDab, 5),
+            }));
         var json = JsonSerializer.Serialize(new { type = "FeatureCollection", features });
         ResultsWriter.WriteAtomically(path, json);
     }
 
-    private static double[][] Ring(DetectedCell c)
+    private static readonly int[] CapillaryColour = [0, 160, 255];
+
+    private static (string Name, int[] Colour) FibreClass(DetectedFibre f) =>
+        f.Sarcolemmal ? ("Fibre: sarcolemmal positive", [200, 0, 0])
+        : f.Sarcoplasmic ? ("Fibre: sarcoplasmic positive", [255, 128, 0])
+        : ("Fibre: negative", [0, 170, 0]);
+
+    private static object Feature(string objectType, double[][] ring, string className, int[] colour, Dictionary<string, double> measurements) => new
     {
-        var outline = c.Outline is { Count: >= 3 } o ? o : Square(c);
-        var ring = outline.Select(p => new[] { Math.Round(p.X, 2), Math.Round(p.Y, 2) }).ToList();
+        type = "Feature",
+        geometry = new { type = "Polygon", coordinates = new[] { ring } },
+        properties = new Dictionary<string, object>
+        {
+            ["objectType"] = objectType,
+            ["classification"] = new { name = className, color = colour },
+            ["measurements"] = measurements,
+        },
+    };
+
+    private static double[][] Ring(IReadOnlyList<(double X, double Y)>? outline, double x, double y)
+    {
+        const double r = 2; // objects without an outline get a small square at their centroid
+        var points = outline is { Count: >= 3 } o ? o : [(x - r, y - r), (x + r, y - r), (x + r, y + r), (x - r, y + r)];
+        var ring = points.Select(p => new[] { Math.Round(p.X, 2), Math.Round(p.Y, 2) }).ToList();
         ring.Add(ring[0]); // GeoJSON rings are closed
         return ring.ToArray();
     }
 
-    private static List<(double X, double Y)> Square(DetectedCell c)
-    {
-        double r = 2;
-        return [(c.X - r, c.Y - r), (c.X + r, c.Y - r), (c.X + r, c.Y + r), (c.X - r, c.Y + r)];
-    }
-
-    /// <summary>Overview of the slide with cells marked: negative blue, 1+ yellow, 2+ orange, 3+ red.</summary>
-    public static void WriteOverlay(ISlide slide, IEnumerable<DetectedCell> cells, string path, int maxSide = 2048)
+    /// <summary>
+    /// Overview of the slide with the objects drawn: fibre outlines (green negative, red sarcolemmal,
+    /// orange sarcoplasmic), capillaries as blue rings, cells as dots (negative blue, 1+ yellow, 2+ orange, 3+ red).
+    /// </summary>
+    public static void WriteOverlay(ISlide slide, SlideObjects objects, string path, int maxSide = 2048)
     {
         var (w, h) = SlideOverview.FitWithin(slide.Levels[0], maxSide);
         var overview = SlideOverview.Render(slide, w, h);
@@ -64,12 +98,19 @@ public static class DetectionFiles
         using var bgr = new Mat();
         Cv2.CvtColor(rgb, bgr, ColorConversionCodes.RGB2BGR);
         double scale = (double)w / slide.Levels[0].Width;
-        int radius = Math.Max(1, (int)Math.Round(4 * scale * Math.Max(1, 1 / scale / 8)));
-        foreach (var c in cells)
+        static Scalar Bgr(int[] c) => new(c[2], c[1], c[0]);
+        foreach (var f in objects.Fibres ?? [])
         {
-            var col = ClassColours[c.Class];
-            Cv2.Circle(bgr, new Point((int)(c.X * scale), (int)(c.Y * scale)), Math.Max(2, radius), new Scalar(col[2], col[1], col[0]), -1);
+            if (f.Outline is not { Count: >= 3 } outline)
+                continue;
+            var points = outline.Select(p => new Point((int)(p.X * scale), (int)(p.Y * scale))).ToArray();
+            Cv2.Polylines(bgr, [points], true, Bgr(FibreClass(f).Colour), 1, LineTypes.AntiAlias);
         }
+        int radius = Math.Max(2, (int)Math.Round(4 * scale * Math.Max(1, 1 / scale / 8)));
+        foreach (var v in objects.Capillaries ?? [])
+            Cv2.Circle(bgr, new Point((int)(v.X * scale), (int)(v.Y * scale)), radius + 1, Bgr(CapillaryColour), 1, LineTypes.AntiAlias);
+        foreach (var c in objects.Cells ?? [])
+            Cv2.Circle(bgr, new Point((int)(c.X * scale), (int)(c.Y * scale)), radius, Bgr(ClassColours[c.Class]), -1);
         if (Path.GetDirectoryName(Path.GetFullPath(path)) is { } dir)
             Directory.CreateDirectory(dir);
         Cv2.ImWrite(path, bgr);

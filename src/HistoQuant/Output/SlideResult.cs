@@ -25,6 +25,14 @@ public sealed record SlideResult
     public double? PositiveCellsPct { get; init; }
     public double? PositiveCellsPerMm2 { get; init; }
     public double? CellHScore { get; init; }
+    public int? Fibres { get; init; }
+    public double? PositiveFibresPct { get; init; }
+    public double? SarcoplasmicFibresPct { get; init; }
+    public int? Mhc1Grade { get; init; }
+    public int? Capillaries { get; init; }
+    public double? CapillariesPerMm2 { get; init; }
+    /// <summary>"yes"/"no" by the marker model's presence rule; empty when the model has none.</summary>
+    public string Present { get; init; } = "";
     public string Device { get; init; } = "";
     public double Seconds { get; init; }
 

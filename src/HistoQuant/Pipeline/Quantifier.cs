@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using HistoQuant.Kernels;
 using HistoQuant.Measures;
+using HistoQuant.Measures.Capillaries;
 using HistoQuant.Measures.Cells;
+using HistoQuant.Measures.Fibres;
 using HistoQuant.Models;
 using HistoQuant.Output;
 using HistoQuant.Slides;
@@ -33,7 +35,7 @@ public sealed record QuantifyOptions
     public bool Cells { get; init; }
     /// <summary>Replaces the marker model's cell settings; null keeps the model's.</summary>
     public CellSettings? CellSettings { get; init; }
-    /// <summary>Folder for per-slide cells.geojson and overlay.png (`--detections`); null writes none.</summary>
+    /// <summary>Folder for per-slide detections.geojson and overlay.png (`--detections`); null writes none.</summary>
     public string? DetectionsFolder { get; init; }
 }
 
@@ -142,7 +144,32 @@ public sealed class Quantifier
 
         var totals = SlideAnalyzer.Run(slide, tissue, model, _engine, _options.Threads, cancel);
         var m = IntensityMeasures.From(totals.Sums, mppX, mppY);
-        var cells = MeasureCells(slide, slidePath, Math.Sqrt(mppX.Value * mppY.Value), tissue, model, thresholds, m.TissueAreaMm2, cancel);
+        double mpp = Math.Sqrt(mppX.Value * mppY.Value);
+        var capillaryList = MeasureCapillaries(slide, mpp, tissue, model, thresholds, cancel);
+        var cellList = MeasureCells(slide, mpp, tissue, model, thresholds, cancel);
+        if (cellList is not null && capillaryList is not null)
+            cellList = DetectedCapillary.CellsOffCapillaries(cellList, capillaryList, mpp);
+        var objects = new SlideObjects(cellList, MeasureFibres(slide, mpp, tissue, model, thresholds, cancel), capillaryList);
+        if (_options.DetectionsFolder is not null && !objects.IsEmpty)
+        {
+            string folder = Path.Combine(_options.DetectionsFolder, SafeName(slidePath));
+            Directory.CreateDirectory(folder);
+            DetectionFiles.WriteGeoJson(objects, Path.Combine(folder, "detections.geojson"));
+            DetectionFiles.WriteOverlay(slide, objects, Path.Combine(folder, "overlay.png"));
+        }
+        var cells = objects.Cells is { } c ? CellSummary.From(c, m.TissueAreaMm2) : null;
+        var fibres = objects.Fibres is { } f ? FibreSummary.From(f) : null;
+        int? capillaries = objects.Capillaries?.Count;
+        double? capillariesPerMm2 = capillaries is { } k && m.TissueAreaMm2 is > 0 ? k / m.TissueAreaMm2.Value : null;
+        double? ValueOf(string measure) => measure switch
+        {
+            "positive_area_pct" => m.PositiveAreaPct,
+            "h_score" => m.HScore,
+            "positive_cells_per_mm2" => cells?.PositiveCellsPerMm2,
+            "capillaries_per_mm2" => capillariesPerMm2,
+            _ => null,
+        };
+        string present = _options.Marker.Presence?.Call(ValueOf) switch { true => "yes", false => "no", null => "" };
         return new SlideResult
         {
             Slide = slidePath,
@@ -164,6 +191,13 @@ public sealed class Quantifier
             PositiveCellsPct = cells?.PositiveCellsPct,
             PositiveCellsPerMm2 = cells?.PositiveCellsPerMm2,
             CellHScore = cells?.CellHScore,
+            Fibres = fibres?.Fibres,
+            PositiveFibresPct = fibres?.PositiveFibresPct,
+            SarcoplasmicFibresPct = fibres?.SarcoplasmicFibresPct,
+            Mhc1Grade = fibres?.Grade,
+            Capillaries = capillaries,
+            CapillariesPerMm2 = capillariesPerMm2,
+            Present = present,
             Device = _engine.Name,
             Seconds = clock.Elapsed.TotalSeconds,
             Details = new SlideDetails(
@@ -177,9 +211,11 @@ public sealed class Quantifier
         };
     }
 
-    private CellSummary? MeasureCells(ISlide slide, string slidePath, double mpp, TissueMask tissue, PixelModel model, Thresholds thresholds, double? tissueAreaMm2, CancellationToken cancel)
+    private bool Wants(string measure) => _options.Marker.Measures.Contains(measure);
+
+    private List<DetectedCell>? MeasureCells(ISlide slide, double mpp, TissueMask tissue, PixelModel model, Thresholds thresholds, CancellationToken cancel)
     {
-        if (!_options.Cells && !_options.Marker.Measures.Contains("positive_cells"))
+        if (!_options.Cells && !Wants("positive_cells"))
             return null;
         var compartment = _options.Marker.Compartment switch
         {
@@ -189,16 +225,27 @@ public sealed class Quantifier
         };
         var settings = _options.CellSettings ?? _options.Marker.Cells;
         var detector = new CellDetector(settings, compartment, thresholds.Weak, thresholds.Moderate, thresholds.Strong);
-        bool write = _options.DetectionsFolder is not null;
-        var cells = CellAnalyzer.Run(slide, mpp, tissue, model, _engine, detector, settings, write, _options.Threads, cancel);
-        if (write)
-        {
-            string folder = Path.Combine(_options.DetectionsFolder!, SafeName(slidePath));
-            Directory.CreateDirectory(folder);
-            DetectionFiles.WriteGeoJson(cells, Path.Combine(folder, "cells.geojson"));
-            DetectionFiles.WriteOverlay(slide, cells, Path.Combine(folder, "overlay.png"));
-        }
-        return CellSummary.From(cells, tissueAreaMm2);
+        return CellAnalyzer.Run(slide, mpp, tissue, model, _engine, detector, settings, _options.DetectionsFolder is not null, _options.Threads, cancel);
+    }
+
+    private List<DetectedFibre>? MeasureFibres(ISlide slide, double mpp, TissueMask tissue, PixelModel model, Thresholds thresholds, CancellationToken cancel)
+    {
+        if (!Wants("positive_fibres"))
+            return null;
+        var detector = new FibreDetector(_options.Marker.Fibres, thresholds.Weak);
+        var level = slide.Levels[0];
+        bool outlines = _options.DetectionsFolder is not null;
+        return RegionAnalyzer.Run(slide, mpp, tissue, model, _engine, detector.Settings.CoreMicrons, detector.Settings.MarginMicrons,
+            region => detector.Detect(region, mpp, level.Width, level.Height, outlines), _options.Threads, cancel);
+    }
+
+    private List<DetectedCapillary>? MeasureCapillaries(ISlide slide, double mpp, TissueMask tissue, PixelModel model, Thresholds thresholds, CancellationToken cancel)
+    {
+        if (!Wants("capillaries"))
+            return null;
+        var detector = new CapillaryDetector(_options.Marker.Capillaries, thresholds.Weak);
+        return RegionAnalyzer.Run(slide, mpp, tissue, model, _engine, detector.Settings.CoreMicrons, detector.Settings.MarginMicrons,
+            region => detector.Detect(region, mpp), _options.Threads, cancel);
     }
 
     /// <summary>A folder name for a slide: its file name without extensions that identify the format.</summary>

@@ -15,6 +15,8 @@ public sealed record SynthOptions
     public int? NegativeNuclei { get; init; }
     /// <summary>Fraction of fibres with a sarcolemmal DAB ring (MHC class I-like).</summary>
     public double FibresPositive { get; init; } = 0.3;
+    /// <summary>DAB-positive capillaries (IL-1α-like), half as rings and half as segments.</summary>
+    public int Capillaries { get; init; }
     /// <summary>Multiplies every DAB concentration (0 gives a DAB-negative slide).</summary>
     public double DabScale { get; init; } = 1.0;
     public double FibreDiameterMicrons { get; init; } = 55;
@@ -30,7 +32,7 @@ public sealed record SynthOptions
         : !(Mpp is > 0.05 and <= 20) ? "--mpp must be between 0.05 and 20"
         : !(FibresPositive is >= 0 and <= 1) ? "--fibres-positive must be between 0 and 1"
         : !(DabScale is >= 0 and <= 5) ? "--dab-scale must be between 0 and 5"
-        : Cells is < 0 || NegativeNuclei is < 0 ? "cell counts must not be negative"
+        : Cells is < 0 || NegativeNuclei is < 0 || Capillaries < 0 ? "cell and capillary counts must not be negative"
         : TileSize is < 64 or > 4096 || TileSize % 16 != 0 ? "--tile-size must be a multiple of 16 between 64 and 4096"
         : JpegQuality is < 10 or > 100 ? "--quality must be between 10 and 100"
         : null;

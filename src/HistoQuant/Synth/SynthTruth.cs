@@ -21,7 +21,9 @@ public sealed record SynthTruth(
     int NegativeNuclei,
     int Fibres,
     int PositiveFibres,
-    double PositiveFibresPct)
+    double PositiveFibresPct,
+    int Capillaries,
+    double CapillariesPerMm2)
 {
     public static readonly double[] Thresholds = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6];
 }

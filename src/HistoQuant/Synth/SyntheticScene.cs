@@ -2,12 +2,38 @@ using HistoQuant.Stains;
 
 namespace HistoQuant.Synth;
 
-/// <summary>A round blob of stain: a DAB-positive cell (cytoplasm and nucleus) or a negative nucleus.</summary>
-internal readonly record struct Blob(double X, double Y, double Radius, double Dab, double NucleusX, double NucleusY, double NucleusRadius, double Hematoxylin);
+internal enum BlobKind { Cell, VesselRing, VesselSegment }
+
+/// <summary>
+/// A blob of stain: a DAB-positive cell (cytoplasm and nucleus), a negative nucleus (Radius 0), or a
+/// DAB-positive capillary: a ring of <see cref="Wall"/> µm around a pale lumen (cross-section) or a straight
+/// segment <see cref="Length"/> µm long and 2·Radius wide at <see cref="Angle"/> (cut along its length).
+/// </summary>
+internal readonly record struct Blob(double X, double Y, double Radius, double Dab, double NucleusX, double NucleusY, double NucleusRadius, double Hematoxylin,
+    BlobKind Kind = BlobKind.Cell, double Wall = 0, double Length = 0, double Angle = 0)
+{
+    /// <summary>How far from (X, Y) the blob reaches.</summary>
+    public double Extent => Kind == BlobKind.VesselSegment ? Length / 2 + Radius : Math.Max(Radius, NucleusRadius + Math.Sqrt((NucleusX - X) * (NucleusX - X) + (NucleusY - Y) * (NucleusY - Y)));
+
+    /// <summary>DAB of a capillary at a point (0 outside it).</summary>
+    public double VesselDab(double x, double y)
+    {
+        double dx = x - X, dy = y - Y;
+        if (Kind == BlobKind.VesselRing)
+        {
+            double d = Math.Sqrt(dx * dx + dy * dy);
+            return d < Radius && d >= Radius - Wall ? Dab : 0;
+        }
+        double c = Math.Cos(Angle), s = Math.Sin(Angle);
+        double along = Math.Clamp(dx * c + dy * s, -Length / 2, Length / 2);
+        double ex = dx - along * c, ey = dy - along * s;
+        return ex * ex + ey * ey < Radius * Radius ? Dab : 0;
+    }
+}
 
 /// <summary>
 /// The biology of a synthetic muscle biopsy as functions of position (µm): an irregular tissue outline,
-/// muscle fibres as the Voronoi cells of jittered seeds separated by endomysium, a sarcolemmal DAB ring on
+/// muscle fibres as the Voronoi cells of jittered seeds separated by pale endomysium, a sarcolemmal DAB ring on
 /// a chosen fraction of fibres, DAB-positive cells with hematoxylin nuclei, negative nuclei, faint
 /// non-specific DAB and noise. Everything derives from the seed through hashes of grid coordinates, so any
 /// pixel can be rendered on its own, in any order, without holding the slide.
@@ -26,6 +52,7 @@ internal sealed class SyntheticScene
 
     public int PositiveCells { get; }
     public int NegativeNuclei { get; }
+    public int Capillaries { get; }
     public double TissueAreaEstimateMm2 { get; }
 
     public SyntheticScene(SynthOptions o)
@@ -61,6 +88,17 @@ internal sealed class SyntheticScene
             var (x, y) = FreePointInTissue(rng, r);
             Add(new Blob(x, y, 0, 0, x, y, r, 0.5 + 0.2 * rng.NextDouble()));
         }
+        // Capillaries: half cut across (rings 7–10 µm wide with a 1.5 µm DAB wall), half along (3 µm wide, 14–28 µm long).
+        Capillaries = o.Capillaries;
+        for (int i = 0; i < Capillaries; i++)
+        {
+            double dab = (0.5 + 0.3 * rng.NextDouble()) * o.DabScale;
+            Blob vessel = i % 2 == 0
+                ? new Blob(0, 0, 3.5 + 1.5 * rng.NextDouble(), dab, 0, 0, 0, 0, BlobKind.VesselRing, Wall: 1.5)
+                : new Blob(0, 0, 1.5, dab, 0, 0, 0, 0, BlobKind.VesselSegment, Length: 14 + 14 * rng.NextDouble(), Angle: rng.NextDouble() * Math.PI);
+            var (x, y) = FreePointInTissue(rng, vessel.Extent);
+            Add(vessel with { X = x, Y = y, NucleusX = x, NucleusY = y });
+        }
     }
 
     private (double X, double Y) FreePointInTissue(Random rng, double radius)
@@ -69,7 +107,7 @@ internal sealed class SyntheticScene
         {
             var (x, y) = PointInTissue(rng);
             if (attempt > 1000 || !BlobsNear(x - radius, y - radius, x + radius, y + radius).Any(b =>
-                    Math.Sqrt((b.X - x) * (b.X - x) + (b.Y - y) * (b.Y - y)) < radius + Math.Max(b.Radius, b.NucleusRadius) + 1))
+                    Math.Sqrt((b.X - x) * (b.X - x) + (b.Y - y) * (b.Y - y)) < radius + b.Extent + 1))
                 return (x, y);
         }
     }
@@ -94,7 +132,7 @@ internal sealed class SyntheticScene
     public List<Blob> BlobsNear(double x0, double y0, double x1, double y1)
     {
         var found = new List<Blob>();
-        const double reach = 12; // largest blob radius plus nucleus shift
+        const double reach = 20; // largest blob extent: a capillary segment's half-length plus its radius
         int bx0 = Math.Max(0, (int)((x0 - reach) / BucketMicrons)), bx1 = Math.Min(_bucketsX - 1, (int)((x1 + reach) / BucketMicrons));
         int by0 = Math.Max(0, (int)((y0 - reach) / BucketMicrons)), by1 = Math.Min(_bucketsY - 1, (int)((y1 + reach) / BucketMicrons));
         for (int bx = bx0; bx <= bx1; bx++)
@@ -167,8 +205,9 @@ internal sealed class SyntheticScene
         // Distance to the bisector between the two nearest seeds: how far inside its fibre the point lies.
         double edge = (second - best) / (2 * Math.Sqrt((sx - bx) * (sx - bx) + (sy - by) * (sy - by)));
         double nonSpecific = (0.02 + 0.015 * Hash.Smooth(_o.Seed, x / 150, y / 150)) * _o.DabScale;
+        // Endomysium between fibres is pale, as in frozen muscle sections.
         if (edge < EndomysiumMicrons / 2)
-            return (0.035, 0.5 * nonSpecific);
+            return (0.008, 0.3 * nonSpecific);
         double h = 0.03 + 0.03 * Hash.Unit(_o.Seed, bi, bj, 4); // muscle fibres take little hematoxylin
         if (edge < EndomysiumMicrons / 2 + RingMicrons && FibreIsPositive(bi, bj))
             return (h, (0.45 + 0.35 * Hash.Unit(_o.Seed, bi, bj, 5)) * _o.DabScale);

@@ -58,7 +58,7 @@ public static class SyntheticSlideWriter
         first!.Finish();
 
         var (fibres, positiveFibres) = scene.CountFibres();
-        var result = truth.Result(Path.GetFileName(path), scene.PositiveCells, scene.NegativeNuclei, fibres, positiveFibres);
+        var result = truth.Result(Path.GetFileName(path), scene.PositiveCells, scene.NegativeNuclei, fibres, positiveFibres, scene.Capillaries);
         writer.Finish(string.Create(CultureInfo.InvariantCulture,
             $"HistoQuant synthetic muscle biopsy IHC; seed={o.Seed}; mpp={o.Mpp}; stains={o.Stains.Name}; fibres-positive={o.FibresPositive}; dab-scale={o.DabScale}"), o.Mpp);
         return result;
@@ -88,6 +88,11 @@ public static class SyntheticSlideWriter
                     (h, dab) = scene.Fibres(ux, uy);
                     foreach (var b in blobs)
                     {
+                        if (b.Kind != BlobKind.Cell)
+                        {
+                            dab += b.VesselDab(ux, uy);
+                            continue;
+                        }
                         double dn = (ux - b.NucleusX) * (ux - b.NucleusX) + (uy - b.NucleusY) * (uy - b.NucleusY);
                         if (dn < b.NucleusRadius * b.NucleusRadius)
                             h += b.Hematoxylin;
@@ -258,7 +263,7 @@ public static class SyntheticSlideWriter
                 _atLeast[k] += p.AtLeast[k];
         }
 
-        public SynthTruth Result(string slide, int cells, int nuclei, int fibres, int positiveFibres)
+        public SynthTruth Result(string slide, int cells, int nuclei, int fibres, int positiveFibres, int capillaries)
         {
             double area = _tissue * _o.Mpp * _o.Mpp * 1e-6;
             var pct = new Dictionary<string, double>();
@@ -266,7 +271,8 @@ public static class SyntheticSlideWriter
                 pct[SynthTruth.Thresholds[k].ToString("0.0", CultureInfo.InvariantCulture)] = _tissue > 0 ? 100.0 * _atLeast[k] / _tissue : 0;
             return new SynthTruth(slide, _o.Seed, _o.Width, _o.Height, _o.Mpp, _o.Stains.Name,
                 [_o.Glass.R, _o.Glass.G, _o.Glass.B], _tissue, area, pct, _tissue > 0 ? _dabSum / _tissue : 0,
-                cells, area > 0 ? cells / area : 0, nuclei, fibres, positiveFibres, fibres > 0 ? 100.0 * positiveFibres / fibres : 0);
+                cells, area > 0 ? cells / area : 0, nuclei, fibres, positiveFibres, fibres > 0 ? 100.0 * positiveFibres / fibres : 0,
+                capillaries, area > 0 ? capillaries / area : 0);
         }
     }
 }

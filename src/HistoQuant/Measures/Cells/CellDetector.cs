@@ -1,4 +1,5 @@
 using OpenCvSharp;
+using static HistoQuant.Measures.Planes;
 
 namespace HistoQuant.Measures.Cells;
 
@@ -281,46 +282,4 @@ public sealed class CellDetector(CellSettings settings, CellCompartment compartm
         }
         return found;
     }
-
-    /// <summary>The outer contour of one labelled object inside its bounding box, in level-0 coordinates.</summary>
-    private static List<(double X, double Y)> Outline(ReadOnlySpan<int> labels, int label, int w, (int X0, int Y0, int X1, int Y1) box, Func<double, double, (double, double)> toLevel0)
-    {
-        var points = new List<(double, double)>();
-        var (x0, y0, x1, y1) = box;
-        if (x1 < x0)
-            return points;
-        using var sub = new Mat(y1 - y0 + 3, x1 - x0 + 3, MatType.CV_8UC1, Scalar.All(0));
-        for (int y = y0; y <= y1; y++)
-            for (int x = x0; x <= x1; x++)
-                if (labels[y * w + x] == label)
-                    sub.Set(y - y0 + 1, x - x0 + 1, (byte)255);
-        Cv2.FindContours(sub, out Point[][] contours, out _, RetrievalModes.External, ContourApproximationModes.ApproxSimple);
-        var best = contours.OrderByDescending(c => c.Length).FirstOrDefault();
-        if (best is null)
-            return points;
-        foreach (var p in best)
-            points.Add(toLevel0(p.X + x0 - 1, p.Y + y0 - 1));
-        return points;
-    }
-
-    private static (int, int, int, int)[] EmptyBoxes(int count)
-    {
-        var boxes = new (int X0, int Y0, int X1, int Y1)[count];
-        Array.Fill(boxes, (int.MaxValue, int.MaxValue, -1, -1));
-        return boxes;
-    }
-
-    /// <summary>An 8-bit mask (255/0) of the float pixels above a value (Cv2.Compare with a scalar is far slower).</summary>
-    private static Mat Binary(Mat values, double above)
-    {
-        using var f = new Mat();
-        Cv2.Threshold(values, f, above, 255, ThresholdTypes.Binary);
-        var mask = new Mat();
-        f.ConvertTo(mask, MatType.CV_8UC1);
-        return mask;
-    }
-
-    private static unsafe Span<int> Span32(Mat m, int n) => new((void*)m.Data, n);
-    private static unsafe Span<float> SpanF(Mat m, int n) => new((void*)m.Data, n);
-    private static unsafe Span<byte> Span8(Mat m, int n) => new((void*)m.Data, n);
 }

@@ -1,0 +1,68 @@
+using OpenCvSharp;
+
+namespace HistoQuant.Measures;
+
+/// <summary>Small operations on deconvolved planes and label images shared by the object detectors.</summary>
+internal static class Planes
+{
+    /// <summary>
+    /// Copies a row-major float plane (possibly a longer pooled array) into a Mat, resampled by area
+    /// averaging to about <paramref name="targetMpp"/> when the plane is finer. Returns the µm per pixel of the result.
+    /// </summary>
+    public static unsafe double Resample(float[] plane, int width, int height, double mpp, double targetMpp, Mat into)
+    {
+        double scale = mpp < targetMpp * 0.8 ? mpp / targetMpp : 1.0;
+        int w = Math.Max(1, (int)Math.Round(width * scale)), h = Math.Max(1, (int)Math.Round(height * scale));
+        fixed (float* p = plane)
+        {
+            using var full = Mat.FromPixelData(height, width, MatType.CV_32FC1, (IntPtr)p, width * 4L);
+            if (scale < 1)
+                Cv2.Resize(full, into, new Size(w, h), 0, 0, InterpolationFlags.Area);
+            else
+                full.CopyTo(into);
+        }
+        return scale < 1 ? mpp * width / w : mpp;
+    }
+
+    /// <summary>The outer contour of one labelled object inside its bounding box, in level-0 coordinates.</summary>
+    public static List<(double X, double Y)> Outline(ReadOnlySpan<int> labels, int label, int w, (int X0, int Y0, int X1, int Y1) box, Func<double, double, (double, double)> toLevel0)
+    {
+        var points = new List<(double, double)>();
+        var (x0, y0, x1, y1) = box;
+        if (x1 < x0)
+            return points;
+        using var sub = new Mat(y1 - y0 + 3, x1 - x0 + 3, MatType.CV_8UC1, Scalar.All(0));
+        for (int y = y0; y <= y1; y++)
+            for (int x = x0; x <= x1; x++)
+                if (labels[y * w + x] == label)
+                    sub.Set(y - y0 + 1, x - x0 + 1, (byte)255);
+        Cv2.FindContours(sub, out Point[][] contours, out _, RetrievalModes.External, ContourApproximationModes.ApproxSimple);
+        var best = contours.OrderByDescending(c => c.Length).FirstOrDefault();
+        if (best is null)
+            return points;
+        foreach (var p in best)
+            points.Add(toLevel0(p.X + x0 - 1, p.Y + y0 - 1));
+        return points;
+    }
+
+    public static (int, int, int, int)[] EmptyBoxes(int count)
+    {
+        var boxes = new (int X0, int Y0, int X1, int Y1)[count];
+        Array.Fill(boxes, (int.MaxValue, int.MaxValue, -1, -1));
+        return boxes;
+    }
+
+    /// <summary>An 8-bit mask (255/0) of the float pixels above a value (Cv2.Compare with a scalar is far slower).</summary>
+    public static Mat Binary(Mat values, double above)
+    {
+        using var f = new Mat();
+        Cv2.Threshold(values, f, above, 255, ThresholdTypes.Binary);
+        var mask = new Mat();
+        f.ConvertTo(mask, MatType.CV_8UC1);
+        return mask;
+    }
+
+    public static unsafe Span<int> Span32(Mat m, int n) => new((void*)m.Data, n);
+    public static unsafe Span<float> SpanF(Mat m, int n) => new((void*)m.Data, n);
+    public static unsafe Span<byte> Span8(Mat m, int n) => new((void*)m.Data, n);
+}

@@ -1,0 +1,117 @@
+using System.Text.Json;
+using HistoQuant.Measures.Fibres;
+using HistoQuant.Synth;
+
+namespace HistoQuant.Tests;
+
+/// <summary>
+/// MHC class I fibre scoring, IL-1α capillary-like objects and the IL-1Ra presence call, checked against
+/// generated slides whose truth is known (fibres with a sarcolemmal ring, capillaries placed as rings and
+/// segments, a DAB-free slide).
+/// </summary>
+public class FibreAndCapillaryTests
+{
+    private static (string Path, SynthTruth Truth) Generate(TempDir tmp, SynthOptions o)
+    {
+        string path = tmp.File($"synthetic-{o.Seed}.tif");
+        return (path, SyntheticSlideWriter.Write(o, path));
+    }
+
+    private static readonly SynthOptions Small = new() { Width = 2048, Height = 1536, Mpp = 0.5, Cells = 20 };
+
+    [Theory]
+    [InlineData(0, 0, 0)]
+    [InlineData(1, 100, 1)]
+    [InlineData(10, 100, 1)]
+    [InlineData(11, 100, 2)]
+    [InlineData(25, 100, 2)]
+    [InlineData(26, 100, 3)]
+    [InlineData(50, 100, 3)]
+    [InlineData(51, 100, 4)]
+    [InlineData(99, 100, 4)]
+    [InlineData(100, 100, 5)]
+    public void GradeFollowsTheMyositisScheme(int positive, int fibres, int grade) =>
+        Assert.Equal(grade, FibreSummary.GradeFor(positive, fibres));
+
+    [Fact]
+    public void NoFibresGiveNoPercentagesAndNoGrade()
+    {
+        var s = FibreSummary.From([]);
+        Assert.Equal((0, null, null, null), (s.Fibres, s.PositiveFibresPct, s.SarcoplasmicFibresPct, s.Grade));
+    }
+
+    [Theory]
+    [InlineData(0.0, 31)]
+    [InlineData(0.15, 32)]
+    [InlineData(0.6, 33)]
+    public void PercentRingPositiveFibresIsWithinFivePointsOfTheTruth(double fraction, int seed)
+    {
+        using var tmp = new TempDir();
+        var (path, truth) = Generate(tmp, Small with { Seed = seed, FibresPositive = fraction });
+        var row = QuantifyRun.Row(tmp, path, "--marker", "mhc1");
+        double pct = QuantifyRun.Number(row, "positive_fibres_pct");
+        Assert.InRange(pct, truth.PositiveFibresPct - 5, truth.PositiveFibresPct + 5);
+        // The truth counts fibres whose centre lies in tissue; fibres cut by the tissue edge are segmented too.
+        Assert.InRange(QuantifyRun.Number(row, "fibres") / truth.Fibres, 0.9, 1.2);
+        // The grade must be the truth's unless the truth lies within the 5-point tolerance of a grade boundary.
+        int grade = (int)QuantifyRun.Number(row, "mhc1_grade"), truthGrade = FibreSummary.GradeFor(truth.PositiveFibres, truth.Fibres);
+        bool nearBoundary = new[] { 10.0, 25, 50 }.Any(b => Math.Abs(truth.PositiveFibresPct - b) < 5);
+        Assert.InRange(grade, truthGrade - (nearBoundary ? 1 : 0), truthGrade + (nearBoundary ? 1 : 0));
+        Assert.InRange(QuantifyRun.Number(row, "sarcoplasmic_fibres_pct"), 0, 2); // no slide here stains the sarcoplasm
+    }
+
+    [Fact]
+    public void FibreDetectionsAreWrittenWithTheirClass()
+    {
+        using var tmp = new TempDir();
+        var (path, truth) = Generate(tmp, Small with { Seed = 34, FibresPositive = 0.5 });
+        string outDir = tmp.File("out");
+        Assert.Equal(0, HistoQuant.Cli.HistoQuantCli.Main(["quantify", path, "--marker", "mhc1", "--detections", "--out", outDir]));
+        string folder = Path.Combine(outDir, "synthetic-34");
+        Assert.True(new FileInfo(Path.Combine(folder, "overlay.png")).Length > 1000);
+        var features = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "detections.geojson"))).RootElement.GetProperty("features");
+        var classes = features.EnumerateArray().Select(f => f.GetProperty("properties").GetProperty("classification").GetProperty("name").GetString()).ToList();
+        int positive = classes.Count(c => c == "Fibre: sarcolemmal positive"), negative = classes.Count(c => c == "Fibre: negative");
+        var row = QuantifyRun.ReadCsv(Path.Combine(outDir, "results.csv")).Single();
+        Assert.Equal((int)QuantifyRun.Number(row, "fibres"), classes.Count(c => c!.StartsWith("Fibre")));
+        Assert.InRange(100.0 * positive / (positive + negative), truth.PositiveFibresPct - 5, truth.PositiveFibresPct + 5);
+        var ring = features.EnumerateArray().First().GetProperty("geometry").GetProperty("coordinates")[0];
+        Assert.True(ring.GetArrayLength() > 4, "fibres are exported with their outline");
+    }
+
+    [Fact]
+    public void CapillariesAreCountedAndNotTakenForCells()
+    {
+        using var tmp = new TempDir();
+        var (path, truth) = Generate(tmp, Small with { Seed = 35, FibresPositive = 0, Cells = 30, Capillaries = 40 });
+        var row = QuantifyRun.Row(tmp, path, "--marker", "il1a");
+        Assert.InRange(QuantifyRun.Number(row, "capillaries"), truth.Capillaries * 0.9, truth.Capillaries * 1.1);
+        Assert.InRange(QuantifyRun.Number(row, "capillaries_per_mm2"), truth.CapillariesPerMm2 * 0.88, truth.CapillariesPerMm2 * 1.12);
+        Assert.InRange(QuantifyRun.Number(row, "positive_cells"), truth.PositiveCells * 0.9, truth.PositiveCells * 1.1);
+    }
+
+    [Fact]
+    public void CellsAloneAreNotCapillaries()
+    {
+        using var tmp = new TempDir();
+        var (path, truth) = Generate(tmp, Small with { Seed = 36, FibresPositive = 0, Cells = 60 });
+        var row = QuantifyRun.Row(tmp, path, "--marker", "il1a");
+        Assert.InRange(QuantifyRun.Number(row, "capillaries"), 0, 2);
+        Assert.InRange(QuantifyRun.Number(row, "positive_cells"), truth.PositiveCells * 0.9, truth.PositiveCells * 1.1);
+    }
+
+    [Fact]
+    public void PresenceCallFollowsTheModelsThreshold()
+    {
+        using var tmp = new TempDir();
+        var (stained, _) = Generate(tmp, Small with { Seed = 37, FibresPositive = 0, Cells = 150 });
+        var (blank, _) = Generate(tmp, Small with { Seed = 38, DabScale = 0 });
+        var rows = QuantifyRun.Rows(tmp, stained, blank, "--marker", "il1ra");
+        var byFile = rows.ToDictionary(r => Path.GetFileName(r["slide"]));
+        Assert.True(QuantifyRun.Number(byFile["synthetic-37.tif"], "positive_area_pct") >= 0.5);
+        Assert.Equal("yes", byFile["synthetic-37.tif"]["present"]);
+        Assert.Equal("no", byFile["synthetic-38.tif"]["present"]);
+        // A model without a presence rule leaves the column empty.
+        Assert.Equal("", QuantifyRun.Row(tmp, blank)["present"]);
+    }
+}
