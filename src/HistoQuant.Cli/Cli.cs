@@ -33,6 +33,19 @@ public static class Cli
             return SomeFailed;
         }
     }
+
+    /// <summary>Runs a loader whose FormatException (a malformed model, manifest or table) is the user's to fix: exit code 2.</summary>
+    public static T Load<T>(Func<T> load)
+    {
+        try
+        {
+            return load();
+        }
+        catch (FormatException e)
+        {
+            throw new UsageException(e.Message);
+        }
+    }
 }
 
 /// <summary>A problem with what the user asked for (bad option value, unreadable model): exit code 2.</summary>

@@ -13,6 +13,8 @@ public static class HistoQuantCli
         SynthCommand.Create(),
         StainsCommand.Create(),
         MergeCommand.Create(),
+        CompareCommand.Create(),
+        ValidateCommand.Create(),
     };
 
     public static int Main(string[] args) => Cli.Run(BuildRoot(), args);

@@ -41,7 +41,7 @@ public static class QuantifyCommand
         };
         command.SetAction(parse =>
         {
-            var model = Load(() => MarkerCatalog.Resolve(parse.GetValue(marker)!));
+            var model = Cli.Load(() => MarkerCatalog.Resolve(parse.GetValue(marker)!));
             double? core = parse.GetValue(cellTile);
             if (core is not null and not (>= 32 and <= 8192))
                 throw new UsageException("--cell-tile must be between 32 and 8192 µm");
@@ -49,7 +49,7 @@ public static class QuantifyCommand
             QuantifyOptions For(MarkerModel m) => new()
             {
                 Marker = m,
-                Stains = parse.GetValue(stains) is { } s && s != "auto" ? Load(() => ResolveStains(s)) : null,
+                Stains = parse.GetValue(stains) is { } s && s != "auto" ? Cli.Load(() => ResolveStains(s)) : null,
                 EstimateStains = parse.GetValue(stains) == "auto",
                 Thresholds = MergeThresholds(m.Thresholds, parse.GetValue(weak), parse.GetValue(moderate), parse.GetValue(strong)),
                 Mpp = CheckMpp(parse.GetValue(mpp)),
@@ -75,13 +75,13 @@ public static class QuantifyCommand
             {
                 var jobs = ExpandInputs(parse.GetValue(inputs)!).Select(s => new Job(s, options.Marker.Id, null)).ToList();
                 if (parse.GetValue(manifest) is { } file)
-                    jobs.AddRange(Load(() => Manifest.Load(file)).Select(e => new Job(e.Slide, e.Marker ?? options.Marker.Id, e.Columns)));
+                    jobs.AddRange(Cli.Load(() => Manifest.Load(file)).Select(e => new Job(e.Slide, e.Marker ?? options.Marker.Id, e.Columns)));
                 if (parse.GetValue(shard) is { } text)
-                    jobs = Load(() => Shard.Parse(text)).Take(jobs).ToList();
+                    jobs = Cli.Load(() => Shard.Parse(text)).Take(jobs).ToList();
                 // One quantifier per marker: a manifest may mix markers, each with its own model.
                 var quantifiers = new Dictionary<string, Quantifier>(StringComparer.OrdinalIgnoreCase);
                 foreach (var id in jobs.Select(j => j.Marker).Distinct(StringComparer.OrdinalIgnoreCase))
-                    quantifiers[id] = new Quantifier(id.Equals(model.Id, StringComparison.OrdinalIgnoreCase) ? options : For(Load(() => MarkerCatalog.Resolve(id))), engine);
+                    quantifiers[id] = new Quantifier(id.Equals(model.Id, StringComparison.OrdinalIgnoreCase) ? options : For(Cli.Load(() => MarkerCatalog.Resolve(id))), engine);
                 return Run(jobs, parse.GetValue(output)!, quantifiers, parse.GetValue(force));
             }
         });
@@ -135,18 +135,6 @@ public static class QuantifyCommand
                 list.Add(input); // a missing file becomes an error row, not an aborted batch
         }
         return list;
-    }
-
-    private static T Load<T>(Func<T> load)
-    {
-        try
-        {
-            return load();
-        }
-        catch (FormatException e)
-        {
-            throw new UsageException(e.Message);
-        }
     }
 
     private static StainSet ResolveStains(string nameOrFile) =>

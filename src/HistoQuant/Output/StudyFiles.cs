@@ -1,0 +1,191 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using HistoQuant.Output.Charts;
+using HistoQuant.Study;
+using HistoQuant.Study.Stats;
+
+namespace HistoQuant.Output;
+
+/// <summary>
+/// Writes what `compare` and `validate` found: CSV tables (one row per marker and measure), PNG plots and
+/// a self-contained report.html that links them. Every file is written atomically.
+/// </summary>
+public static class StudyFiles
+{
+    public static void WriteComparison(Comparison c, string pre, string post, string? groupColumn, string folder, IReadOnlyList<string> inputs)
+    {
+        Directory.CreateDirectory(folder);
+        var pairs = new StringBuilder("patient,marker,group,measure,pre,post,change,pct_change,pre_slide,post_slide\n");
+        foreach (var p in c.Pairs)
+            pairs.AppendJoin(',', Csv(p.Patient), Csv(p.Marker), Csv(p.Group), p.Measure, N(p.Pre), N(p.Post), N(p.Change), N(p.PctChange), Csv(p.PreSlide), Csv(p.PostSlide)).Append('\n');
+        ResultsWriter.WriteAtomically(Path.Combine(folder, "pairs.csv"), pairs.ToString());
+
+        bool groups = c.Summary.Any(s => s.Groups is not null);
+        var summary = new StringBuilder("marker,measure,n_pairs,pre_median,pre_min,pre_max,post_median,post_min,post_max,median_change,median_pct_change,wilcoxon_w,wilcoxon_p,wilcoxon_method");
+        if (groups)
+            summary.Append(",group_a,group_b,n_a,n_b,mannwhitney_u,mannwhitney_p,mannwhitney_baseline_p,mannwhitney_method");
+        summary.Append('\n');
+        foreach (var s in c.Summary)
+        {
+            summary.AppendJoin(',', Csv(s.Marker), s.Measure, s.NPairs, N(s.PreMedian), N(s.PreMin), N(s.PreMax), N(s.PostMedian), N(s.PostMin), N(s.PostMax),
+                N(s.MedianChange), N(s.MedianPctChange), N(s.Wilcoxon?.Statistic), P(s.Wilcoxon?.P), s.Wilcoxon?.Method ?? "");
+            if (groups)
+                summary.Append(',').AppendJoin(',', Csv(s.Groups?.GroupA ?? ""), Csv(s.Groups?.GroupB ?? ""), s.Groups?.NA, s.Groups?.NB,
+                    N(s.Groups?.Change?.Statistic), P(s.Groups?.Change?.P), P(s.Groups?.Baseline?.P), s.Groups?.Change?.Method ?? "");
+            summary.Append('\n');
+        }
+        ResultsWriter.WriteAtomically(Path.Combine(folder, "summary.csv"), summary.ToString());
+
+        if (c.Presence.Count > 0)
+        {
+            var presence = new StringBuilder("marker,timepoint,group_a,present_a,absent_a,group_b,present_b,absent_b,fisher_p\n");
+            foreach (var r in c.Presence)
+                presence.AppendJoin(',', Csv(r.Marker), Csv(r.Timepoint), Csv(r.GroupA), r.PresentA, r.AbsentA, Csv(r.GroupB), r.PresentB, r.AbsentB, P(r.FisherP)).Append('\n');
+            ResultsWriter.WriteAtomically(Path.Combine(folder, "presence.csv"), presence.ToString());
+        }
+        if (c.Clinical.Count > 0)
+        {
+            var clinical = new StringBuilder("marker,measure,clinical,n,spearman_rho,spearman_p,spearman_ci_low,spearman_ci_high\n");
+            foreach (var r in c.Clinical)
+                clinical.AppendJoin(',', Csv(r.Marker), r.Measure, Csv(r.Clinical), r.Result.N, N(r.Result.Rho), P(r.Result.P), N(r.Result.CiLow), N(r.Result.CiHigh)).Append('\n');
+            ResultsWriter.WriteAtomically(Path.Combine(folder, "clinical.csv"), clinical.ToString());
+        }
+
+        var plots = new List<(string Title, string File)>();
+        foreach (var g in c.Pairs.GroupBy(p => (p.Marker, p.Measure)))
+        {
+            string file = $"plots/{Safe(g.Key.Marker)}-{g.Key.Measure}.png";
+            StudyCharts.PairedDots(g.ToList(), pre, post, Path.Combine(folder, file));
+            plots.Add(($"{g.Key.Marker}: {g.Key.Measure}", file));
+        }
+
+        var html = new Html($"HistoQuant: {pre} vs {post}");
+        html.Paragraph($"Inputs: {string.Join(", ", inputs)}. Pairs by patient and marker, {pre} → {post}" + (groupColumn is null ? "." : $"; groups from column '{groupColumn}'."));
+        html.Paragraph("Wilcoxon signed-rank on post − pre, two-sided (exact without ties or zeros for n ≤ 50, else normal approximation with tie correction). " +
+            "Mann–Whitney U between the two groups, two-sided, on the baseline value and on the change (exact for a group of ≤ 8 without ties, else normal with tie and continuity corrections). " +
+            "Fisher's exact test on present/absent calls. p-values are not corrected for multiple comparisons.");
+        html.Table(["marker", "measure", "pairs", $"{pre} median [range]", $"{post} median [range]", "median change", "Wilcoxon p", .. groups ? new[] { "groups", "Mann–Whitney p (change)", "Mann–Whitney p (baseline)" } : []],
+            c.Summary.Select(s => (IReadOnlyList<string>)[s.Marker, s.Measure, s.NPairs.ToString(CultureInfo.InvariantCulture),
+                $"{N(s.PreMedian)} [{N(s.PreMin)}–{N(s.PreMax)}]", $"{N(s.PostMedian)} [{N(s.PostMin)}–{N(s.PostMax)}]", N(s.MedianChange), P(s.Wilcoxon?.P),
+                .. groups ? new[] { $"{s.Groups?.GroupA} ({s.Groups?.NA}) / {s.Groups?.GroupB} ({s.Groups?.NB})", P(s.Groups?.Change?.P), P(s.Groups?.Baseline?.P) } : []]).ToList());
+        if (c.Presence.Count > 0)
+        {
+            html.Heading("Present/absent calls");
+            html.Table(["marker", "timepoint", "group A present/absent", "group B present/absent", "Fisher p"],
+                c.Presence.Select(r => (IReadOnlyList<string>)[r.Marker, r.Timepoint, $"{r.GroupA}: {r.PresentA}/{r.AbsentA}", $"{r.GroupB}: {r.PresentB}/{r.AbsentB}", P(r.FisherP)]).ToList());
+        }
+        if (c.Clinical.Count > 0)
+        {
+            html.Heading("Change against clinical variables (Spearman)");
+            html.Table(["marker", "measure", "clinical", "n", "ρ [95% CI]", "p"],
+                c.Clinical.Select(r => (IReadOnlyList<string>)[r.Marker, r.Measure, r.Clinical, r.Result.N.ToString(CultureInfo.InvariantCulture),
+                    $"{N(r.Result.Rho)} [{N(r.Result.CiLow)}, {N(r.Result.CiHigh)}]", P(r.Result.P)]).ToList());
+        }
+        html.Warnings(c.Warnings);
+        html.Images(plots);
+        ResultsWriter.WriteAtomically(Path.Combine(folder, "report.html"), html.ToString());
+    }
+
+    public static void WriteValidation(ValidationReport v, string folder, IReadOnlyList<string> inputs)
+    {
+        Directory.CreateDirectory(folder);
+        var csv = new StringBuilder("marker,measure,manual,n,spearman_rho,spearman_ci_low,spearman_ci_high,spearman_p,icc_a1,icc_c1,ba_scale,ba_bias,ba_loa_low,ba_loa_high,lin_ccc,weighted_kappa\n");
+        foreach (var r in v.Rows)
+            csv.AppendJoin(',', Csv(r.Marker), r.Measure, Csv(r.Manual), r.N, N(r.Spearman?.Rho), N(r.Spearman?.CiLow), N(r.Spearman?.CiHigh), P(r.Spearman?.P),
+                N(r.IccA1), N(r.IccC1), r.BlandAltmanOnLogScale ? "ratio" : "difference", N(r.BlandAltman?.Bias), N(r.BlandAltman?.LoaLow), N(r.BlandAltman?.LoaHigh),
+                N(r.LinCcc), N(r.WeightedKappa)).Append('\n');
+        ResultsWriter.WriteAtomically(Path.Combine(folder, "agreement.csv"), csv.ToString());
+
+        var plots = new List<(string, string)>();
+        foreach (var r in v.Rows)
+        {
+            var points = v.Points.Where(p => p.Marker == r.Marker && p.Measure == r.Measure && p.Manual == r.Manual).ToList();
+            string stem = $"plots/{Safe(r.Marker)}-{r.Measure}-vs-{Safe(r.Manual)}";
+            StudyCharts.Scatter(points, Path.Combine(folder, stem + "-scatter.png"));
+            plots.Add(($"{r.Marker}: {r.Measure} against {r.Manual}", stem + "-scatter.png"));
+            StudyCharts.BlandAltman(points, r, Path.Combine(folder, stem + "-bland-altman.png"));
+            if (File.Exists(Path.Combine(folder, stem + "-bland-altman.png")))
+                plots.Add(($"Bland–Altman: {r.Marker} {r.Measure}", stem + "-bland-altman.png"));
+        }
+
+        var html = new Html("HistoQuant: agreement with manual scores");
+        html.Paragraph($"Inputs: {string.Join(", ", inputs)}. Differences are tool − manual" +
+            (v.Rows.Any(r => r.BlandAltmanOnLogScale) ? "; Bland–Altman on the log scale, bias and limits shown as ratios tool / manual." : "."));
+        html.Paragraph("Spearman ρ with a 95% CI (Fisher z, SE √(1.06/(n−3))); ICC(A,1) absolute agreement and ICC(C,1) consistency (two-way, McGraw & Wong); " +
+            "Bland–Altman bias ± 1.96 SD; Lin's concordance correlation; quadratic-weighted Cohen's κ for grades.");
+        html.Table(["marker", "measure", "manual", "n", "ρ [95% CI]", "ICC(A,1)", "ICC(C,1)", "BA bias [LoA]", "Lin's CCC", "weighted κ"],
+            v.Rows.Select(r => (IReadOnlyList<string>)[r.Marker, r.Measure, r.Manual, r.N.ToString(CultureInfo.InvariantCulture),
+                $"{N(r.Spearman?.Rho)} [{N(r.Spearman?.CiLow)}, {N(r.Spearman?.CiHigh)}]", N(r.IccA1), N(r.IccC1),
+                $"{N(r.BlandAltman?.Bias)} [{N(r.BlandAltman?.LoaLow)}, {N(r.BlandAltman?.LoaHigh)}]", N(r.LinCcc), N(r.WeightedKappa)]).ToList());
+        html.Warnings(v.Warnings);
+        html.Images(plots);
+        ResultsWriter.WriteAtomically(Path.Combine(folder, "report.html"), html.ToString());
+    }
+
+    private static string Csv(string s) => ResultsWriter.Csv(s);
+    private static string N(double? v) => v is { } x && double.IsFinite(x) ? x.ToString("0.####", CultureInfo.InvariantCulture) : "";
+    private static string P(double? v) => v is { } x && double.IsFinite(x) ? x.ToString(x < 1e-4 ? "0.###e+0" : "0.#####", CultureInfo.InvariantCulture) : "";
+    private static string Safe(string s) => new(s.Select(ch => char.IsLetterOrDigit(ch) || ch is '-' or '_' ? ch : '_').ToArray());
+
+    /// <summary>A plain, self-contained HTML page: headings, tables, images, all text escaped.</summary>
+    private sealed class Html
+    {
+        private readonly StringBuilder _body = new();
+        private readonly string _title;
+
+        public Html(string title)
+        {
+            _title = title;
+            _body.Append("<h1>").Append(E(title)).Append("</h1>\n");
+        }
+
+        public void Heading(string text) => _body.Append("<h2>").Append(E(text)).Append("</h2>\n");
+        public void Paragraph(string text) => _body.Append("<p>").Append(E(text)).Append("</p>\n");
+
+        public void Table(IReadOnlyList<string> header, IReadOnlyList<IReadOnlyList<string>> rows)
+        {
+            _body.Append("<table>\n<tr>");
+            foreach (var h in header)
+                _body.Append("<th>").Append(E(h)).Append("</th>");
+            _body.Append("</tr>\n");
+            foreach (var row in rows)
+            {
+                _body.Append("<tr>");
+                foreach (var cell in row)
+                    _body.Append("<td>").Append(E(cell)).Append("</td>");
+                _body.Append("</tr>\n");
+            }
+            _body.Append("</table>\n");
+        }
+
+        public void Warnings(IReadOnlyList<string> warnings)
+        {
+            if (warnings.Count == 0)
+                return;
+            Heading("Notes");
+            _body.Append("<ul>\n");
+            foreach (var w in warnings)
+                _body.Append("<li>").Append(E(w)).Append("</li>\n");
+            _body.Append("</ul>\n");
+        }
+
+        public void Images(IReadOnlyList<(string Title, string File)> images)
+        {
+            if (images.Count == 0)
+                return;
+            Heading("Plots");
+            foreach (var (title, file) in images)
+                _body.Append("<figure><img src=\"").Append(E(file)).Append("\" alt=\"").Append(E(title)).Append("\"><figcaption>").Append(E(title)).Append("</figcaption></figure>\n");
+        }
+
+        private static string E(string s) => WebUtility.HtmlEncode(s);
+
+        public override string ToString() =>
+            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" + E(_title) + "</title>\n<style>" +
+            "body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse;margin:1em 0}" +
+            "th,td{border:1px solid #ccc;padding:4px 8px;text-align:left}th{background:#f3f3f3}figure{display:inline-block;margin:8px}" +
+            "img{max-width:560px}</style></head><body>\n" + _body + "<p><small>Made by HistoQuant " + E(typeof(StudyFiles).Assembly.GetName().Version?.ToString() ?? "") +
+            "</small></p>\n</body></html>\n";
+    }
+}
