@@ -34,14 +34,17 @@ public static class QuantifyCommand
         var detections = new Option<bool>("--detections") { Description = "Write DIR/<slide>/detections.geojson (QuPath) and overlay.png." };
         var force = new Option<bool>("--force") { Description = "Measure again slides that DIR already holds finished rows for." };
         var cellTile = new Option<double?>("--cell-tile") { Description = "Core size of cell detection regions in µm (default 512)." };
+        var parallel = new Option<int>("--jobs") { Description = "Slides measured at once (each gets its share of the threads); limited by memory.", DefaultValueFactory = _ => 1 };
 
         var command = new Command("quantify", "Measure DAB (or another chromogen) per slide: tissue area, % positive area, intensity grades, H-score.")
         {
-            inputs, output, marker, stains, mpp, tissue, weak, moderate, strong, device, background, threads, cells, detections, cellTile, force, manifest, shard,
+            inputs, output, marker, stains, mpp, tissue, weak, moderate, strong, device, background, threads, cells, detections, cellTile, force, manifest, shard, parallel,
         };
         command.SetAction(parse =>
         {
             var model = Cli.Load(() => MarkerCatalog.Resolve(parse.GetValue(marker)!));
+            if (parse.GetValue(parallel) < 1)
+                throw new UsageException("--jobs must be at least 1");
             double? core = parse.GetValue(cellTile);
             if (core is not null and not (>= 32 and <= 8192))
                 throw new UsageException("--cell-tile must be between 32 and 8192 µm");
@@ -56,7 +59,7 @@ public static class QuantifyCommand
                 Tissue = parse.GetValue(tissue) == "all" ? TissueMode.All : TissueMode.Auto,
                 Background = ParseBackground(parse.GetValue(background), out bool estimate),
                 EstimateBackground = estimate,
-                Threads = Math.Max(0, parse.GetValue(threads)),
+                Threads = ThreadsPerJob(parse.GetValue(threads), parse.GetValue(parallel)),
                 Cells = parse.GetValue(cells) || parse.GetValue(detections),
                 DetectionsFolder = parse.GetValue(detections) ? parse.GetValue(output) : null,
                 CellSettings = core is { } c ? m.Cells with { CoreMicrons = c } : null,
@@ -82,7 +85,7 @@ public static class QuantifyCommand
                 var quantifiers = new Dictionary<string, Quantifier>(StringComparer.OrdinalIgnoreCase);
                 foreach (var id in jobs.Select(j => j.Marker).Distinct(StringComparer.OrdinalIgnoreCase))
                     quantifiers[id] = new Quantifier(id.Equals(model.Id, StringComparison.OrdinalIgnoreCase) ? options : For(Cli.Load(() => MarkerCatalog.Resolve(id))), engine);
-                return Run(jobs, parse.GetValue(output)!, quantifiers, parse.GetValue(force));
+                return Run(jobs, parse.GetValue(output)!, quantifiers, parse.GetValue(force), JobsWithinMemory(parse.GetValue(parallel), quantifiers.Values));
             }
         });
         return command;
@@ -90,35 +93,63 @@ public static class QuantifyCommand
 
     private sealed record Job(string Slide, string Marker, IReadOnlyDictionary<string, string>? Columns);
 
-    private static int Run(IReadOnlyList<Job> jobs, string outDir, Dictionary<string, Quantifier> quantifiers, bool force)
+    private static int Run(IReadOnlyList<Job> jobs, string outDir, Dictionary<string, Quantifier> quantifiers, bool force, int parallel)
     {
         if (jobs.Count == 0)
             throw new UsageException("no slides to measure: give slides, folders or --manifest");
-        var slides = jobs.Select(j => j.Slide).ToList();
         var writer = new ResultsWriter(outDir);
+        using var display = new ProgressDisplay(jobs.Count, Console.Error, ProgressDisplay.StderrIsTerminal);
         int failed = 0;
-        for (int i = 0; i < slides.Count; i++)
+        Parallel.For(0, jobs.Count, new ParallelOptions { MaxDegreeOfParallelism = parallel }, i =>
         {
-            var quantifier = quantifiers[jobs[i].Marker];
+            var job = jobs[i];
+            var quantifier = quantifiers[job.Marker];
             // A re-run (after a crash, or with more slides) keeps rows finished with the same parameters.
-            if (!force && writer.Finished(slides[i], quantifier.MarkerId, quantifier.Fingerprint) is not null)
+            bool kept;
+            lock (writer)
+                kept = !force && writer.Finished(job.Slide, quantifier.MarkerId, quantifier.Fingerprint) is not null;
+            if (kept)
             {
-                Console.Error.WriteLine($"[{i + 1}/{slides.Count}] {slides[i]}: already measured with these parameters, kept (--force redoes it)");
-                continue;
+                display.Finish(null, $"{job.Slide}: already measured with these parameters, kept (--force redoes it)", failed: false);
+                return;
             }
-            var result = quantifier.Run(slides[i]) with { Manifest = jobs[i].Columns };
-            writer.Add(result);
+            var progress = display.Start(job.Slide);
+            var result = quantifier.Run(job.Slide, default, progress) with { Manifest = job.Columns };
+            lock (writer)
+                writer.Add(result);
             if (result.Status == SlideResult.Ok)
-                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"[{i + 1}/{slides.Count}] {slides[i]}: tissue {result.TissueAreaMm2:0.###} mm², positive {result.PositiveAreaPct:0.##}%, H-score {result.HScore:0.#} ({result.Seconds:0.0} s, {result.Device})"));
+                display.Finish(progress, string.Create(CultureInfo.InvariantCulture,
+                    $"{job.Slide}: tissue {result.TissueAreaMm2:0.###} mm², positive {result.PositiveAreaPct:0.##}%, H-score {result.HScore:0.#} ({result.Seconds:0.0} s, {result.Device})"), failed: false);
             else
             {
-                failed++;
-                Console.Error.WriteLine($"[{i + 1}/{slides.Count}] error: {result.Error}");
+                Interlocked.Increment(ref failed);
+                display.Finish(progress, $"error: {result.Error}", failed: true);
             }
-        }
-        Console.Error.WriteLine($"{slides.Count - failed} of {slides.Count} slides measured; results in {writer.CsvPath}");
+        });
+        // Slides finish in any order with --jobs; the tables list them in the order they were given.
+        var order = jobs.Select((j, i) => (Key: (j.Slide, quantifiers[j.Marker].MarkerId), i)).GroupBy(x => x.Key).ToDictionary(g => g.Key, g => g.First().i);
+        writer.Reorder(r => order.TryGetValue((r.Slide, r.Marker), out int rank) ? rank : int.MaxValue);
+        Console.Error.WriteLine($"{jobs.Count - failed} of {jobs.Count} slides measured; results in {writer.CsvPath}");
         return failed == 0 ? Cli.Ok : Cli.SomeFailed;
+    }
+
+    private static int ThreadsPerJob(int threads, int jobs) =>
+        jobs <= 1 ? Math.Max(0, threads) : Math.Max(1, (threads > 0 ? threads : Environment.ProcessorCount) / jobs);
+
+    /// <summary>
+    /// --jobs, lowered so that the slides in flight fit in the memory the process may use: measured peaks are
+    /// about 350 MB a slide for pixel measures and 650 MB with cells or fibres (50 000² px slides).
+    /// </summary>
+    private static int JobsWithinMemory(int requested, IEnumerable<Quantifier> quantifiers)
+    {
+        if (requested <= 1)
+            return 1;
+        long perJob = quantifiers.Any(q => q.DetectsObjects) ? 650L << 20 : 350L << 20;
+        long available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        int fit = (int)Math.Clamp(available / perJob, 1, requested);
+        if (fit < requested)
+            Console.Error.WriteLine($"histoquant: --jobs {requested} lowered to {fit} to stay within {available >> 20} MB of memory");
+        return fit;
     }
 
     /// <summary>Files stay as given; folders contribute their slide files (not recursive), sorted by name.</summary>

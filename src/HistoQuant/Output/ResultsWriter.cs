@@ -53,6 +53,15 @@ public sealed class ResultsWriter
         }
     }
 
+    /// <summary>Puts the rows in the order of <paramref name="rank"/> (stable for equal ranks) and rewrites both files.</summary>
+    public void Reorder(Func<SlideResult, int> rank)
+    {
+        var ordered = _results.OrderBy(rank).ToList();
+        _results.Clear();
+        _results.AddRange(ordered);
+        Write();
+    }
+
     public static List<SlideResult> ReadJson(string path) =>
         JsonSerializer.Deserialize<List<SlideResult>>(File.ReadAllText(path), Json) ?? [];
 
@@ -73,6 +82,11 @@ public sealed class ResultsWriter
             _results[at] = result;
         else
             _results.Add(result);
+        Write();
+    }
+
+    private void Write()
+    {
         WriteAtomically(CsvPath, ToCsv(_results));
         WriteAtomically(JsonPath, JsonSerializer.Serialize(_results, Json));
     }

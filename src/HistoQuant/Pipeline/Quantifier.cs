@@ -54,6 +54,9 @@ public sealed class Quantifier
 
     public string MarkerId => _options.Marker.Id;
 
+    /// <summary>True when slides need object detection (cells, fibres, capillaries), which needs more memory per slide.</summary>
+    public bool DetectsObjects => _options.Cells || Wants("positive_cells") || Wants("positive_fibres") || Wants("capillaries");
+
     /// <summary>
     /// A fingerprint of everything that changes the numbers (model, stains, thresholds, pixel size, tissue and
     /// cell settings, background): rows measured with the same fingerprint need not be measured again.
@@ -76,13 +79,13 @@ public sealed class Quantifier
     }
 
     /// <summary>Never throws for a bad slide: the result row says what went wrong.</summary>
-    public SlideResult Run(string slidePath, CancellationToken cancel = default)
+    public SlideResult Run(string slidePath, CancellationToken cancel = default, SlideProgress? progress = null)
     {
         var clock = Stopwatch.StartNew();
         try
         {
             using var slide = SlideOpener.Open(slidePath);
-            return Measure(slide, slidePath, clock, cancel);
+            return Measure(slide, slidePath, clock, cancel, progress);
         }
         catch (OperationCanceledException)
         {
@@ -103,7 +106,7 @@ public sealed class Quantifier
         }
     }
 
-    private SlideResult Measure(ISlide slide, string slidePath, Stopwatch clock, CancellationToken cancel)
+    private SlideResult Measure(ISlide slide, string slidePath, Stopwatch clock, CancellationToken cancel, SlideProgress? progress)
     {
         var level0 = slide.Levels[0];
         (double? mppX, double? mppY, string mppSource) = _options.Mpp is { } forced
@@ -115,6 +118,7 @@ public sealed class Quantifier
             throw new SlideException(slidePath, $"no pixel size (µm/px) in the file{note}; pass --mpp to measure per-area values");
         }
 
+        progress?.Begin("tissue");
         var tissue = _options.Tissue == TissueMode.All && !_options.EstimateBackground
             ? TissueMask.All(level0)
             : TissueDetector.Detect(slide, mppX, _options.TissueSettings, _options.Threads);
@@ -142,14 +146,14 @@ public sealed class Quantifier
         var thresholds = _options.Thresholds ?? _options.Marker.Thresholds;
         var model = new PixelModel(stains, chromogen, thresholds.Weak, thresholds.Moderate, thresholds.Strong, _options.Marker.DetectOnOdSum);
 
-        var totals = SlideAnalyzer.Run(slide, tissue, model, _engine, _options.Threads, cancel);
+        var totals = SlideAnalyzer.Run(slide, tissue, model, _engine, _options.Threads, cancel, progress);
         var m = IntensityMeasures.From(totals.Sums, mppX, mppY);
         double mpp = Math.Sqrt(mppX.Value * mppY.Value);
-        var capillaryList = MeasureCapillaries(slide, mpp, tissue, model, thresholds, cancel);
-        var cellList = MeasureCells(slide, mpp, tissue, model, thresholds, cancel);
+        var capillaryList = MeasureCapillaries(slide, mpp, tissue, model, thresholds, cancel, progress);
+        var cellList = MeasureCells(slide, mpp, tissue, model, thresholds, cancel, progress);
         if (cellList is not null && capillaryList is not null)
             cellList = DetectedCapillary.CellsOffCapillaries(cellList, capillaryList, mpp);
-        var objects = new SlideObjects(cellList, MeasureFibres(slide, mpp, tissue, model, thresholds, cancel), capillaryList);
+        var objects = new SlideObjects(cellList, MeasureFibres(slide, mpp, tissue, model, thresholds, cancel, progress), capillaryList);
         if (_options.DetectionsFolder is not null && !objects.IsEmpty)
         {
             string folder = Path.Combine(_options.DetectionsFolder, SafeName(slidePath));
@@ -213,7 +217,7 @@ public sealed class Quantifier
 
     private bool Wants(string measure) => _options.Marker.Measures.Contains(measure);
 
-    private List<DetectedCell>? MeasureCells(ISlide slide, double mpp, TissueMask tissue, PixelModel model, Thresholds thresholds, CancellationToken cancel)
+    private List<DetectedCell>? MeasureCells(ISlide slide, double mpp, TissueMask tissue, PixelModel model, Thresholds thresholds, CancellationToken cancel, SlideProgress? progress)
     {
         if (!_options.Cells && !Wants("positive_cells"))
             return null;
@@ -225,10 +229,10 @@ public sealed class Quantifier
         };
         var settings = _options.CellSettings ?? _options.Marker.Cells;
         var detector = new CellDetector(settings, compartment, thresholds.Weak, thresholds.Moderate, thresholds.Strong);
-        return CellAnalyzer.Run(slide, mpp, tissue, model, _engine, detector, settings, _options.DetectionsFolder is not null, _options.Threads, cancel);
+        return CellAnalyzer.Run(slide, mpp, tissue, model, _engine, detector, settings, _options.DetectionsFolder is not null, _options.Threads, cancel, progress);
     }
 
-    private List<DetectedFibre>? MeasureFibres(ISlide slide, double mpp, TissueMask tissue, PixelModel model, Thresholds thresholds, CancellationToken cancel)
+    private List<DetectedFibre>? MeasureFibres(ISlide slide, double mpp, TissueMask tissue, PixelModel model, Thresholds thresholds, CancellationToken cancel, SlideProgress? progress)
     {
         if (!Wants("positive_fibres"))
             return null;
@@ -236,16 +240,16 @@ public sealed class Quantifier
         var level = slide.Levels[0];
         bool outlines = _options.DetectionsFolder is not null;
         return RegionAnalyzer.Run(slide, mpp, tissue, model, _engine, detector.Settings.CoreMicrons, detector.Settings.MarginMicrons,
-            region => detector.Detect(region, mpp, level.Width, level.Height, outlines), _options.Threads, cancel);
+            region => detector.Detect(region, mpp, level.Width, level.Height, outlines), _options.Threads, cancel, progress, "fibres");
     }
 
-    private List<DetectedCapillary>? MeasureCapillaries(ISlide slide, double mpp, TissueMask tissue, PixelModel model, Thresholds thresholds, CancellationToken cancel)
+    private List<DetectedCapillary>? MeasureCapillaries(ISlide slide, double mpp, TissueMask tissue, PixelModel model, Thresholds thresholds, CancellationToken cancel, SlideProgress? progress)
     {
         if (!Wants("capillaries"))
             return null;
         var detector = new CapillaryDetector(_options.Marker.Capillaries, thresholds.Weak);
         return RegionAnalyzer.Run(slide, mpp, tissue, model, _engine, detector.Settings.CoreMicrons, detector.Settings.MarginMicrons,
-            region => detector.Detect(region, mpp), _options.Threads, cancel);
+            region => detector.Detect(region, mpp), _options.Threads, cancel, progress, "capillaries");
     }
 
     /// <summary>A folder name for a slide: its file name without extensions that identify the format.</summary>

@@ -32,7 +32,8 @@ public sealed record RegionPlanes(float[] Counterstain, float[] Chromogen, int W
 public static class RegionAnalyzer
 {
     public static List<T> Run<T>(ISlide slide, double mpp, TissueMask tissue, PixelModel model, IPixelEngine engine,
-        double coreMicrons, double marginMicrons, Func<RegionPlanes, IEnumerable<T>> detect, int maxThreads = 0, CancellationToken cancel = default)
+        double coreMicrons, double marginMicrons, Func<RegionPlanes, IEnumerable<T>> detect, int maxThreads = 0, CancellationToken cancel = default,
+        SlideProgress? progress = null, string stage = "objects")
     {
         var level = slide.Levels[0];
         int core = Math.Max(64, (int)Math.Round(coreMicrons / mpp));
@@ -46,6 +47,7 @@ public static class RegionAnalyzer
                     cores.Add(r);
             }
 
+        progress?.Begin(stage, cores.Count);
         var found = new List<T>[cores.Count];
         TileWorkers.For(cores.Count, maxThreads, level.TileBufferBytes() + 64, (i, tileBuffer) =>
         {
@@ -62,6 +64,7 @@ public static class RegionAnalyzer
                 RegionReader.Read(slide, 0, x0, y0, w, h, rgb, tileBuffer);
                 engine.Deconvolve(new TileJob(rgb, w * 3, w, h, TissueSpans.Full(w, h)), model, counterstain, chromogen);
                 found[i] = detect(new RegionPlanes(counterstain, chromogen, w, h, x0, y0, c, tissue)).ToList();
+                progress?.Step();
             }
             finally
             {

@@ -18,11 +18,13 @@ public sealed record AnalysisTotals(PixelSums Sums, long TilesTotal, long TilesR
 /// </summary>
 public static class SlideAnalyzer
 {
-    public static AnalysisTotals Run(ISlide slide, TissueMask tissue, PixelModel model, IPixelEngine engine, int maxThreads = 0, CancellationToken cancel = default)
+    public static AnalysisTotals Run(ISlide slide, TissueMask tissue, PixelModel model, IPixelEngine engine, int maxThreads = 0, CancellationToken cancel = default,
+        SlideProgress? progress = null)
     {
         var level = slide.Levels[0];
         var tiles = tissue.TissueTiles(level);
 
+        progress?.Begin("pixels", tiles.Count);
         var perTile = new PixelSums[tiles.Count];
         int bufferBytes = level.TileBufferBytes() + 64; // kernels read a few bytes past the last pixel
         if (engine.BatchSize <= 1)
@@ -33,10 +35,11 @@ public static class SlideAnalyzer
                 slide.ReadTile(0, rect.Col, rect.Row, buffer);
                 var job = new TileJob(buffer, level.TileWidth * 3, rect.Width, rect.Height, tissue.SpansFor(rect));
                 engine.Measure([job], model, perTile.AsSpan(i, 1));
+                progress?.Step();
             }, cancel);
         }
         else
-            RunBatched(slide, tissue, model, engine, tiles, perTile, bufferBytes, maxThreads, cancel);
+            RunBatched(slide, tissue, model, engine, tiles, perTile, bufferBytes, maxThreads, cancel, progress);
 
         var total = new PixelSums();
         foreach (var s in perTile)
@@ -45,7 +48,7 @@ public static class SlideAnalyzer
     }
 
     private static void RunBatched(ISlide slide, TissueMask tissue, PixelModel model, IPixelEngine engine, List<TileRect> tiles,
-        PixelSums[] perTile, int bufferBytes, int maxThreads, CancellationToken cancel)
+        PixelSums[] perTile, int bufferBytes, int maxThreads, CancellationToken cancel, SlideProgress? progress)
     {
         int batch = engine.BatchSize;
         int stride = slide.Levels[0].TileWidth * 3;
@@ -100,9 +103,9 @@ public static class SlideAnalyzer
                     // A partial batch waits for more tiles; the queue holds a batch more than the consumers
                     // gather, so producers never stall first.
                     if (jobs.Count == batch)
-                        Flush(engine, model, jobs, indices, results, perTile);
+                        Flush(engine, model, jobs, indices, results, perTile, progress);
                 }
-                Flush(engine, model, jobs, indices, results, perTile);
+                Flush(engine, model, jobs, indices, results, perTile, progress);
                 reader.Completion.GetAwaiter().GetResult(); // rethrows a producer's failure
             }
             catch
@@ -137,7 +140,7 @@ public static class SlideAnalyzer
         }
     }
 
-    private static void Flush(IPixelEngine engine, PixelModel model, List<TileJob> jobs, List<int> indices, PixelSums[] results, PixelSums[] perTile)
+    private static void Flush(IPixelEngine engine, PixelModel model, List<TileJob> jobs, List<int> indices, PixelSums[] results, PixelSums[] perTile, SlideProgress? progress)
     {
         if (jobs.Count == 0)
             return;
@@ -146,6 +149,7 @@ public static class SlideAnalyzer
         {
             perTile[indices[k]] = results[k];
             ArrayPool<byte>.Shared.Return(jobs[k].Rgb);
+            progress?.Step();
         }
         jobs.Clear();
         indices.Clear();
