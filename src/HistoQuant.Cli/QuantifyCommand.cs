@@ -34,11 +34,12 @@ public static class QuantifyCommand
         var detections = new Option<bool>("--detections") { Description = "Write DIR/<slide>/detections.geojson (QuPath) and overlay.png." };
         var force = new Option<bool>("--force") { Description = "Measure again slides that DIR already holds finished rows for." };
         var cellTile = new Option<double?>("--cell-tile") { Description = "Core size of cell detection regions in µm (default 512)." };
+        var histogram = new Option<bool>("--histogram") { Description = "Add each slide's 64-bin chromogen OD histogram (0.05 OD bins) to results.json." };
         var parallel = new Option<int>("--jobs") { Description = "Slides measured at once (each gets its share of the threads); limited by memory.", DefaultValueFactory = _ => 1 };
 
         var command = new Command("quantify", "Measure DAB (or another chromogen) per slide: tissue area, % positive area, intensity grades, H-score.")
         {
-            inputs, output, marker, stains, mpp, tissue, weak, moderate, strong, device, background, threads, cells, detections, cellTile, force, manifest, shard, parallel,
+            inputs, output, marker, stains, mpp, tissue, weak, moderate, strong, device, background, threads, cells, detections, cellTile, force, manifest, shard, parallel, histogram,
         };
         command.SetAction(parse =>
         {
@@ -61,6 +62,7 @@ public static class QuantifyCommand
                 EstimateBackground = estimate,
                 Threads = ThreadsPerJob(parse.GetValue(threads), parse.GetValue(parallel)),
                 Cells = parse.GetValue(cells) || parse.GetValue(detections),
+                Histogram = parse.GetValue(histogram),
                 DetectionsFolder = parse.GetValue(detections) ? parse.GetValue(output) : null,
                 CellSettings = core is { } c ? m.Cells with { CoreMicrons = c } : null,
             };

@@ -56,12 +56,42 @@ public class EngineTests
     {
         int w = 509, h = 37;
         var rgb = RandomTile(w, h, 7);
-        var model = new PixelModel(StainPresets.HDab.WithBackground(new Background(245, 243, 250)), 1, 0.15, 0.35, 0.7);
+        var model = new PixelModel(StainPresets.HDab.WithBackground(new Background(245, 243, 250)), 1, 0.15, 0.35, 0.7) { Histogram = true };
         var spans = TissueSpans.Full(w, h);
         var a = new CpuPixelEngine(true).Measure(new TileView(rgb, w * 3, w, h), spans, model);
         var b = new CpuPixelEngine(false).Measure(new TileView(rgb, w * 3, w, h), spans, model);
         Assert.Equal((b.Tissue, b.AtLeastWeak, b.AtLeastModerate, b.AtLeastStrong), (a.Tissue, a.AtLeastWeak, a.AtLeastModerate, a.AtLeastStrong));
         Assert.Equal(b.ChromogenSum, a.ChromogenSum, 1e-6 * Math.Abs(b.ChromogenSum));
+        Assert.Equal(b.Histogram.ToArray(), a.Histogram.ToArray());
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void HistogramMatchesTheDoublePrecisionBinsAndTheThresholdCounts(bool vector)
+    {
+        int w = 301, h = 45;
+        var rgb = RandomTile(w, h, 11);
+        var stains = StainPresets.HDab;
+        var model = new PixelModel(stains, 1, 0.2, 0.4, 0.6) { Histogram = true };
+        var spans = new TissueSpans(h, Enumerable.Range(0, h + 1).ToArray(), Enumerable.Repeat(17, h).ToArray(), Enumerable.Repeat(260, h).ToArray());
+        var got = new CpuPixelEngine(vector).Measure(new TileView(rgb, w * 3, w, h), spans, model);
+        var bins = got.Histogram.ToArray();
+        Assert.Equal(got.Tissue, bins.Sum());
+        // Bins on the 0.05 grid reproduce the threshold counts at 0.2, 0.4, 0.6 (same float values, same edges).
+        Assert.Equal(got.AtLeastWeak, bins[4..].Sum());
+        Assert.Equal(got.AtLeastModerate, bins[8..].Sum());
+        Assert.Equal(got.AtLeastStrong, bins[12..].Sum());
+        // Against an independent double-precision binning: only pixels within float rounding of an edge may move.
+        var want = new long[DabHistogram.Bins];
+        for (int y = 0; y < h; y++)
+            for (int x = 17; x < 260; x++)
+            {
+                int i = (y * w + x) * 3;
+                double d = stains.Deconvolve(rgb[i], rgb[i + 1], rgb[i + 2]).C2;
+                want[Math.Clamp((int)Math.Floor(d / 0.05), 0, DabHistogram.Bins - 1)]++;
+            }
+        Assert.InRange(want.Zip(bins, (a, b) => Math.Abs(a - b)).Sum(), 0, 6);
     }
 
     [Fact]
@@ -106,5 +136,34 @@ public class EngineTests
     {
         var rgb = new byte[4 * 4 * 3];
         Assert.Throws<ArgumentException>(() => new TileView(rgb, 12, 4, 4));
+    }
+}
+
+public class HistogramOutputTests
+{
+    [Fact]
+    public void ResultsJsonCarriesTheChromogenHistogram()
+    {
+        using var tmp = new TempDir();
+        Assert.Equal(0, HistoQuant.Cli.HistoQuantCli.Main(["quantify", TestData.RepoFile("sample-slides/synthetic/P01-pre-CD163.tif"), "--histogram", "--out", tmp.Path]));
+        var row = Assert.Single(HistoQuant.Output.ResultsWriter.ReadJson(tmp.File("results.json")));
+        var d = row.Details!;
+        Assert.Equal(0.05, d.ChromogenHistogramBinOd);
+        Assert.Equal(64, d.ChromogenHistogram!.Length);
+        Assert.Equal(d.TissuePixels, d.ChromogenHistogram.Sum());
+        // Re-thresholding from the histogram at the model's 0.2 gives the reported % positive area.
+        Assert.Equal(row.PositiveAreaPct!.Value, 100.0 * d.ChromogenHistogram[4..].Sum() / d.TissuePixels, 6);
+    }
+
+    [Fact]
+    public void WithoutTheOptionThereIsNoHistogramAndTheEnginesSkipIt()
+    {
+        var job = new TileJob(new byte[16 * 16 * 3 + 64], 48, 16, 16, TissueSpans.Full(16, 16));
+        var sums = new CpuPixelEngine().Measure(job.View, job.Tissue, new PixelModel(StainPresets.HDab, 1, 0.2, 0.4, 0.6));
+        Assert.Equal(256, sums.Tissue);
+        Assert.All(sums.Histogram.ToArray(), b => Assert.Equal(0, b));
+        using var tmp = new TempDir();
+        Assert.Equal(0, HistoQuant.Cli.HistoQuantCli.Main(["quantify", TestData.Wsi("boxes.tiff"), "--mpp", "0.5", "--out", tmp.Path]));
+        Assert.Null(Assert.Single(HistoQuant.Output.ResultsWriter.ReadJson(tmp.File("results.json"))).Details!.ChromogenHistogram);
     }
 }

@@ -23,7 +23,7 @@ public class GpuEngineTests
     [Fact]
     public void KernelMatchesCpuEngineOnABatch()
     {
-        var model = new PixelModel(StainPresets.HDab.WithBackground(new Background(250, 248, 252)), 1, 0.2, 0.4, 0.6);
+        var model = new PixelModel(StainPresets.HDab.WithBackground(new Background(250, 248, 252)), 1, 0.2, 0.4, 0.6) { Histogram = true };
         var ragged = new TissueSpans(4, [0, 2, 2, 3, 4], [0, 20, 5, 0], [10, 30, 40, 17]);
         TileJob[] jobs =
         [
@@ -40,6 +40,7 @@ public class GpuEngineTests
             Assert.Equal((want.Tissue, want.AtLeastWeak, want.AtLeastModerate, want.AtLeastStrong),
                 (results[t].Tissue, results[t].AtLeastWeak, results[t].AtLeastModerate, results[t].AtLeastStrong));
             Assert.Equal(want.ChromogenSum / want.Tissue, results[t].ChromogenSum / results[t].Tissue, 4);
+            Assert.Equal(want.Histogram.ToArray(), results[t].Histogram.ToArray());
         }
         Assert.Equal(10 + 10 + 35 + 17, results[1].Tissue);
     }

@@ -13,6 +13,7 @@ namespace HistoQuant.Kernels;
 /// </summary>
 public sealed class CpuPixelEngine : IPixelEngine
 {
+    private const int Lanes = 8;
     private readonly bool _vector;
 
     public CpuPixelEngine(bool allowVector = true) => _vector = allowVector && Avx2.IsSupported;
@@ -53,6 +54,11 @@ public sealed class CpuPixelEngine : IPixelEngine
         fixed (float* lut = model.ChromogenLut)
         {
             var counts = new RunCounts();
+            // One histogram per vector lane: neighbouring pixels often fall in one bin, and eight increments of
+            // one counter in a row would wait on each other's stores. Merged once per tile.
+            long* hist = stackalloc long[Lanes * DabHistogram.Bins];
+            new Span<long>(hist, Lanes * DabHistogram.Bins).Clear();
+            counts.Histogram = model.Histogram ? hist : null;
             for (int y = 0; y < tile.Height; y++)
             {
                 byte* row = rgb + (long)y * tile.Stride;
@@ -71,13 +77,17 @@ public sealed class CpuPixelEngine : IPixelEngine
             sums.AtLeastWeak = counts.Weak;
             sums.AtLeastModerate = counts.Moderate;
             sums.AtLeastStrong = counts.Strong;
+            for (int lane = 0; lane < Lanes; lane++)
+                for (int k = 0; k < DabHistogram.Bins; k++)
+                    sums.Histogram[k] += hist[lane * DabHistogram.Bins + k];
         }
         return sums;
     }
 
-    private struct RunCounts
+    private unsafe struct RunCounts
     {
         public long Weak, Moderate, Strong;
+        public long* Histogram; // Lanes × Bins, see Measure
     }
 
     private static unsafe float MeasureRunScalar(byte* p, int n, float* lut, PixelModel m, ref RunCounts c)
@@ -87,6 +97,8 @@ public sealed class CpuPixelEngine : IPixelEngine
         {
             float d = lut[p[i * 3]] + lut[256 + p[i * 3 + 1]] + lut[512 + p[i * 3 + 2]];
             sum += d;
+            if (c.Histogram != null)
+                c.Histogram[DabHistogram.Bin(d)]++;
             if (d >= m.Weak) c.Weak++;
             if (d >= m.Moderate) c.Moderate++;
             if (d >= m.Strong) c.Strong++;
@@ -102,6 +114,11 @@ public sealed class CpuPixelEngine : IPixelEngine
         var moderate = Vector256.Create(m.Moderate);
         var strong = Vector256.Create(m.Strong);
         var acc = Vector256<float>.Zero;
+        var binsPerOd = Vector256.Create(DabHistogram.BinsPerOd);
+        var lastBin = Vector256.Create((float)(DabHistogram.Bins - 1));
+        var laneBase = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * DabHistogram.Bins;
+        long* hist = c.Histogram;
+        int* bins = stackalloc int[Lanes];
         long nw = 0, nm = 0, ns = 0;
         int i = 0;
         for (; i + 8 <= n; i += 8)
@@ -114,6 +131,15 @@ public sealed class CpuPixelEngine : IPixelEngine
             var d = Avx.Add(Avx.Add(Avx2.GatherVector256(lut, r, 4), Avx2.GatherVector256(lut + 256, g, 4)),
                 Avx2.GatherVector256(lut + 512, b, 4));
             acc = Avx.Add(acc, d);
+            // Bin = (int)min(max(d · 20, 0), 63): the same float product, clamp and truncation as DabHistogram.Bin.
+            if (hist != null)
+            {
+                // Lane j counts into histogram j: bin + 64·j.
+                var bin = Avx.ConvertToVector256Int32WithTruncation(Avx.Min(Avx.Max(Avx.Multiply(d, binsPerOd), Vector256<float>.Zero), lastBin));
+                Avx.Store(bins, Avx2.Add(bin, laneBase));
+                hist[bins[0]]++; hist[bins[1]]++; hist[bins[2]]++; hist[bins[3]]++;
+                hist[bins[4]]++; hist[bins[5]]++; hist[bins[6]]++; hist[bins[7]]++;
+            }
             nw += BitOperations.PopCount((uint)Avx.MoveMask(Avx.CompareGreaterThanOrEqual(d, weak)));
             nm += BitOperations.PopCount((uint)Avx.MoveMask(Avx.CompareGreaterThanOrEqual(d, moderate)));
             ns += BitOperations.PopCount((uint)Avx.MoveMask(Avx.CompareGreaterThanOrEqual(d, strong)));

@@ -8,7 +8,7 @@ namespace HistoQuant.Kernels;
 
 /// <summary>
 /// The ILGPU engine: a batch of tiles is copied to the device in one transfer, one kernel launch measures
-/// them all, and only the per-tile totals (five 64-bit numbers a tile) come back. Each thread walks a
+/// them all, and only the per-tile totals (five 64-bit numbers and the 64-bin chromogen histogram) come back. Each thread walks a
 /// strided share of one tile's pixels, so neighbouring threads read neighbouring pixels; it keeps its own
 /// counts and then adds them to the tile's totals with 64-bit atomics. The chromogen sum is carried in
 /// fixed point (2⁻²⁰ OD) so the atomic additions are exact and the result does not depend on thread order.
@@ -24,7 +24,7 @@ public sealed class IlgpuPixelEngine : IPixelEngine
     internal const int ThreadsPerTile = 1024;
     internal const double SumScale = 1 << 20;
     private const int MetaPerTile = 5;
-    private const int SumsPerTile = 5;
+    private const int SumsPerTile = 5 + DabHistogram.Bins;
 
     private readonly Context _context;
     private readonly Accelerator _accelerator;
@@ -115,7 +115,7 @@ public sealed class IlgpuPixelEngine : IPixelEngine
             using var start = stream.AddProfilingMarker();
             lane.Upload(layout, model, stream);
             using var uploaded = stream.AddProfilingMarker();
-            var args = new KernelArgs(model.Weak, model.Moderate, model.Strong, ThreadsPerTile, tiles.Count, layout.RowStartAt, layout.SpanStartAt, layout.SpanEndAt);
+            var args = new KernelArgs(model.Weak, model.Moderate, model.Strong, ThreadsPerTile, tiles.Count, layout.RowStartAt, layout.SpanStartAt, layout.SpanEndAt, model.Histogram ? 1 : 0);
             _kernel(stream, tiles.Count * ThreadsPerTile, lane.Rgb.View, lane.Index.View, lane.Lut.View, lane.Sums.View, args);
             using var measured = stream.AddProfilingMarker();
             int sumCount = tiles.Count * SumsPerTile;
@@ -127,7 +127,7 @@ public sealed class IlgpuPixelEngine : IPixelEngine
             for (int t = 0; t < tiles.Count; t++)
             {
                 int o = t * SumsPerTile;
-                results[t] = new PixelSums
+                var tileSums = new PixelSums
                 {
                     Tissue = sums[o],
                     AtLeastWeak = sums[o + 1],
@@ -135,6 +135,9 @@ public sealed class IlgpuPixelEngine : IPixelEngine
                     AtLeastStrong = sums[o + 3],
                     ChromogenSum = sums[o + 4] / SumScale,
                 };
+                for (int k = 0; k < DabHistogram.Bins; k++)
+                    tileSums.Histogram[k] = sums[o + 5 + k];
+                results[t] = tileSums;
             }
             lock (_statsGate)
             {
@@ -337,7 +340,7 @@ public sealed class IlgpuPixelEngine : IPixelEngine
     }
 
     internal readonly record struct KernelArgs(float Weak, float Moderate, float Strong, int ThreadsPerTile, int TileCount,
-        int RowStartAt, int SpanStartAt, int SpanEndAt);
+        int RowStartAt, int SpanStartAt, int SpanEndAt, int Histogram);
 
     /// <param name="meta">Per tile: pixel offset, stride, width, height, first row; then row starts and tissue runs (see <see cref="BatchLayout"/>).</param>
     private static void MeasureKernel(Index1D index, ArrayView<byte> rgb, ArrayView<int> meta, ArrayView<float> lut, ArrayView<long> sums, KernelArgs a)
@@ -350,6 +353,10 @@ public sealed class IlgpuPixelEngine : IPixelEngine
         int offset = meta[m], stride = meta[m + 1], width = meta[m + 2], height = meta[m + 3], rowBase = meta[m + 4];
         long tissue = 0, weak = 0, moderate = 0, strong = 0;
         float sum = 0;
+        // Each thread counts its own histogram in local memory and adds it to the tile's at the end.
+        var hist = LocalMemory.Allocate1D<int>(DabHistogram.Bins);
+        for (int k = 0; k < DabHistogram.Bins; k++)
+            hist[k] = 0;
         int pixels = width * height;
         for (int p = lane; p < pixels; p += a.ThreadsPerTile)
         {
@@ -371,6 +378,7 @@ public sealed class IlgpuPixelEngine : IPixelEngine
             float d = lut[(int)rgb[i]] + lut[256 + rgb[i + 1]] + lut[512 + rgb[i + 2]];
             tissue++;
             sum += d;
+            hist[(int)IntrinsicMath.Min(IntrinsicMath.Max(d * DabHistogram.BinsPerOd, 0f), DabHistogram.Bins - 1f)]++;
             if (d >= a.Weak) weak++;
             if (d >= a.Moderate) moderate++;
             if (d >= a.Strong) strong++;
@@ -383,6 +391,11 @@ public sealed class IlgpuPixelEngine : IPixelEngine
         Atomic.Add(ref sums[s + 2], moderate);
         Atomic.Add(ref sums[s + 3], strong);
         Atomic.Add(ref sums[s + 4], (long)(sum * SumScale));
+        if (a.Histogram == 0)
+            return;
+        for (int k = 0; k < DabHistogram.Bins; k++)
+            if (hist[k] != 0)
+                Atomic.Add(ref sums[s + 5 + k], (long)hist[k]);
     }
 
     public void Dispose()

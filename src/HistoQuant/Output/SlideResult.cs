@@ -63,4 +63,7 @@ public sealed record SlideDetails(
     long TilesTotal,
     long TilesRead,
     int Levels,
-    double? Magnification);
+    double? Magnification,
+    // Tissue pixels by chromogen OD in bins of ChromogenHistogramBinOd (see Kernels.DabHistogram).
+    long[]? ChromogenHistogram = null,
+    double ChromogenHistogramBinOd = 0);

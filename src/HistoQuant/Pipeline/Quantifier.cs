@@ -35,6 +35,8 @@ public sealed record QuantifyOptions
     public bool Cells { get; init; }
     /// <summary>Replaces the marker model's cell settings; null keeps the model's.</summary>
     public CellSettings? CellSettings { get; init; }
+    /// <summary>Count the 64-bin chromogen OD histogram into results.json (`--histogram`).</summary>
+    public bool Histogram { get; init; }
     /// <summary>Folder for per-slide detections.geojson and overlay.png (`--detections`); null writes none.</summary>
     public string? DetectionsFolder { get; init; }
 }
@@ -72,7 +74,7 @@ public sealed class Quantifier
             m.Id, m.Compartment, string.Join(",", m.Measures), m.DetectOnOdSum, m.ChromogenIndex,
             StainFile.ToJson(stains), t, o.Mpp?.ToString("R", System.Globalization.CultureInfo.InvariantCulture) ?? "file",
             o.Tissue, o.TissueSettings, o.Background?.ToString() ?? "default", o.EstimateBackground, o.EstimateStains,
-            o.Cells, o.CellSettings ?? m.Cells, o.DetectionsFolder is not null,
+            o.Cells, o.CellSettings ?? m.Cells, o.DetectionsFolder is not null, o.Histogram,
             typeof(Quantifier).Assembly.GetName().Version);
         var hash = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text));
         return Convert.ToHexString(hash, 0, 8).ToLowerInvariant();
@@ -144,7 +146,7 @@ public sealed class Quantifier
             }
         }
         var thresholds = _options.Thresholds ?? _options.Marker.Thresholds;
-        var model = new PixelModel(stains, chromogen, thresholds.Weak, thresholds.Moderate, thresholds.Strong, _options.Marker.DetectOnOdSum);
+        var model = new PixelModel(stains, chromogen, thresholds.Weak, thresholds.Moderate, thresholds.Strong, _options.Marker.DetectOnOdSum) { Histogram = _options.Histogram };
 
         var totals = SlideAnalyzer.Run(slide, tissue, model, _engine, _options.Threads, cancel, progress);
         var m = IntensityMeasures.From(totals.Sums, mppX, mppY);
@@ -211,7 +213,8 @@ public sealed class Quantifier
                 [thresholds.Weak, thresholds.Moderate, thresholds.Strong],
                 _options.Tissue == TissueMode.All ? "all" : "auto",
                 tissue.Glass is { } g ? [g.R, g.G, g.B] : null,
-                m.TissuePixels, totals.TilesTotal, totals.TilesRead, slide.Levels.Count, slide.Magnification),
+                m.TissuePixels, totals.TilesTotal, totals.TilesRead, slide.Levels.Count, slide.Magnification,
+                _options.Histogram ? totals.Sums.Histogram.ToArray() : null, _options.Histogram ? DabHistogram.BinWidth : 0),
         };
     }
 
