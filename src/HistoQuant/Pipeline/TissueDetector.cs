@@ -39,7 +39,11 @@ public static class TissueDetector
         downsample = Math.Max(downsample, (double)Math.Max(level0.Width, level0.Height) / settings.MaxMaskSide);
         // Average whole blocks of the best pyramid level, so a level at the right scale is copied as it is.
         var source = slide.Levels.Where(l => l.Downsample <= downsample * 1.0001).MaxBy(l => l.Downsample) ?? level0;
-        int block = Math.Max(1, (int)Math.Round(downsample / source.Downsample));
+        // Rounded up where rounding to nearest would exceed MaxMaskSide: the mask's cost grows with its area.
+        double ratio = downsample / source.Downsample;
+        int block = Math.Max(1, (int)Math.Round(ratio));
+        if (Math.Max(source.Width, source.Height) / (double)block > settings.MaxMaskSide)
+            block = Math.Max(1, (int)Math.Ceiling(ratio));
         int w = Math.Max(1, (source.Width + block - 1) / block);
         int h = Math.Max(1, (source.Height + block - 1) / block);
         downsample = (double)level0.Width / w;
@@ -52,15 +56,13 @@ public static class TissueDetector
         var glass = EstimateGlass(overview);
         int n = overview.Width * overview.Height;
         var od = new float[n];
-        var lut = new float[3][];
+        var lut = new float[768];
         for (int c = 0; c < 3; c++)
-        {
-            lut[c] = new float[256];
             for (int v = 0; v < 256; v++)
-                lut[c][v] = (float)Math.Max(0, OpticalDensity.Of(v, glass[c]));
-        }
-        for (int i = 0; i < n; i++)
-            od[i] = lut[0][overview.Pixels[i * 3]] + lut[1][overview.Pixels[i * 3 + 1]] + lut[2][overview.Pixels[i * 3 + 2]];
+                lut[c * 256 + v] = (float)Math.Max(0, OpticalDensity.Of(v, glass[c]));
+        ReadOnlySpan<byte> px = overview.Pixels.AsSpan(0, n * 3);
+        for (int i = 0, j = 0; i < n; i++, j += 3)
+            od[i] = lut[px[j]] + lut[256 + px[j + 1]] + lut[512 + px[j + 2]];
 
         var mask = new byte[n];
         using (var odMat = Mat.FromPixelData(overview.Height, overview.Width, MatType.CV_32FC1, od))
