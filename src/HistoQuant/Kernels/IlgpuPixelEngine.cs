@@ -355,8 +355,9 @@ public sealed class IlgpuPixelEngine : IPixelEngine
         float sum = 0;
         // Each thread counts its own histogram in local memory and adds it to the tile's at the end.
         var hist = LocalMemory.Allocate1D<int>(DabHistogram.Bins);
-        for (int k = 0; k < DabHistogram.Bins; k++)
-            hist[k] = 0;
+        if (a.Histogram != 0)
+            for (int k = 0; k < DabHistogram.Bins; k++)
+                hist[k] = 0;
         int pixels = width * height;
         for (int p = lane; p < pixels; p += a.ThreadsPerTile)
         {
@@ -378,7 +379,8 @@ public sealed class IlgpuPixelEngine : IPixelEngine
             float d = lut[(int)rgb[i]] + lut[256 + rgb[i + 1]] + lut[512 + rgb[i + 2]];
             tissue++;
             sum += d;
-            hist[(int)IntrinsicMath.Min(IntrinsicMath.Max(d * DabHistogram.BinsPerOd, 0f), DabHistogram.Bins - 1f)]++;
+            if (a.Histogram != 0) // the same for every thread of a launch: no divergence
+                hist[(int)IntrinsicMath.Min(IntrinsicMath.Max(d * DabHistogram.BinsPerOd, 0f), DabHistogram.Bins - 1f)]++;
             if (d >= a.Weak) weak++;
             if (d >= a.Moderate) moderate++;
             if (d >= a.Strong) strong++;
