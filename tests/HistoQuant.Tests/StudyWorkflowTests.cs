@@ -84,12 +84,15 @@ public class StudyWorkflowTests
         File.WriteAllText(tmp.File("results.csv"),
             "slide,marker,status,mhc1_grade,positive_fibres_pct,present\n" +
             "a.tif,mhc1,ok,0,0,no\nb.tif,mhc1,ok,2,18,yes\nc.tif,mhc1,ok,4,70,yes\nd.tif,mhc1,ok,5,100,yes\ne.tif,mhc1,ok,3,40,no\n");
-        File.WriteAllText(tmp.File("manual.csv"), "slide,mhc1_grade,manual_positive_fibres_pct\na,0,2\nb,2,20\nc,3,55\nd,5,100\ne,3,45\n");
+        File.WriteAllText(tmp.File("manual.csv"), "slide,mhc1_grade,manual_positive_fibres_pct,present\na,0,2,absent\nb,2,20,yes\nc,3,55,yes\nd,5,100,yes\ne,3,45,yes\n");
         Assert.Equal(0, HistoQuantCli.Main(["validate", tmp.File("results.csv"), "--manual", tmp.File("manual.csv"), "--out", tmp.File("v")]));
         var rows = QuantifyRun.ReadCsv(tmp.File("v/agreement.csv"));
         var grade = rows.Single(r => r["measure"] == "mhc1_grade");
         Assert.Equal(Agreement.QuadraticWeightedKappa([0, 2, 3, 5, 3], [0, 2, 4, 5, 3])!.Value, QuantifyRun.Number(grade, "weighted_kappa"), 4);
         Assert.Equal("", rows.Single(r => r["measure"] == "positive_fibres_pct")["weighted_kappa"]);
+        // Present/absent calls (yes/no, present/absent, 1/0) are a two-grade scale: κ as well.
+        var present = rows.Single(r => r["measure"] == "present");
+        Assert.Equal(Agreement.QuadraticWeightedKappa([0, 1, 1, 1, 1], [0, 1, 1, 1, 0])!.Value, QuantifyRun.Number(present, "weighted_kappa"), 4);
     }
 
     [Theory]
