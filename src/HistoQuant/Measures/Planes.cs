@@ -21,7 +21,7 @@ internal static class Planes
             else
                 full.CopyTo(into);
         }
-        return scale < 1 ? mpp * width / w : mpp;
+        return scale < 1 ? mpp / scale : mpp;
     }
 
     /// <summary>The outer contour of one labelled object inside its bounding box, in level-0 coordinates.</summary>

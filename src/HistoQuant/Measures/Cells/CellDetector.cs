@@ -19,31 +19,14 @@ public sealed class CellDetector(CellSettings settings, CellCompartment compartm
     /// <param name="mpp">Microns per pixel of the planes.</param>
     /// <param name="keep">Level-0 centroid filter (the region's core and the tissue mask).</param>
     /// <param name="toLevel0">Maps a plane pixel position to level-0 coordinates.</param>
-    public unsafe List<DetectedCell> Detect(float[] counterstain, float[] chromogen, int width, int height, double mpp,
+    public List<DetectedCell> Detect(float[] counterstain, float[] chromogen, int width, int height, double mpp,
         Func<double, double, bool> keep, Func<double, double, (double X, double Y)> toLevel0, bool outlines)
     {
-        double scale = mpp < settings.DetectionMicronsPerPixel * 0.8 ? mpp / settings.DetectionMicronsPerPixel : 1.0;
-        int w = Math.Max(1, (int)Math.Round(width * scale)), h = Math.Max(1, (int)Math.Round(height * scale));
         using var hem = new Mat();
         using var dab = new Mat();
-        // The planes may be pooled arrays longer than width × height: wrap exactly the pixels, copy them out.
-        fixed (float* hp = counterstain)
-        fixed (float* dp = chromogen)
-        {
-            using var h0 = Mat.FromPixelData(height, width, MatType.CV_32FC1, (IntPtr)hp, width * 4L);
-            using var d0 = Mat.FromPixelData(height, width, MatType.CV_32FC1, (IntPtr)dp, width * 4L);
-            if (scale < 1)
-            {
-                Cv2.Resize(h0, hem, new Size(w, h), 0, 0, InterpolationFlags.Area);
-                Cv2.Resize(d0, dab, new Size(w, h), 0, 0, InterpolationFlags.Area);
-            }
-            else
-            {
-                h0.CopyTo(hem);
-                d0.CopyTo(dab);
-            }
-        }
-        double px = mpp / (scale < 1 ? scale : 1.0);   // µm per detection pixel
+        double px = Resample(counterstain, width, height, mpp, settings.DetectionMicronsPerPixel, hem); // µm per detection pixel
+        Resample(chromogen, width, height, mpp, settings.DetectionMicronsPerPixel, dab);
+        int w = hem.Cols, h = hem.Rows;
         double px2 = px * px;
         (double, double) ToLevel0(double x, double y) => toLevel0((x + 0.5) / (w / (double)width) - 0.5, (y + 0.5) / (h / (double)height) - 0.5);
 
