@@ -140,13 +140,13 @@ public static class QuantifyCommand
 
     /// <summary>
     /// --jobs, lowered so that the slides in flight fit in the memory the process may use: measured peaks are
-    /// about 350 MB a slide for pixel measures, 540 MB with cells (50 000² px) and 1 GB with fibres (20 000² px).
+    /// about 350 MB a slide for pixel measures, 540 MB with cells (50 000² px) and 480 MB with fibres (20 000² px).
     /// </summary>
     private static int JobsWithinMemory(int requested, IEnumerable<Quantifier> quantifiers)
     {
         if (requested <= 1)
             return 1;
-        long perJob = quantifiers.Any(q => q.DetectsObjects) ? 1024L << 20 : 350L << 20;
+        long perJob = quantifiers.Any(q => q.DetectsObjects) ? 650L << 20 : 350L << 20;
         long available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
         int fit = (int)Math.Clamp(available / perJob, 1, requested);
         if (fit < requested)
