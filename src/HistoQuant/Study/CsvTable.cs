@@ -20,7 +20,10 @@ public sealed record CsvTable(string Path, IReadOnlyList<string> Columns, IReadO
 {
     public bool Has(string column) => Columns.Contains(column, StringComparer.OrdinalIgnoreCase);
 
-    public static CsvTable Load(string path, params string[] required)
+    /// <param name="what">How error messages name an empty file ("the file", "the manifest").</param>
+    public static CsvTable Load(string path, params string[] required) => Load(path, "the file", required);
+
+    public static CsvTable Load(string path, string what, params string[] required)
     {
         string[] lines;
         try
@@ -33,11 +36,14 @@ public sealed record CsvTable(string Path, IReadOnlyList<string> Columns, IReadO
         }
         int headerLine = Array.FindIndex(lines, l => l.Trim().Length > 0);
         if (headerLine < 0)
-            throw new FormatException($"{path}: the file is empty (expected a header line)");
+            throw new FormatException($"{path}: {what} is empty (expected a header{(required.Length > 0 ? $" with a '{required[0]}' column" : "")})");
         var header = Csv.Split(lines[headerLine], path, headerLine + 1).Select(h => h.Trim()).ToArray();
         foreach (var column in required)
             if (!header.Contains(column, StringComparer.OrdinalIgnoreCase))
                 throw new FormatException($"{path}:{headerLine + 1}: no '{column}' column in the header ({string.Join(", ", header)})");
+        var duplicate = header.GroupBy(h => h, StringComparer.OrdinalIgnoreCase).FirstOrDefault(g => g.Count() > 1 || g.Key.Length == 0);
+        if (duplicate is not null)
+            throw new FormatException($"{path}:{headerLine + 1}: {(duplicate.Key.Length == 0 ? "an empty column name" : $"column '{duplicate.Key}' appears twice")} in the header");
         var rows = new List<CsvRow>();
         for (int i = headerLine + 1; i < lines.Length; i++)
         {

@@ -12,50 +12,28 @@ public static class Manifest
 {
     public static IReadOnlyList<ManifestEntry> Load(string path)
     {
-        string[] lines;
-        try
-        {
-            lines = File.ReadAllLines(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new FormatException($"{path}: cannot be read: {e.Message}");
-        }
-        int headerLine = Array.FindIndex(lines, l => l.Trim().Length > 0);
-        if (headerLine < 0)
-            throw new FormatException($"{path}: the manifest is empty (expected a header with a 'slide' column)");
-        var header = Csv.Split(lines[headerLine], path, headerLine + 1).Select(h => h.Trim()).ToArray();
-        int slideColumn = Array.FindIndex(header, h => h.Equals("slide", StringComparison.OrdinalIgnoreCase));
-        if (slideColumn < 0)
-            throw new FormatException($"{path}:{headerLine + 1}: no 'slide' column in the header ({string.Join(", ", header)})");
-        var duplicate = header.GroupBy(h => h, StringComparer.OrdinalIgnoreCase).FirstOrDefault(g => g.Count() > 1 || g.Key.Length == 0);
-        if (duplicate is not null)
-            throw new FormatException($"{path}:{headerLine + 1}: {(duplicate.Key.Length == 0 ? "an empty column name" : $"column '{duplicate.Key}' appears twice")} in the header");
-        int markerColumn = Array.FindIndex(header, h => h.Equals("marker", StringComparison.OrdinalIgnoreCase));
+        var table = CsvTable.Load(path, "the manifest", "slide");
+        string slideColumn = table.Columns.First(c => c.Equals("slide", StringComparison.OrdinalIgnoreCase));
+        string? markerColumn = table.Columns.FirstOrDefault(c => c.Equals("marker", StringComparison.OrdinalIgnoreCase));
         string folder = Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".";
 
         var entries = new List<ManifestEntry>();
         var seen = new Dictionary<(string, string?), int>();
-        for (int i = headerLine + 1; i < lines.Length; i++)
+        foreach (var row in table.Rows)
         {
-            if (lines[i].Trim().Length == 0)
-                continue;
-            var cells = Csv.Split(lines[i], path, i + 1);
-            if (cells.Length != header.Length)
-                throw new FormatException($"{path}:{i + 1}: {cells.Length} fields, the header has {header.Length}");
-            string slide = cells[slideColumn].Trim();
+            string slide = row[slideColumn];
             if (slide.Length == 0)
-                throw new FormatException($"{path}:{i + 1}: the slide is empty");
-            string? marker = markerColumn >= 0 && cells[markerColumn].Trim().Length > 0 ? cells[markerColumn].Trim() : null;
+                throw new FormatException($"{path}:{row.Line}: the slide is empty");
+            string? marker = markerColumn is not null && row[markerColumn].Length > 0 ? row[markerColumn] : null;
             string full = Path.IsPathRooted(slide) ? slide : Path.GetRelativePath(Directory.GetCurrentDirectory(), Path.Combine(folder, slide));
             if (seen.TryGetValue((full, marker), out int first))
-                throw new FormatException($"{path}:{i + 1}: slide '{slide}' with marker '{marker}' is already listed on line {first}");
-            seen[(full, marker)] = i + 1;
+                throw new FormatException($"{path}:{row.Line}: slide '{slide}' with marker '{marker}' is already listed on line {first}");
+            seen[(full, marker)] = row.Line;
             var columns = new Dictionary<string, string>();
-            for (int c = 0; c < header.Length; c++)
-                if (c != slideColumn && c != markerColumn)
-                    columns[header[c]] = cells[c].Trim();
-            entries.Add(new ManifestEntry(full, marker, columns, i + 1));
+            foreach (var column in table.Columns)
+                if (column != slideColumn && column != markerColumn)
+                    columns[column] = row[column];
+            entries.Add(new ManifestEntry(full, marker, columns, row.Line));
         }
         if (entries.Count == 0)
             throw new FormatException($"{path}: the manifest lists no slides");
