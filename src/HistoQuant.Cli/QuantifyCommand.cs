@@ -31,7 +31,7 @@ public static class QuantifyCommand
         var background = new Option<string?>("--background") { Description = "Background (glass) intensity I0: 'auto' (estimated per slide), one value, or R,G,B. Default 255." };
         var threads = new Option<int>("--threads") { Description = "Worker threads (0 = all cores).", DefaultValueFactory = _ => 0 };
         var cells = new Option<bool>("--cells") { Description = "Detect and classify cells even if the marker model does not ask for them." };
-        var detections = new Option<bool>("--detections") { Description = "Write DIR/<slide>/detections.geojson (QuPath) and overlay.png." };
+        var detections = new Option<bool>("--detections") { Description = "Write DIR/<slide>/detections.geojson (QuPath) and a QC overlay.png (tissue outline, positive pixels, objects)." };
         var force = new Option<bool>("--force") { Description = "Measure again slides that DIR already holds finished rows for." };
         var cellTile = new Option<double?>("--cell-tile") { Description = "Core size of cell detection regions in µm (default 512)." };
         var histogram = new Option<bool>("--histogram") { Description = "Add each slide's 64-bin chromogen OD histogram (0.05 OD bins) to results.json." };

@@ -115,3 +115,29 @@ public class FibreAndCapillaryTests
         Assert.Equal("", QuantifyRun.Row(tmp, blank)["present"]);
     }
 }
+
+public class QcOverlayTests
+{
+    [Fact]
+    public void OverlayOutlinesTissueAndTintsPositivePixels()
+    {
+        using var tmp = new TempDir();
+        string slide = TestData.RepoFile("sample-slides/synthetic/P01-pre-MHC1.tif");
+        Assert.Equal(0, HistoQuant.Cli.HistoQuantCli.Main(["quantify", slide, "--marker", "mhc1", "--detections", "--out", tmp.Path]));
+        using var overlay = OpenCvSharp.Cv2.ImRead(Path.Combine(tmp.Path, "P01-pre-MHC1", "overlay.png"));
+        Assert.Equal((2048, 1536), (overlay.Cols, overlay.Rows)); // the overview, longest side 2048
+        int outline = 0, tinted = 0;
+        for (int y = 0; y < overlay.Rows; y++)
+            for (int x = 0; x < overlay.Cols; x++)
+            {
+                var p = overlay.At<OpenCvSharp.Vec3b>(y, x); // B, G, R
+                if (p.Item0 == 0 && p.Item1 == 160 && p.Item2 == 0)
+                    outline++;
+                else if (p.Item2 < 140 && p.Item1 > 160 && p.Item0 > 160)
+                    tinted++;
+            }
+        Assert.True(outline > 1000, $"tissue outline: {outline} px");
+        // Rings cover about 11% of the tissue (about 60% of the image): the cyan tint must show up in the thousands.
+        Assert.True(tinted > 0.02 * overlay.Cols * overlay.Rows, $"tinted: {tinted} px");
+    }
+}

@@ -2,6 +2,7 @@ using System.Text.Json;
 using OpenCvSharp;
 using HistoQuant.Measures;
 using HistoQuant.Measures.Fibres;
+using HistoQuant.Pipeline;
 using HistoQuant.Slides;
 
 namespace HistoQuant.Output;
@@ -87,17 +88,22 @@ public static class DetectionFiles
     }
 
     /// <summary>
-    /// Overview of the slide with the objects drawn: fibre outlines (green negative, red sarcolemmal,
-    /// orange sarcoplasmic), capillaries as blue rings, cells as dots (negative blue, 1+ yellow, 2+ orange, 3+ red).
+    /// The QC overlay: the slide's overview with the tissue outline (green), chromogen-positive pixels
+    /// (OD ≥ weak, measured on the overview's own pixels) tinted cyan, fibre outlines (green negative, red
+    /// sarcolemmal, orange sarcoplasmic), capillaries as blue rings and cells as dots (negative blue,
+    /// 1+ yellow, 2+ orange, 3+ red).
     /// </summary>
-    public static void WriteOverlay(ISlide slide, SlideObjects objects, string path, int maxSide = 2048)
+    public static void WriteOverlay(ISlide slide, TissueMask tissue, Kernels.PixelModel model, SlideObjects objects, string path, int maxSide = 2048)
     {
-        var (w, h) = SlideOverview.FitWithin(slide.Levels[0], maxSide);
+        var level0 = slide.Levels[0];
+        var (w, h) = SlideOverview.FitWithin(level0, maxSide);
         var overview = SlideOverview.Render(slide, w, h);
+        TintPositivePixels(overview, tissue, model, level0);
         using var rgb = Mat.FromPixelData(h, w, MatType.CV_8UC3, overview.Pixels);
         using var bgr = new Mat();
         Cv2.CvtColor(rgb, bgr, ColorConversionCodes.RGB2BGR);
-        double scale = (double)w / slide.Levels[0].Width;
+        DrawTissueOutline(bgr, tissue);
+        double scale = (double)w / level0.Width;
         static Scalar Bgr(int[] c) => new(c[2], c[1], c[0]);
         foreach (var f in objects.Fibres ?? [])
         {
@@ -114,5 +120,34 @@ public static class DetectionFiles
         if (Path.GetDirectoryName(Path.GetFullPath(path)) is { } dir)
             Directory.CreateDirectory(dir);
         Cv2.ImWrite(path, bgr);
+    }
+
+    /// <summary>Half-way to cyan where the overview pixel's chromogen OD is at or above the weak threshold, in tissue.</summary>
+    private static void TintPositivePixels(RgbImage overview, TissueMask tissue, Kernels.PixelModel model, SlideLevel level0)
+    {
+        var lut = model.ChromogenLut;
+        var px = overview.Pixels;
+        double sx = (double)level0.Width / overview.Width, sy = (double)level0.Height / overview.Height;
+        for (int y = 0, i = 0; y < overview.Height; y++)
+            for (int x = 0; x < overview.Width; x++, i += 3)
+            {
+                float d = lut[px[i]] + lut[256 + px[i + 1]] + lut[512 + px[i + 2]];
+                if (d < model.Weak || !tissue.IsTissue((x + 0.5) * sx, (y + 0.5) * sy))
+                    continue;
+                px[i] = (byte)(px[i] / 2);
+                px[i + 1] = (byte)((px[i + 1] + 255) / 2);
+                px[i + 2] = (byte)((px[i + 2] + 255) / 2);
+            }
+    }
+
+    private static void DrawTissueOutline(Mat bgr, TissueMask tissue)
+    {
+        if (tissue.Mask is null)
+            return;
+        using var mask = Mat.FromPixelData(tissue.Height, tissue.Width, MatType.CV_8UC1, tissue.Mask);
+        using var scaled = new Mat();
+        Cv2.Resize(mask, scaled, bgr.Size(), 0, 0, InterpolationFlags.Nearest);
+        Cv2.FindContours(scaled, out Point[][] contours, out _, RetrievalModes.List, ContourApproximationModes.ApproxSimple);
+        Cv2.DrawContours(bgr, contours, -1, new Scalar(0, 160, 0), 2, LineTypes.AntiAlias);
     }
 }

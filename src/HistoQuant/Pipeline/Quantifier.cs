@@ -156,12 +156,13 @@ public sealed class Quantifier
         if (cellList is not null && capillaryList is not null)
             cellList = DetectedCapillary.CellsOffCapillaries(cellList, capillaryList, mpp);
         var objects = new SlideObjects(cellList, MeasureFibres(slide, mpp, tissue, model, thresholds, cancel, progress), capillaryList);
-        if (_options.DetectionsFolder is not null && !objects.IsEmpty)
+        if (_options.DetectionsFolder is not null)
         {
             string folder = Path.Combine(_options.DetectionsFolder, SafeName(slidePath));
             Directory.CreateDirectory(folder);
-            DetectionFiles.WriteGeoJson(objects, Path.Combine(folder, "detections.geojson"));
-            DetectionFiles.WriteOverlay(slide, objects, Path.Combine(folder, "overlay.png"));
+            if (!objects.IsEmpty)
+                DetectionFiles.WriteGeoJson(objects, Path.Combine(folder, "detections.geojson"));
+            DetectionFiles.WriteOverlay(slide, tissue, model, objects, Path.Combine(folder, "overlay.png"));
         }
         var cells = objects.Cells is { } c ? CellSummary.From(c, m.TissueAreaMm2) : null;
         var fibres = objects.Fibres is { } f ? FibreSummary.From(f) : null;
