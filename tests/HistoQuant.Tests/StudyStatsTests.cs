@@ -114,6 +114,20 @@ public class StudyStatsTests
     }
 
     [Fact]
+    public void BenjaminiHochbergMatchesTheDefinition()
+    {
+        var r = Reference.GetProperty("benjamini_hochberg");
+        var q = MultipleTesting.BenjaminiHochberg(Doubles(r.GetProperty("p")).Select(v => (double?)v).ToList());
+        var want = Doubles(r.GetProperty("q"));
+        for (int i = 0; i < want.Length; i++)
+            Assert.Equal(want[i], q[i]!.Value, 12);
+        // R's p.adjust(c(0.01, 0.02, 0.03, 0.04, 0.05), "BH") is 0.05 throughout; missing p-values stay missing.
+        var r2 = MultipleTesting.BenjaminiHochberg([0.01, null, 0.02, 0.03, 0.04, 0.05]);
+        Assert.Null(r2[1]);
+        Assert.All(r2.Where(v => v is not null), v => Assert.Equal(0.05, v!.Value, 12));
+    }
+
+    [Fact]
     public void RanksAverageTies()
     {
         var ranks = Ranks.Average([10, 20, 20, 5, 20], out var ties);

@@ -51,6 +51,8 @@ public class StudyWorkflowTests
         // Responders fall far more than non-responders: the changes separate completely, exact p = 2/20.
         Assert.Equal(0.1, QuantifyRun.Number(cells, "mannwhitney_p"), 9);
         Assert.Equal("exact", cells["mannwhitney_method"]);
+        Assert.True(QuantifyRun.Number(cells, "mannwhitney_q") >= QuantifyRun.Number(cells, "mannwhitney_p"));
+        Assert.True(QuantifyRun.Number(cells, "wilcoxon_q") >= QuantifyRun.Number(cells, "wilcoxon_p"));
         // The paired test is the one over the per-patient changes written to pairs.csv.
         var pairs = QuantifyRun.ReadCsv(Path.Combine(compared, "pairs.csv")).Where(r => r["measure"] == "positive_cells_per_mm2").ToList();
         Assert.Equal(6, pairs.Count);

@@ -99,6 +99,23 @@ ga = [0, 1, 2, 3, 4, 5, 2, 3, 1, 0, 4, 5, 3, 2]
 gb = [0, 1, 3, 3, 4, 4, 2, 2, 1, 1, 5, 5, 3, 2]
 out["weighted_kappa"] = {"a": ga, "b": gb, "kappa": weighted_kappa(ga, gb)}
 
+def bh(p):
+    """Benjamini-Hochberg step-up, written from the definition (R's p.adjust 'BH')."""
+    p = np.asarray(p, float)
+    m = len(p)
+    order = np.argsort(p)
+    q = np.empty(m)
+    prev = 1.0
+    for k in range(m - 1, -1, -1):
+        i = order[k]
+        prev = min(prev, p[i] * m / (k + 1))
+        q[i] = prev
+    return list(np.minimum(q, 1))
+
+
+bp = [0.041, 0.001, 0.205, 0.008, 0.039, 0.06, 0.042, 0.074]
+out["benjamini_hochberg"] = {"p": bp, "q": bh(bp)}
+
 with open("tests/reference/study-stats-reference.json", "w") as f:
     json.dump(out, f, indent=1)
 print(json.dumps({k: {kk: vv for kk, vv in v.items() if kk in ("p", "statistic", "rho", "icc_a1", "icc_c1", "kappa", "lin_ccc")} if isinstance(v, dict) else v for k, v in out.items()}, indent=1))

@@ -22,17 +22,17 @@ public static class StudyFiles
         ResultsWriter.WriteAtomically(Path.Combine(folder, "pairs.csv"), pairs.ToString());
 
         bool groups = c.Summary.Any(s => s.Groups is not null);
-        var summary = new StringBuilder("marker,measure,n_pairs,pre_median,pre_min,pre_max,post_median,post_min,post_max,median_change,median_pct_change,wilcoxon_w,wilcoxon_p,wilcoxon_method");
+        var summary = new StringBuilder("marker,measure,n_pairs,pre_median,pre_min,pre_max,post_median,post_min,post_max,median_change,median_pct_change,wilcoxon_w,wilcoxon_p,wilcoxon_q,wilcoxon_method");
         if (groups)
-            summary.Append(",group_a,group_b,n_a,n_b,mannwhitney_u,mannwhitney_p,mannwhitney_baseline_p,mannwhitney_method");
+            summary.Append(",group_a,group_b,n_a,n_b,mannwhitney_u,mannwhitney_p,mannwhitney_q,mannwhitney_baseline_p,mannwhitney_method");
         summary.Append('\n');
         foreach (var s in c.Summary)
         {
             summary.AppendJoin(',', Csv(s.Marker), s.Measure, s.NPairs, N(s.PreMedian), N(s.PreMin), N(s.PreMax), N(s.PostMedian), N(s.PostMin), N(s.PostMax),
-                N(s.MedianChange), N(s.MedianPctChange), N(s.Wilcoxon?.Statistic), P(s.Wilcoxon?.P), s.Wilcoxon?.Method ?? "");
+                N(s.MedianChange), N(s.MedianPctChange), N(s.Wilcoxon?.Statistic), P(s.Wilcoxon?.P), P(s.WilcoxonQ), s.Wilcoxon?.Method ?? "");
             if (groups)
                 summary.Append(',').AppendJoin(',', Csv(s.Groups?.GroupA ?? ""), Csv(s.Groups?.GroupB ?? ""), s.Groups?.NA, s.Groups?.NB,
-                    N(s.Groups?.Change?.Statistic), P(s.Groups?.Change?.P), P(s.Groups?.Baseline?.P), s.Groups?.Change?.Method ?? "");
+                    N(s.Groups?.Change?.Statistic), P(s.Groups?.Change?.P), P(s.MannWhitneyQ), P(s.Groups?.Baseline?.P), s.Groups?.Change?.Method ?? "");
             summary.Append('\n');
         }
         ResultsWriter.WriteAtomically(Path.Combine(folder, "summary.csv"), summary.ToString());
@@ -64,11 +64,11 @@ public static class StudyFiles
         html.Paragraph($"Inputs: {string.Join(", ", inputs)}. Pairs by patient and marker, {pre} → {post}" + (groupColumn is null ? "." : $"; groups from column '{groupColumn}'."));
         html.Paragraph("Wilcoxon signed-rank on post − pre, two-sided (exact without ties or zeros for n ≤ 50, else normal approximation with tie correction). " +
             "Mann–Whitney U between the two groups, two-sided, on the baseline value and on the change (exact for a group of ≤ 8 without ties, else normal with tie and continuity corrections). " +
-            "Fisher's exact test on present/absent calls. p-values are not corrected for multiple comparisons.");
-        html.Table(["marker", "measure", "pairs", $"{pre} median [range]", $"{post} median [range]", "median change", "Wilcoxon p", .. groups ? new[] { "groups", "Mann–Whitney p (change)", "Mann–Whitney p (baseline)" } : []],
+            "Fisher's exact test on present/absent calls. q: Benjamini–Hochberg false discovery rate over all markers and measures of this report.");
+        html.Table(["marker", "measure", "pairs", $"{pre} median [range]", $"{post} median [range]", "median change", "Wilcoxon p", "q", .. groups ? new[] { "groups", "Mann–Whitney p (change)", "q", "Mann–Whitney p (baseline)" } : []],
             c.Summary.Select(s => (IReadOnlyList<string>)[s.Marker, s.Measure, s.NPairs.ToString(CultureInfo.InvariantCulture),
-                $"{N(s.PreMedian)} [{N(s.PreMin)}–{N(s.PreMax)}]", $"{N(s.PostMedian)} [{N(s.PostMin)}–{N(s.PostMax)}]", N(s.MedianChange), P(s.Wilcoxon?.P),
-                .. groups ? new[] { $"{s.Groups?.GroupA} ({s.Groups?.NA}) / {s.Groups?.GroupB} ({s.Groups?.NB})", P(s.Groups?.Change?.P), P(s.Groups?.Baseline?.P) } : []]).ToList());
+                $"{N(s.PreMedian)} [{N(s.PreMin)}–{N(s.PreMax)}]", $"{N(s.PostMedian)} [{N(s.PostMin)}–{N(s.PostMax)}]", N(s.MedianChange), P(s.Wilcoxon?.P), P(s.WilcoxonQ),
+                .. groups ? new[] { $"{s.Groups?.GroupA} ({s.Groups?.NA}) / {s.Groups?.GroupB} ({s.Groups?.NB})", P(s.Groups?.Change?.P), P(s.MannWhitneyQ), P(s.Groups?.Baseline?.P) } : []]).ToList());
         if (c.Presence.Count > 0)
         {
             html.Heading("Present/absent calls");

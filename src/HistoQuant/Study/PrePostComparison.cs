@@ -15,7 +15,13 @@ public sealed record GroupTest(string GroupA, string GroupB, int NA, int NB, Tes
 /// <summary>Per marker and measure: the pairs' medians and ranges, the paired test, and the group test.</summary>
 public sealed record SummaryRow(string Marker, string Measure, int NPairs,
     double PreMedian, double PreMin, double PreMax, double PostMedian, double PostMin, double PostMax,
-    double MedianChange, double? MedianPctChange, TestResult? Wilcoxon, GroupTest? Groups);
+    double MedianChange, double? MedianPctChange, TestResult? Wilcoxon, GroupTest? Groups)
+{
+    /// <summary>Benjamini–Hochberg q of the Wilcoxon p over every marker and measure of the comparison.</summary>
+    public double? WilcoxonQ { get; init; }
+    /// <summary>Benjamini–Hochberg q of the Mann–Whitney p on the change, over every marker and measure.</summary>
+    public double? MannWhitneyQ { get; init; }
+}
 
 /// <summary>Present/absent calls by group at one timepoint, with Fisher's exact test.</summary>
 public sealed record PresenceRow(string Marker, string Timepoint, string GroupA, int PresentA, int AbsentA, string GroupB, int PresentB, int AbsentB, double FisherP);
@@ -107,6 +113,10 @@ public static class PrePostComparison
                 Median(list.Select(p => p.Change).ToList()), pctChanges.Count > 0 ? Median(pctChanges) : null,
                 RankTests.WilcoxonSignedRank(list.Select(p => p.Change).ToList()), groupTest));
         }
+
+        var wq = MultipleTesting.BenjaminiHochberg(summary.Select(r => r.Wilcoxon?.P).ToList());
+        var mq = MultipleTesting.BenjaminiHochberg(summary.Select(r => r.Groups?.Change?.P).ToList());
+        summary = summary.Select((r, i) => r with { WilcoxonQ = wq[i], MannWhitneyQ = mq[i] }).ToList();
 
         var presence = new List<PresenceRow>();
         if (twoGroups && results.Has("present"))
