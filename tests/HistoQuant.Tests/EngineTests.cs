@@ -134,8 +134,9 @@ public class EngineTests
     [Fact]
     public void UnpaddedBufferIsRejected()
     {
-        var rgb = new byte[4 * 4 * 3];
-        Assert.Throws<ArgumentException>(() => new TileView(rgb, 12, 4, 4));
+        Assert.Throws<ArgumentException>(() => new TileView(new byte[4 * 4 * 3], 12, 4, 4));
+        Assert.Throws<ArgumentException>(() => new TileView(new byte[4 * 4 * 3 + TileView.Padding - 1], 12, 4, 4));
+        _ = new TileView(new byte[4 * 4 * 3 + TileView.Padding], 12, 4, 4);
     }
 }
 

@@ -6,8 +6,8 @@ namespace HistoQuant.Kernels;
 
 /// <summary>
 /// The CPU engine: per pixel, chromogen OD = lut[r] + lut[256+g] + lut[512+b], then three threshold
-/// counts and a sum. With AVX2, eight pixels at a time: one gather pulls the 8 interleaved RGB triplets,
-/// three gathers look up the table. Both paths compute each pixel's OD with the same float additions in the
+/// counts and a sum. With AVX2, eight pixels at a time: one load and three byte shuffles split the 8
+/// interleaved RGB triplets into channels, three gathers look up the table. Both paths compute each pixel's OD with the same float additions in the
 /// same order, so threshold counts are identical; sums differ only by float summation order (~1e-7 relative).
 /// Parallelism comes from the pipeline (one tile per thread).
 /// </summary>
@@ -108,8 +108,11 @@ public sealed class CpuPixelEngine : IPixelEngine
 
     private static unsafe float MeasureRunAvx2(byte* p, int n, float* lut, PixelModel m, ref RunCounts c)
     {
-        var offsets = Vector256.Create(0, 3, 6, 9, 12, 15, 18, 21);
-        var lowByte = Vector256.Create(0xFF);
+        var halves = Vector256.Create(0, 1, 2, 3, 3, 4, 5, 6);
+        // Within each half, pixel k's channel c is byte 3k + c; -1 (0x80) writes a zero.
+        var pickR = Vector256.Create((sbyte)0, -1, -1, -1, 3, -1, -1, -1, 6, -1, -1, -1, 9, -1, -1, -1, 0, -1, -1, -1, 3, -1, -1, -1, 6, -1, -1, -1, 9, -1, -1, -1).AsByte();
+        var pickG = Vector256.Create((sbyte)1, -1, -1, -1, 4, -1, -1, -1, 7, -1, -1, -1, 10, -1, -1, -1, 1, -1, -1, -1, 4, -1, -1, -1, 7, -1, -1, -1, 10, -1, -1, -1).AsByte();
+        var pickB = Vector256.Create((sbyte)2, -1, -1, -1, 5, -1, -1, -1, 8, -1, -1, -1, 11, -1, -1, -1, 2, -1, -1, -1, 5, -1, -1, -1, 8, -1, -1, -1, 11, -1, -1, -1).AsByte();
         var weak = Vector256.Create(m.Weak);
         var moderate = Vector256.Create(m.Moderate);
         var strong = Vector256.Create(m.Strong);
@@ -123,11 +126,12 @@ public sealed class CpuPixelEngine : IPixelEngine
         int i = 0;
         for (; i + 8 <= n; i += 8)
         {
-            // Each lane reads 4 bytes starting at its pixel: r | g<<8 | b<<16 | (next byte)<<24.
-            var packed = Avx2.GatherVector256((int*)(p + i * 3), offsets, 1);
-            var r = Avx2.And(packed, lowByte);
-            var g = Avx2.And(Avx2.ShiftRightLogical(packed, 8), lowByte);
-            var b = Avx2.And(Avx2.ShiftRightLogical(packed, 16), lowByte);
+            // 8 pixels = 24 bytes: one 32-byte load, dwords arranged so each 128-bit half holds 4 whole pixels
+            // (bytes 0–15 and 12–27), then in-half byte shuffles spread r, g and b into zero-extended dwords.
+            var raw = Avx2.PermuteVar8x32(Avx.LoadVector256((int*)(p + i * 3)), halves).AsByte();
+            var r = Avx2.Shuffle(raw, pickR).AsInt32();
+            var g = Avx2.Shuffle(raw, pickG).AsInt32();
+            var b = Avx2.Shuffle(raw, pickB).AsInt32();
             var d = Avx.Add(Avx.Add(Avx2.GatherVector256(lut, r, 4), Avx2.GatherVector256(lut + 256, g, 4)),
                 Avx2.GatherVector256(lut + 512, b, 4));
             acc = Avx.Add(acc, d);

@@ -3,6 +3,9 @@ namespace HistoQuant.Kernels;
 /// <summary>One decoded tile handed to an engine: packed RGB rows of <see cref="Stride"/> bytes.</summary>
 public readonly ref struct TileView
 {
+    /// <summary>Bytes a tile buffer must have after its last pixel.</summary>
+    public const int Padding = 8;
+
     public ReadOnlySpan<byte> Rgb { get; }
     public int Stride { get; }
     public int Width { get; }
@@ -10,9 +13,9 @@ public readonly ref struct TileView
 
     public TileView(ReadOnlySpan<byte> rgb, int stride, int width, int height)
     {
-        // Kernels read 4 bytes at a time; the last pixel needs one byte of slack after it.
-        if (rgb.Length < (long)(height - 1) * stride + width * 3 + 1)
-            throw new ArgumentException("tile buffer must hold its pixels plus at least one byte of padding");
+        // The AVX2 kernel loads 32 bytes for 8 pixels (24 bytes), so the last pixels need 8 bytes of slack after them.
+        if (rgb.Length < (long)(height - 1) * stride + width * 3 + Padding)
+            throw new ArgumentException($"tile buffer must hold its pixels plus at least {Padding} bytes of padding");
         Rgb = rgb;
         Stride = stride;
         Width = width;
