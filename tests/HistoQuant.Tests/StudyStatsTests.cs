@@ -114,6 +114,14 @@ public class StudyStatsTests
     }
 
     [Fact]
+    public void McNemarExactMatchesScipysBinomialTest()
+    {
+        foreach (var c in Reference.GetProperty("mcnemar").EnumerateArray())
+            Assert.Equal(c.GetProperty("p").GetDouble(), McNemarExact.TwoSided(c.GetProperty("b").GetInt32(), c.GetProperty("c").GetInt32()), 1e-12);
+        Assert.Equal(1.0, McNemarExact.TwoSided(0, 0));
+    }
+
+    [Fact]
     public void BenjaminiHochbergMatchesTheDefinition()
     {
         var r = Reference.GetProperty("benjamini_hochberg");

@@ -97,6 +97,29 @@ public class StudyWorkflowTests
         Assert.Equal(Agreement.QuadraticWeightedKappa([0, 1, 1, 1, 1], [0, 1, 1, 1, 0])!.Value, QuantifyRun.Number(present, "weighted_kappa"), 4);
     }
 
+    [Fact]
+    public void PresentAbsentCallsAreComparedByGroupAndWithinPatients()
+    {
+        using var tmp = new TempDir();
+        var csv = new StringBuilder("slide,marker,status,positive_area_pct,present,patient,timepoint,group\n");
+        // IL-1Ra present before in all six; after, absent in the three responders only.
+        foreach (var (patient, group, after) in new[] { ("P1", "R", "no"), ("P2", "R", "no"), ("P3", "R", "no"), ("P4", "N", "yes"), ("P5", "N", "yes"), ("P6", "N", "yes") })
+        {
+            csv.Append(CultureInfo.InvariantCulture, $"{patient}-pre.tif,il1ra,ok,1.5,yes,{patient},pre,{group}\n");
+            csv.Append(CultureInfo.InvariantCulture, $"{patient}-post.tif,il1ra,ok,{(after == "yes" ? 1.2 : 0.1)},{after},{patient},post,{group}\n");
+        }
+        File.WriteAllText(tmp.File("results.csv"), csv.ToString());
+        Assert.Equal(0, HistoQuantCli.Main(["compare", tmp.File("results.csv"), "--pre", "pre", "--post", "post", "--group-col", "group", "--out", tmp.File("c")]));
+        var change = Assert.Single(QuantifyRun.ReadCsv(tmp.File("c/presence_change.csv")));
+        Assert.Equal(("6", "3", "3", "0", "0"), (change["n_pairs"], change["stayed_present"], change["present_to_absent"], change["absent_to_present"], change["stayed_absent"]));
+        Assert.Equal(McNemarExact.TwoSided(3, 0), QuantifyRun.Number(change, "mcnemar_p"), 9);
+        var byTime = QuantifyRun.ReadCsv(tmp.File("c/presence.csv")).ToDictionary(r => r["timepoint"]);
+        Assert.Equal(1.0, QuantifyRun.Number(byTime["pre"], "fisher_p"), 9);
+        Assert.Equal(FisherExact.TwoSided(3, 0, 0, 3), QuantifyRun.Number(byTime["post"], "fisher_p"), 4); // N: 3 yes / 0 no; R: 0 / 3
+        Assert.Equal(0.1, QuantifyRun.Number(byTime["post"], "fisher_p"), 4);
+        Assert.Contains("McNemar", File.ReadAllText(tmp.File("c/report.html")));
+    }
+
     [Theory]
     [InlineData("slide,patient\nx.tif,P1\n", "no 'timepoint' column")]
     [InlineData("slide,marker,patient,timepoint\n\"x.tif,cd163,P1,pre\n", "quoted field is not closed")]

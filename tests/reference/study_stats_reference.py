@@ -113,6 +113,9 @@ def bh(p):
     return list(np.minimum(q, 1))
 
 
+# McNemar's exact test: two-sided binomial test of the discordant pairs (b changes one way, c the other).
+out["mcnemar"] = [{"b": b, "c": c, "p": float(stats.binomtest(min(b, c), b + c, 0.5).pvalue)} for b, c in ((5, 0), (6, 1), (3, 3), (9, 2), (1, 0))]
+
 bp = [0.041, 0.001, 0.205, 0.008, 0.039, 0.06, 0.042, 0.074]
 out["benjamini_hochberg"] = {"p": bp, "q": bh(bp)}
 

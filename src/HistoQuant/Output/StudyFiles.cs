@@ -44,6 +44,13 @@ public static class StudyFiles
                 presence.AppendJoin(',', Csv(r.Marker), Csv(r.Timepoint), Csv(r.GroupA), r.PresentA, r.AbsentA, Csv(r.GroupB), r.PresentB, r.AbsentB, P(r.FisherP)).Append('\n');
             ResultsWriter.WriteAtomically(Path.Combine(folder, "presence.csv"), presence.ToString());
         }
+        if (c.PresenceChanges.Count > 0)
+        {
+            var changes = new StringBuilder("marker,n_pairs,stayed_present,present_to_absent,absent_to_present,stayed_absent,mcnemar_p\n");
+            foreach (var r in c.PresenceChanges)
+                changes.AppendJoin(',', Csv(r.Marker), r.NPairs, r.StayedPresent, r.PresentToAbsent, r.AbsentToPresent, r.StayedAbsent, P(r.McNemarP)).Append('\n');
+            ResultsWriter.WriteAtomically(Path.Combine(folder, "presence_change.csv"), changes.ToString());
+        }
         if (c.Clinical.Count > 0)
         {
             var clinical = new StringBuilder("marker,measure,clinical,n,spearman_rho,spearman_p,spearman_ci_low,spearman_ci_high\n");
@@ -74,6 +81,13 @@ public static class StudyFiles
             html.Heading("Present/absent calls");
             html.Table(["marker", "timepoint", "group A present/absent", "group B present/absent", "Fisher p"],
                 c.Presence.Select(r => (IReadOnlyList<string>)[r.Marker, r.Timepoint, $"{r.GroupA}: {r.PresentA}/{r.AbsentA}", $"{r.GroupB}: {r.PresentB}/{r.AbsentB}", P(r.FisherP)]).ToList());
+        }
+        if (c.PresenceChanges.Count > 0)
+        {
+            html.Heading($"Present/absent calls, {pre} → {post} (McNemar's exact test)");
+            html.Table(["marker", "pairs", "stayed present", "present → absent", "absent → present", "stayed absent", "McNemar p"],
+                c.PresenceChanges.Select(r => (IReadOnlyList<string>)[r.Marker, r.NPairs.ToString(CultureInfo.InvariantCulture), r.StayedPresent.ToString(CultureInfo.InvariantCulture),
+                    r.PresentToAbsent.ToString(CultureInfo.InvariantCulture), r.AbsentToPresent.ToString(CultureInfo.InvariantCulture), r.StayedAbsent.ToString(CultureInfo.InvariantCulture), P(r.McNemarP)]).ToList());
         }
         if (c.Clinical.Count > 0)
         {

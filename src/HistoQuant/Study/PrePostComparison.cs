@@ -26,10 +26,16 @@ public sealed record SummaryRow(string Marker, string Measure, int NPairs,
 /// <summary>Present/absent calls by group at one timepoint, with Fisher's exact test.</summary>
 public sealed record PresenceRow(string Marker, string Timepoint, string GroupA, int PresentA, int AbsentA, string GroupB, int PresentB, int AbsentB, double FisherP);
 
+/// <summary>Within-patient change of the present/absent call between the two timepoints, with McNemar's exact test.</summary>
+public sealed record PresenceChangeRow(string Marker, int NPairs, int StayedPresent, int PresentToAbsent, int AbsentToPresent, int StayedAbsent, double McNemarP);
+
 /// <summary>Spearman's ρ between the change of a measure and a clinical variable, over patients.</summary>
 public sealed record ClinicalRow(string Marker, string Measure, string Clinical, SpearmanResult Result);
 
-public sealed record Comparison(List<PairRow> Pairs, List<SummaryRow> Summary, List<PresenceRow> Presence, List<ClinicalRow> Clinical, List<string> Warnings);
+public sealed record Comparison(List<PairRow> Pairs, List<SummaryRow> Summary, List<PresenceRow> Presence, List<ClinicalRow> Clinical, List<string> Warnings)
+{
+    public List<PresenceChangeRow> PresenceChanges { get; init; } = [];
+}
 
 /// <summary>
 /// Pairs slides by patient and marker across two timepoints and tests the change: Wilcoxon signed-rank on
@@ -136,8 +142,23 @@ public static class PrePostComparison
             }
         }
 
+        var changes = new List<PresenceChangeRow>();
+        if (results.Has("present"))
+        {
+            foreach (var byMarker in slidesByKey.GroupBy(k => k.Key.Marker).OrderBy(g => g.Key, StringComparer.Ordinal))
+            {
+                var calls = byMarker.Where(k => k.Value.Pre?["present"] is "yes" or "no" && k.Value.Post?["present"] is "yes" or "no")
+                    .Select(k => (Pre: k.Value.Pre!["present"] == "yes", Post: k.Value.Post!["present"] == "yes")).ToList();
+                if (calls.Count == 0)
+                    continue;
+                int yy = calls.Count(c => c.Pre && c.Post), yn = calls.Count(c => c.Pre && !c.Post);
+                int ny = calls.Count(c => !c.Pre && c.Post), nn = calls.Count(c => !c.Pre && !c.Post);
+                changes.Add(new PresenceChangeRow(byMarker.Key, calls.Count, yy, yn, ny, nn, McNemarExact.TwoSided(yn, ny)));
+            }
+        }
+
         var clinicalRows = clinical is null ? [] : Correlate(pairs, clinical, clinicalColumns, warnings);
-        return new Comparison(pairs, summary, presence, clinicalRows, warnings);
+        return new Comparison(pairs, summary, presence, clinicalRows, warnings) { PresenceChanges = changes };
     }
 
     private static List<ClinicalRow> Correlate(List<PairRow> pairs, CsvTable clinical, IReadOnlyList<string>? columns, List<string> warnings)

@@ -27,3 +27,20 @@ public static class FisherExact
 
     private static double LogChoose(int n, int k) => SpecialFunctions.FactorialLn(n) - SpecialFunctions.FactorialLn(k) - SpecialFunctions.FactorialLn(n - k);
 }
+
+/// <summary>
+/// McNemar's exact test for paired yes/no calls (present before, absent after and the reverse): a two-sided
+/// binomial test of the discordant pairs against ½, p = min(1, 2·P(X ≤ min(b, c))), X ~ Bin(b + c, ½).
+/// </summary>
+public static class McNemarExact
+{
+    /// <param name="b">pairs that changed one way (e.g. present → absent)</param>
+    /// <param name="c">pairs that changed the other way</param>
+    public static double TwoSided(int b, int c)
+    {
+        int n = b + c;
+        if (n == 0)
+            return 1;
+        return Math.Min(1, 2 * MathNet.Numerics.Distributions.Binomial.CDF(0.5, n, Math.Min(b, c)));
+    }
+}
