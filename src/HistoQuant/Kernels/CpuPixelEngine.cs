@@ -7,7 +7,8 @@ namespace HistoQuant.Kernels;
 /// <summary>
 /// The CPU engine: per pixel, chromogen OD = lut[r] + lut[256+g] + lut[512+b], then three threshold
 /// counts and a sum. With AVX2, eight pixels at a time: one load and three byte shuffles split the 8
-/// interleaved RGB triplets into channels, three gathers look up the table. Both paths compute each pixel's OD with the same float additions in the
+/// interleaved RGB triplets into channels, and two gathers look up the tables: the red+green sums made
+/// ahead for every (r, g) (<see cref="PixelModel.RedGreenLut"/>), then blue. Both paths compute each pixel's OD with the same float additions in the
 /// same order, so threshold counts are identical; sums differ only by float summation order (~1e-7 relative).
 /// Parallelism comes from the pipeline (one tile per thread).
 /// </summary>
@@ -52,8 +53,9 @@ public sealed class CpuPixelEngine : IPixelEngine
         var sums = new PixelSums();
         fixed (byte* rgb = tile.Rgb)
         fixed (float* lut = model.ChromogenLut)
+        fixed (float* rg = _vector ? model.RedGreenLut : null)
         {
-            var counts = new RunCounts();
+            var counts = new RunCounts { RedGreen = rg };
             // One histogram per vector lane: neighbouring pixels often fall in one bin, and eight increments of
             // one counter in a row would wait on each other's stores. Merged once per tile.
             long* hist = stackalloc long[Lanes * DabHistogram.Bins];
@@ -88,6 +90,7 @@ public sealed class CpuPixelEngine : IPixelEngine
     {
         public long Weak, Moderate, Strong;
         public long* Histogram; // Lanes × Bins, see Measure
+        public float* RedGreen; // PixelModel.RedGreenLut
     }
 
     private static unsafe float MeasureRunScalar(byte* p, int n, float* lut, PixelModel m, ref RunCounts c)
@@ -132,7 +135,7 @@ public sealed class CpuPixelEngine : IPixelEngine
             var r = Avx2.Shuffle(raw, pickR).AsInt32();
             var g = Avx2.Shuffle(raw, pickG).AsInt32();
             var b = Avx2.Shuffle(raw, pickB).AsInt32();
-            var d = Avx.Add(Avx.Add(Avx2.GatherVector256(lut, r, 4), Avx2.GatherVector256(lut + 256, g, 4)),
+            var d = Avx.Add(Avx2.GatherVector256(c.RedGreen, Avx2.Or(Avx2.ShiftLeftLogical(r, 8), g), 4),
                 Avx2.GatherVector256(lut + 512, b, 4));
             acc = Avx.Add(acc, d);
             // Bin = (int)min(max(d · 20, 0), 63): the same float product, clamp and truncation as DabHistogram.Bin.

@@ -90,6 +90,18 @@ public static class Benchmark
         });
     }
 
+    private static double BestOfTwo(Action run)
+    {
+        double best = double.MaxValue;
+        for (int pass = 0; pass < 2; pass++)
+        {
+            var clock = Stopwatch.StartNew();
+            run();
+            best = Math.Min(best, clock.Elapsed.TotalSeconds);
+        }
+        return best;
+    }
+
     /// <summary>Decode-only, analysis-only and end-to-end throughput on one slide's tissue tiles.</summary>
     public static SlideBench MeasureSlide(string path, Quantifier quantifier, IPixelEngine engine, QuantifyOptions options, int threads)
     {
@@ -100,10 +112,12 @@ public static class Benchmark
         var tiles = mask.TissueTiles(level);
         double mpx = tiles.Sum(t => (double)t.Width * t.Height) / 1e6;
 
-        // Decode only: every tissue tile, all workers, buffers reused.
-        var clock = Stopwatch.StartNew();
-        TileWorkers.For(tiles.Count, threads, level.TileBufferBytes() + 64, (i, buffer) => slide.ReadTile(0, tiles[i].Col, tiles[i].Row, buffer));
-        double decodeSeconds = clock.Elapsed.TotalSeconds;
+        // Decode only: every tissue tile, all workers, buffers reused. The first pass only warms up (file in the
+        // page cache, JIT, codec start-up), and each timing is the better of two passes, as for end to end below,
+        // so the ratio compares like with like.
+        void DecodeAll() => TileWorkers.For(tiles.Count, threads, level.TileBufferBytes() + 64, (i, buffer) => slide.ReadTile(0, tiles[i].Col, tiles[i].Row, buffer));
+        DecodeAll();
+        double decodeSeconds = BestOfTwo(DecodeAll);
 
         // Analysis only: a sample of decoded tiles (at most ~200 MB) measured repeatedly.
         int sample = (int)Math.Min(tiles.Count, Math.Max(1, 200L * 1024 * 1024 / (level.TileBufferBytes() + 64)));
@@ -122,11 +136,12 @@ public static class Benchmark
         jobs.Clear();
 
         // End to end: the real quantify of this slide, tissue detection included.
-        clock.Restart();
-        var result = quantifier.Run(path);
-        double e2eSeconds = clock.Elapsed.TotalSeconds;
-        if (result.Status != Output.SlideResult.Ok)
-            throw new SlideException(path, result.Error);
+        double e2eSeconds = BestOfTwo(() =>
+        {
+            var result = quantifier.Run(path);
+            if (result.Status != Output.SlideResult.Ok)
+                throw new SlideException(path, result.Error);
+        });
 
         double decode = mpx / decodeSeconds, e2e = mpx / e2eSeconds;
         return new SlideBench(path, engine.Name, threads, tiles.Count, Math.Round(mpx, 3), Math.Round(decode, 1),
