@@ -24,6 +24,23 @@ internal static class Planes
         return scale < 1 ? mpp / scale : mpp;
     }
 
+    /// <summary>Both deconvolved planes of a region at the detection resolution; returns its µm per pixel.</summary>
+    public static double ResampleBoth(float[] counterstain, float[] chromogen, int width, int height, double mpp, double targetMpp, Mat counterstainOut, Mat chromogenOut)
+    {
+        double px = Resample(counterstain, width, height, mpp, targetMpp, counterstainOut);
+        Resample(chromogen, width, height, mpp, targetMpp, chromogenOut);
+        return px;
+    }
+
+    /// <summary>Gaussian smoothing with σ in pixels; below 0.3 px a blur would do nothing useful, so the plane is copied.</summary>
+    public static void Smooth(Mat plane, double sigma, Mat smooth)
+    {
+        if (sigma > 0.3)
+            Cv2.GaussianBlur(plane, smooth, new Size(0, 0), sigma, sigma, BorderTypes.Reflect101);
+        else
+            plane.CopyTo(smooth);
+    }
+
     /// <summary>The outer contour of one labelled object inside its bounding box, in level-0 coordinates.</summary>
     public static List<(double X, double Y)> Outline(ReadOnlySpan<int> labels, int label, int w, (int X0, int Y0, int X1, int Y1) box, Func<double, double, (double, double)> toLevel0)
     {

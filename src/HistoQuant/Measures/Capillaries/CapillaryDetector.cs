@@ -74,16 +74,11 @@ public sealed class CapillaryDetector(CapillarySettings settings, double weak)
     {
         using var hem = new Mat();
         using var dab = new Mat();
-        double px = Resample(region.Counterstain, region.Width, region.Height, mpp, settings.DetectionMicronsPerPixel, hem);
-        Resample(region.Chromogen, region.Width, region.Height, mpp, settings.DetectionMicronsPerPixel, dab);
+        double px = ResampleBoth(region.Counterstain, region.Chromogen, region.Width, region.Height, mpp, settings.DetectionMicronsPerPixel, hem, dab);
         int w = dab.Cols, h = dab.Rows, n = w * h;
         double fx = region.Width / (double)w, fy = region.Height / (double)h;
         using var smooth = new Mat();
-        double sigma = settings.SmoothSigmaMicrons / px;
-        if (sigma > 0.3)
-            Cv2.GaussianBlur(dab, smooth, new Size(0, 0), sigma, sigma, BorderTypes.Reflect101);
-        else
-            dab.CopyTo(smooth);
+        Smooth(dab, settings.SmoothSigmaMicrons / px, smooth);
         using var mask = Binary(smooth, weak);
         using var labels = new Mat();
         using var stats = new Mat();

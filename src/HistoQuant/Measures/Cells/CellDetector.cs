@@ -24,8 +24,7 @@ public sealed class CellDetector(CellSettings settings, CellCompartment compartm
     {
         using var hem = new Mat();
         using var dab = new Mat();
-        double px = Resample(counterstain, width, height, mpp, settings.DetectionMicronsPerPixel, hem); // µm per detection pixel
-        Resample(chromogen, width, height, mpp, settings.DetectionMicronsPerPixel, dab);
+        double px = ResampleBoth(counterstain, chromogen, width, height, mpp, settings.DetectionMicronsPerPixel, hem, dab); // µm per detection pixel
         int w = hem.Cols, h = hem.Rows;
         double px2 = px * px;
         (double, double) ToLevel0(double x, double y) => toLevel0((x + 0.5) / (w / (double)width) - 0.5, (y + 0.5) / (h / (double)height) - 0.5);
@@ -128,10 +127,7 @@ public sealed class CellDetector(CellSettings settings, CellCompartment compartm
     {
         using var smooth = new Mat();
         double sigma = settings.SmoothSigmaMicrons / px;
-        if (sigma > 0.3)
-            Cv2.GaussianBlur(hem, smooth, new Size(0, 0), sigma, sigma, BorderTypes.Reflect101);
-        else
-            hem.CopyTo(smooth);
+        Smooth(hem, sigma, smooth);
         if (settings.BackgroundRadiusMicrons > 0)
         {
             // Subtract the local background (an opening larger than any nucleus), as QuPath's background radius:

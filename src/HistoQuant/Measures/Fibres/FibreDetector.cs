@@ -26,8 +26,7 @@ public sealed class FibreDetector(FibreSettings settings, double weak)
     {
         using var hem = new Mat();
         using var dab = new Mat();
-        double px = Resample(region.Counterstain, region.Width, region.Height, mpp, settings.DetectionMicronsPerPixel, hem);
-        Resample(region.Chromogen, region.Width, region.Height, mpp, settings.DetectionMicronsPerPixel, dab);
+        double px = ResampleBoth(region.Counterstain, region.Chromogen, region.Width, region.Height, mpp, settings.DetectionMicronsPerPixel, hem, dab);
         int w = hem.Cols, h = hem.Rows, n = w * h;
         double fx = region.Width / (double)w, fy = region.Height / (double)h;
         (double X, double Y) ToLevel0(double x, double y) => region.ToLevel0((x + 0.5) * fx - 0.5, (y + 0.5) * fy - 0.5);
