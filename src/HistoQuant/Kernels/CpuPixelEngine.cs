@@ -1,4 +1,3 @@
-using System.Numerics;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -125,7 +124,7 @@ public sealed class CpuPixelEngine : IPixelEngine
         var laneBase = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * DabHistogram.Bins;
         long* hist = c.Histogram;
         int* bins = stackalloc int[Lanes];
-        long nw = 0, nm = 0, ns = 0;
+        Vector256<int> vw = default, vm = default, vs = default;
         int i = 0;
         for (; i + 8 <= n; i += 8)
         {
@@ -147,13 +146,14 @@ public sealed class CpuPixelEngine : IPixelEngine
                 hist[bins[0]]++; hist[bins[1]]++; hist[bins[2]]++; hist[bins[3]]++;
                 hist[bins[4]]++; hist[bins[5]]++; hist[bins[6]]++; hist[bins[7]]++;
             }
-            nw += BitOperations.PopCount((uint)Avx.MoveMask(Avx.CompareGreaterThanOrEqual(d, weak)));
-            nm += BitOperations.PopCount((uint)Avx.MoveMask(Avx.CompareGreaterThanOrEqual(d, moderate)));
-            ns += BitOperations.PopCount((uint)Avx.MoveMask(Avx.CompareGreaterThanOrEqual(d, strong)));
+            // A true compare is all ones (-1 as an integer), so subtracting it counts the lane.
+            vw = Avx2.Subtract(vw, Avx.CompareGreaterThanOrEqual(d, weak).AsInt32());
+            vm = Avx2.Subtract(vm, Avx.CompareGreaterThanOrEqual(d, moderate).AsInt32());
+            vs = Avx2.Subtract(vs, Avx.CompareGreaterThanOrEqual(d, strong).AsInt32());
         }
-        c.Weak += nw;
-        c.Moderate += nm;
-        c.Strong += ns;
+        c.Weak += Vector256.Sum(vw);
+        c.Moderate += Vector256.Sum(vm);
+        c.Strong += Vector256.Sum(vs);
         float sum = Vector256.Sum(acc);
         return sum + MeasureRunScalar(p + i * 3, n - i, lut, m, ref c);
     }
