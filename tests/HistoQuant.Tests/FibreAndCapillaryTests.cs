@@ -61,6 +61,28 @@ public class FibreAndCapillaryTests
     }
 
     [Fact]
+    public void FaintEndomysiumStillSeparatesFibres()
+    {
+        // Endomysium at 0.035 OD sums to about 0.6 of the fibres' OD: above the global pale cut (half the median),
+        // so only the local-valley boundary separates the unstained fibres. Without it they merge into blobs that
+        // are dropped, and only the ring-positive fibres (cut apart by their own rings) are left.
+        using var tmp = new TempDir();
+        var (path, truth) = Generate(tmp, Small with { Seed = 34, FibresPositive = 0.3, EndomysiumOd = 0.035 });
+        var row = QuantifyRun.Row(tmp, path, "--marker", "mhc1");
+        Assert.InRange(QuantifyRun.Number(row, "positive_fibres_pct"), truth.PositiveFibresPct - 5, truth.PositiveFibresPct + 5);
+        Assert.InRange(QuantifyRun.Number(row, "fibres") / truth.Fibres, 0.9, 1.2);
+
+        string model = tmp.File("mhc1-no-valley.json");
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(TestData.RepoRoot, "models", "mhc1.json")))!;
+        json["id"] = "mhc1-no-valley";
+        json["fibres"]!["valley_contrast"] = 0;
+        File.WriteAllText(model, json.ToJsonString());
+        using var tmp2 = new TempDir();
+        var off = QuantifyRun.Row(tmp2, path, "--marker", model);
+        Assert.True(QuantifyRun.Number(off, "fibres") < 0.6 * truth.Fibres, $"without valleys {off["fibres"]} fibres of {truth.Fibres}");
+    }
+
+    [Fact]
     public void FibreDetectionsAreWrittenWithTheirClass()
     {
         using var tmp = new TempDir();

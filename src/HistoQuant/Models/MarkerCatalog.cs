@@ -157,7 +157,7 @@ public static class MarkerCatalog
 
     private static Measures.Fibres.FibreSettings ParseFibres(Section s, Measures.Fibres.FibreSettings d)
     {
-        s.OnlyKeys("min_area_um2", "max_area_um2", "min_solidity", "band_um", "ring_fraction", "gap_fraction", "marker_depth_um", "nucleus_od", "smooth_sigma_um");
+        s.OnlyKeys("min_area_um2", "max_area_um2", "min_solidity", "band_um", "ring_fraction", "gap_fraction", "valley_contrast", "valley_um", "marker_depth_um", "nucleus_od", "smooth_sigma_um");
         var f = d with
         {
             MinAreaMicrons2 = s.Get("min_area_um2", d.MinAreaMicrons2, 10, 1e6),
@@ -166,6 +166,8 @@ public static class MarkerCatalog
             BandMicrons = s.Get("band_um", d.BandMicrons, 0.5, 20),
             RingFraction = s.Get("ring_fraction", d.RingFraction, 0.01, 1),
             GapFraction = s.Get("gap_fraction", d.GapFraction, 0.05, 1),
+            ValleyContrast = s.Get("valley_contrast", d.ValleyContrast, 0, 0.9),
+            ValleyMicrons = s.Get("valley_um", d.ValleyMicrons, 0.5, 20),
             MarkerDepthMicrons = s.Get("marker_depth_um", d.MarkerDepthMicrons, 1, 50),
             NucleusOd = s.Get("nucleus_od", d.NucleusOd, 0.01, 3),
             SmoothSigmaMicrons = s.Get("smooth_sigma_um", d.SmoothSigmaMicrons, 0, 10),

@@ -205,9 +205,8 @@ internal sealed class SyntheticScene
         // Distance to the bisector between the two nearest seeds: how far inside its fibre the point lies.
         double edge = (second - best) / (2 * Math.Sqrt((sx - bx) * (sx - bx) + (sy - by) * (sy - by)));
         double nonSpecific = (0.02 + 0.015 * Hash.Smooth(_o.Seed, x / 150, y / 150)) * _o.DabScale;
-        // Endomysium between fibres is pale, as in frozen muscle sections.
         if (edge < EndomysiumMicrons / 2)
-            return (0.008, 0.3 * nonSpecific);
+            return (_o.EndomysiumOd, 0.3 * nonSpecific);
         double h = 0.03 + 0.03 * Hash.Unit(_o.Seed, bi, bj, 4); // muscle fibres take little hematoxylin
         if (edge < EndomysiumMicrons / 2 + RingMicrons && FibreIsPositive(bi, bj))
             return (h, (0.45 + 0.35 * Hash.Unit(_o.Seed, bi, bj, 5)) * _o.DabScale);

@@ -60,7 +60,7 @@ public static class SyntheticSlideWriter
         var (fibres, positiveFibres) = scene.CountFibres();
         var result = truth.Result(Path.GetFileName(path), scene.PositiveCells, scene.NegativeNuclei, fibres, positiveFibres, scene.Capillaries);
         writer.Finish(string.Create(CultureInfo.InvariantCulture,
-            $"HistoQuant synthetic muscle biopsy IHC; seed={o.Seed}; mpp={o.Mpp}; stains={o.Stains.Name}; fibres-positive={o.FibresPositive}; dab-scale={o.DabScale}"), o.Mpp);
+            $"HistoQuant synthetic muscle biopsy IHC; seed={o.Seed}; mpp={o.Mpp}; stains={o.Stains.Name}; fibres-positive={o.FibresPositive}; dab-scale={o.DabScale}{(o.EndomysiumOd != new SynthOptions().EndomysiumOd ? $"; endomysium-od={o.EndomysiumOd}" : "")}"), o.Mpp);
         return result;
     }
 

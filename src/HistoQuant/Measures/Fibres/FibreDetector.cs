@@ -9,7 +9,8 @@ namespace HistoQuant.Measures.Fibres;
 /// what separates them is paler endomysium, nuclei and (on positive fibres) the stained sarcolemma itself.
 /// <list type="number">
 /// <item>At about 1 µm/px, smooth the OD sum, DAB and counterstain planes (σ 0.5 µm).</item>
-/// <item>Boundary = pale (OD sum below half the region's median tissue OD), DAB ≥ weak, or a nucleus.</item>
+/// <item>Boundary = endomysium (OD sum below half the region's median tissue OD, or a thin line 20% paler than the
+///   fibres either side), DAB ≥ weak, or a nucleus.</item>
 /// <item>Seeds = connected parts of the non-boundary tissue at least 4 µm from any boundary.</item>
 /// <item>Grow the seeds over all tissue breadth-first, first through everything but pale endomysium, then through
 ///   it, so the lines between fibres run through the endomysium and a stained sarcolemma stays with the fibre it lines.</item>
@@ -53,12 +54,12 @@ public sealed class FibreDetector(FibreSettings settings, double weak)
         float? median = MedianInTissue(od, tissue);
         if (median is null)
             return [];
-        float gap = (float)(settings.GapFraction * median.Value);
+        var pale = Endomysium(odSmooth, od, tissue, median.Value, px);
 
         using var interior = new Mat(h, w, MatType.CV_8UC1, Scalar.All(0));
         var inside = Span8(interior, n);
         for (int i = 0; i < n; i++)
-            if (tissue[i] && od[i] >= gap && ds[i] < weak && hs[i] < settings.NucleusOd)
+            if (tissue[i] && !pale[i] && ds[i] < weak && hs[i] < settings.NucleusOd)
                 inside[i] = 255;
         using var dist = new Mat();
         Cv2.DistanceTransform(interior, dist, DistanceTypes.L2, DistanceTransformMasks.Precise);
@@ -68,7 +69,7 @@ public sealed class FibreDetector(FibreSettings settings, double weak)
         if (count <= 0)
             return [];
         var label = Span32(markers, n).ToArray();
-        Flood(label, tissue, od, gap, w, h);
+        Flood(label, tissue, pale, w, h);
         return Score(label, count, tissue, dabRaw, w, h, px, region, slideWidth, slideHeight, ToLevel0, outlines);
     }
 
@@ -172,15 +173,15 @@ public sealed class FibreDetector(FibreSettings settings, double weak)
     /// so they meet in its middle. (A flood ordered by darkness instead lets one seed run along every connected
     /// stained ring before its neighbours move.)
     /// </summary>
-    private static void Flood(int[] label, bool[] tissue, Span<float> od, float gap, int w, int h)
+    private static void Flood(int[] label, bool[] tissue, bool[] pale, int w, int h)
     {
         var dark = new Queue<int>();
-        var pale = new Queue<int>();
+        var later = new Queue<int>();
         for (int i = 0; i < label.Length; i++)
             if (label[i] > 0)
                 dark.Enqueue(i);
         Span<int> neighbours = stackalloc int[4];
-        foreach (var (queue, crossPale) in new[] { (dark, false), (pale, true) })
+        foreach (var (queue, crossPale) in new[] { (dark, false), (later, true) })
         {
             while (queue.TryDequeue(out int i))
             {
@@ -193,12 +194,11 @@ public sealed class FibreDetector(FibreSettings settings, double weak)
                 {
                     if (label[j] != 0 || !tissue[j])
                         continue;
-                    bool isPale = od[j] < gap;
-                    if (isPale && !crossPale)
+                    if (pale[j] && !crossPale)
                     {
                         // Claimed now, spread later: the endomysium next to this fibre is this fibre's side of the gap.
                         label[j] = label[i];
-                        pale.Enqueue(j);
+                        later.Enqueue(j);
                         continue;
                     }
                     label[j] = label[i];
@@ -207,6 +207,51 @@ public sealed class FibreDetector(FibreSettings settings, double weak)
             }
         }
     }
+
+    /// <summary>
+    /// Endomysium: tissue paler than GapFraction of the median tissue OD (clearly pale interstitium), or a thin
+    /// line at least ValleyContrast paler than the fibres on either side. A grey closing carries the fibre level
+    /// across lines up to 2 × ValleyMicrons wide, so a faint line counts while a fibre pale all over does not. The
+    /// OD is capped near the median first: without the cap, the closing would fill the fibre between two nuclei or
+    /// stained sarcolemma segments up to their darkness and call it a valley.
+    /// </summary>
+    private bool[] Endomysium(Mat odSmooth, Span<float> od, bool[] tissue, float median, double px)
+    {
+        int n = od.Length;
+        float gap = (float)(settings.GapFraction * median);
+        var pale = new bool[n];
+        for (int i = 0; i < n; i++)
+            pale[i] = tissue[i] && od[i] < gap;
+        if (settings.ValleyContrast <= 0)
+            return pale;
+        int r = Math.Max(1, (int)Math.Round(settings.ValleyMicrons / px));
+        using var capped = new Mat();
+        Cv2.Min(odSmooth, (double)(CapOverMedian * median), capped);
+        using var shape = Cv2.GetStructuringElement(MorphShapes.Ellipse, new Size(2 * r + 1, 2 * r + 1));
+        using var level = new Mat();
+        Cv2.MorphologyEx(capped, level, MorphTypes.Close, shape, borderType: BorderTypes.Replicate);
+        var lv = SpanF(level, n);
+        using var valley = new Mat(odSmooth.Rows, odSmooth.Cols, MatType.CV_8UC1, Scalar.All(0));
+        var v = Span8(valley, n);
+        float keep = (float)(1 - settings.ValleyContrast);
+        for (int i = 0; i < n; i++)
+            if (tissue[i] && od[i] < keep * lv[i])
+                v[i] = 255;
+        // Endomysium is a network of lines; specks of noise inside a fibre are not.
+        using var labels = new Mat();
+        using var stats = new Mat();
+        using var centroids = new Mat();
+        int count = Cv2.ConnectedComponentsWithStats(valley, labels, stats, centroids, PixelConnectivity.Connectivity8);
+        int minPixels = (int)Math.Ceiling(MinValleyMicrons2 / (px * px));
+        var lab = Span32(labels, n);
+        for (int i = 0; i < n; i++)
+            if (lab[i] > 0 && stats.At<int>(lab[i], (int)ConnectedComponentsTypes.Area) >= minPixels)
+                pale[i] = true;
+        return pale;
+    }
+
+    private const float CapOverMedian = 1.5f;
+    private const double MinValleyMicrons2 = 25;
 
     private static float? MedianInTissue(Span<float> values, bool[] tissue)
     {

@@ -9,6 +9,10 @@ public sealed record FibreSettings(
     double SmoothSigmaMicrons = 0.5,
     // Interstitium (endomysium) is paler than fibres: OD sum below this fraction of the region's median tissue OD.
     double GapFraction = 0.5,
+    // Endomysium that is only a little paler than the fibres around it: pixels at least this fraction paler than the
+    // local fibre level (the OD sum closed over ValleyMicrons, which fills pale lines up to twice that wide). 0 = off.
+    double ValleyContrast = 0.2,
+    double ValleyMicrons = 3,
     // Counterstain OD that marks a nucleus (nuclei sit in the endomysium and at the fibre edge, never inside the marker).
     double NucleusOd = 0.25,
     // A fibre's seed is its interior at least this far from any boundary; narrower bridges do not join two fibres.
