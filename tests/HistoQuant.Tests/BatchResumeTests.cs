@@ -43,6 +43,26 @@ public class BatchResumeTests
     }
 
     [Fact]
+    public void ChangedFibreSettingsInTheModelFileAreMeasuredAgain()
+    {
+        // Same marker id, other fibre scoring: a re-run must not keep the row measured with the old settings.
+        using var tmp = new TempDir();
+        string outDir = tmp.File("out"), model = tmp.File("mhc1-local.json");
+        string slide = Path.Combine(SyntheticFolder, "P01-pre-MHC1.tif");
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(TestData.RepoRoot, "models", "mhc1.json")))!;
+        json["id"] = "mhc1-local";
+        File.WriteAllText(model, json.ToJsonString());
+        Assert.Equal(0, HistoQuantCli.Main(["quantify", slide, "--marker", model, "--out", outDir]));
+        double before = Rows(outDir).Single().GetProperty("positive_fibres_pct").GetDouble();
+
+        json["fibres"]!["ring_fraction"] = 0.95;
+        File.WriteAllText(model, json.ToJsonString());
+        Assert.Equal(0, HistoQuantCli.Main(["quantify", slide, "--marker", model, "--out", outDir]));
+        double after = Rows(outDir).Single().GetProperty("positive_fibres_pct").GetDouble();
+        Assert.True(after < before - 10, $"ring_fraction 0.95 should lower % positive fibres ({before} -> {after})");
+    }
+
+    [Fact]
     public void FailedRowsAreRetriedAndUnreadableResultsAreSetAside()
     {
         using var tmp = new TempDir();

@@ -71,6 +71,7 @@ public class FibreAndCapillaryTests
         var row = QuantifyRun.Row(tmp, path, "--marker", "mhc1");
         Assert.InRange(QuantifyRun.Number(row, "positive_fibres_pct"), truth.PositiveFibresPct - 5, truth.PositiveFibresPct + 5);
         Assert.InRange(QuantifyRun.Number(row, "fibres") / truth.Fibres, 0.9, 1.2);
+        Assert.InRange(QuantifyRun.Number(row, "fibre_area_pct"), 80, 100.5);
 
         string model = tmp.File("mhc1-no-valley.json");
         var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(TestData.RepoRoot, "models", "mhc1.json")))!;
@@ -80,6 +81,8 @@ public class FibreAndCapillaryTests
         using var tmp2 = new TempDir();
         var off = QuantifyRun.Row(tmp2, path, "--marker", model);
         Assert.True(QuantifyRun.Number(off, "fibres") < 0.6 * truth.Fibres, $"without valleys {off["fibres"]} fibres of {truth.Fibres}");
+        // The segmentation check shows it: scored fibres cover much less of the tissue.
+        Assert.True(QuantifyRun.Number(off, "fibre_area_pct") < 60, $"fibre_area_pct {off["fibre_area_pct"]}");
     }
 
     [Fact]

@@ -16,7 +16,7 @@ public sealed class ResultsWriter
         "slide", "marker", "status", "error", "width_px", "height_px", "mpp", "tissue_area_mm2", "positive_area_pct",
         "weak_pct", "moderate_pct", "strong_pct", "h_score", "mean_dab_od",
         "total_cells", "positive_cells", "positive_cells_pct", "positive_cells_per_mm2", "cell_h_score",
-        "fibres", "positive_fibres_pct", "sarcoplasmic_fibres_pct", "mhc1_grade", "capillaries", "capillaries_per_mm2", "present", "device", "seconds",
+        "fibres", "fibre_area_pct", "positive_fibres_pct", "sarcoplasmic_fibres_pct", "mhc1_grade", "capillaries", "capillaries_per_mm2", "present", "device", "seconds",
     ];
 
     private static readonly JsonSerializerOptions Json = new()
@@ -106,7 +106,7 @@ public sealed class ResultsWriter
                 Num(r.TissueAreaMm2, "0.######"), Num(r.PositiveAreaPct, "0.####"), Num(r.WeakPct, "0.####"),
                 Num(r.ModeratePct, "0.####"), Num(r.StrongPct, "0.####"), Num(r.HScore, "0.####"), Num(r.MeanDabOd, "0.######"),
                 Int(r.TotalCells), Int(r.PositiveCells), Num(r.PositiveCellsPct, "0.####"), Num(r.PositiveCellsPerMm2, "0.###"), Num(r.CellHScore, "0.####"),
-                Int(r.Fibres), Num(r.PositiveFibresPct, "0.####"), Num(r.SarcoplasmicFibresPct, "0.####"), Int(r.Mhc1Grade),
+                Int(r.Fibres), Num(r.FibreAreaPct, "0.##"), Num(r.PositiveFibresPct, "0.####"), Num(r.SarcoplasmicFibresPct, "0.####"), Int(r.Mhc1Grade),
                 Int(r.Capillaries), Num(r.CapillariesPerMm2, "0.###"), r.Present,
                 Csv(r.Device), r.Seconds.ToString("0.###", CultureInfo.InvariantCulture),
                 .. extra.Select(k => Csv(r.Manifest is { } m && m.TryGetValue(k, out var v) ? v : "")),

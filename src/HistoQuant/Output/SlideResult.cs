@@ -26,6 +26,7 @@ public sealed record SlideResult
     public double? PositiveCellsPerMm2 { get; init; }
     public double? CellHScore { get; init; }
     public int? Fibres { get; init; }
+    public double? FibreAreaPct { get; init; }
     public double? PositiveFibresPct { get; init; }
     public double? SarcoplasmicFibresPct { get; init; }
     public int? Mhc1Grade { get; init; }

@@ -74,7 +74,8 @@ public sealed class Quantifier
             m.Id, m.Compartment, string.Join(",", m.Measures), m.DetectOnOdSum, m.ChromogenIndex,
             StainFile.ToJson(stains), t, o.Mpp?.ToString("R", System.Globalization.CultureInfo.InvariantCulture) ?? "file",
             o.Tissue, o.TissueSettings, o.Background?.ToString() ?? "default", o.EstimateBackground, o.EstimateStains,
-            o.Cells, o.CellSettings ?? m.Cells, o.DetectionsFolder is not null, o.Histogram,
+            o.Cells, o.CellSettings ?? m.Cells, m.Fibres, m.Capillaries, m.Presence?.ToString() ?? "no presence call",
+            o.DetectionsFolder is not null, o.Histogram,
             typeof(Quantifier).Assembly.GetName().Version);
         var hash = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text));
         return Convert.ToHexString(hash, 0, 8).ToLowerInvariant();
@@ -165,7 +166,7 @@ public sealed class Quantifier
             DetectionFiles.WriteOverlay(slide, tissue, model, objects, Path.Combine(folder, "overlay.png"));
         }
         var cells = objects.Cells is { } c ? CellSummary.From(c, m.TissueAreaMm2) : null;
-        var fibres = objects.Fibres is { } f ? FibreSummary.From(f) : null;
+        var fibres = objects.Fibres is { } f ? FibreSummary.From(f, m.TissueAreaMm2) : null;
         int? capillaries = objects.Capillaries?.Count;
         double? capillariesPerMm2 = capillaries is { } k && m.TissueAreaMm2 is > 0 ? k / m.TissueAreaMm2.Value : null;
         double? ValueOf(string measure) => measure switch
@@ -199,6 +200,7 @@ public sealed class Quantifier
             PositiveCellsPerMm2 = cells?.PositiveCellsPerMm2,
             CellHScore = cells?.CellHScore,
             Fibres = fibres?.Fibres,
+            FibreAreaPct = fibres?.FibreAreaPct,
             PositiveFibresPct = fibres?.PositiveFibresPct,
             SarcoplasmicFibresPct = fibres?.SarcoplasmicFibresPct,
             Mhc1Grade = fibres?.Grade,

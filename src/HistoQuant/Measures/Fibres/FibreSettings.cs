@@ -43,17 +43,20 @@ public sealed record DetectedFibre(
 /// <summary>
 /// Per-slide fibre measures and the MHC class I grade by % sarcolemmal-positive fibres, as used in myositis
 /// pathology: 0 none, 1 up to 10%, 2 over 10–25%, 3 over 25–50%, 4 over 50% but not all, 5 all fibres.
+/// FibreAreaPct (scored fibres' area / tissue area) is a segmentation check: muscle is mostly fibre, so a low
+/// value means fibres merged and were dropped, and the % positive is then biased (see the README).
 /// </summary>
-public sealed record FibreSummary(int Fibres, double? PositiveFibresPct, double? SarcoplasmicFibresPct, int? Grade)
+public sealed record FibreSummary(int Fibres, double? PositiveFibresPct, double? SarcoplasmicFibresPct, int? Grade, double? FibreAreaPct = null)
 {
-    public static FibreSummary From(IReadOnlyCollection<DetectedFibre> fibres)
+    public static FibreSummary From(IReadOnlyCollection<DetectedFibre> fibres, double? tissueAreaMm2 = null)
     {
         int n = fibres.Count;
+        double? areaPct = tissueAreaMm2 is > 0 ? 100.0 * fibres.Sum(f => f.AreaMicrons2) / (tissueAreaMm2.Value * 1e6) : null;
         if (n == 0)
-            return new FibreSummary(0, null, null, null);
+            return new FibreSummary(0, null, null, null, areaPct);
         int positive = fibres.Count(f => f.Sarcolemmal);
         double pct = 100.0 * positive / n;
-        return new FibreSummary(n, pct, 100.0 * fibres.Count(f => f.Sarcoplasmic) / n, GradeFor(positive, n));
+        return new FibreSummary(n, pct, 100.0 * fibres.Count(f => f.Sarcoplasmic) / n, GradeFor(positive, n), areaPct);
     }
 
     public static int GradeFor(int positive, int fibres)
