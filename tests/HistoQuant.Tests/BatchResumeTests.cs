@@ -49,8 +49,7 @@ public class BatchResumeTests
         using var tmp = new TempDir();
         string outDir = tmp.File("out"), model = tmp.File("mhc1-local.json");
         string slide = Path.Combine(SyntheticFolder, "P01-pre-MHC1.tif");
-        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(TestData.RepoRoot, "models", "mhc1.json")))!;
-        json["id"] = "mhc1-local";
+        var json = TestData.ModelCopy("mhc1", "mhc1-local");
         File.WriteAllText(model, json.ToJsonString());
         Assert.Equal(0, HistoQuantCli.Main(["quantify", slide, "--marker", model, "--out", outDir]));
         double before = Rows(outDir).Single().GetProperty("positive_fibres_pct").GetDouble();

@@ -74,8 +74,7 @@ public class FibreAndCapillaryTests
         Assert.InRange(QuantifyRun.Number(row, "fibre_area_pct"), 80, 100.5);
 
         string model = tmp.File("mhc1-no-valley.json");
-        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(TestData.RepoRoot, "models", "mhc1.json")))!;
-        json["id"] = "mhc1-no-valley";
+        var json = TestData.ModelCopy("mhc1", "mhc1-no-valley");
         json["fibres"]!["valley_contrast"] = 0;
         File.WriteAllText(model, json.ToJsonString());
         using var tmp2 = new TempDir();

@@ -19,6 +19,14 @@ public static class TestData
     public static string Fixture(string name) => Existing(Path.Combine(RepoRoot, "tests", "fixtures", name));
     public static string RepoFile(string relative) => Existing(Path.Combine(RepoRoot, relative));
 
+    /// <summary>A shipped model (models/ID.json) as JSON, renamed to <paramref name="newId"/>, to edit and write as a model file.</summary>
+    public static System.Text.Json.Nodes.JsonNode ModelCopy(string id, string newId)
+    {
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(RepoFile(Path.Combine("models", id + ".json"))))!;
+        json["id"] = newId;
+        return json;
+    }
+
     private static string Existing(string path) =>
         File.Exists(path) ? path : throw new FileNotFoundException($"test data missing: {path} (is ../shared beside the repository?)");
 

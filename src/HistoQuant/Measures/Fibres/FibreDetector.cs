@@ -243,9 +243,12 @@ public sealed class FibreDetector(FibreSettings settings, double weak)
         using var centroids = new Mat();
         int count = Cv2.ConnectedComponentsWithStats(valley, labels, stats, centroids, PixelConnectivity.Connectivity8);
         int minPixels = (int)Math.Ceiling(MinValleyMicrons2 / (px * px));
+        var line = new bool[count];
+        for (int k = 1; k < count; k++)
+            line[k] = stats.At<int>(k, (int)ConnectedComponentsTypes.Area) >= minPixels;
         var lab = Span32(labels, n);
         for (int i = 0; i < n; i++)
-            if (lab[i] > 0 && stats.At<int>(lab[i], (int)ConnectedComponentsTypes.Area) >= minPixels)
+            if (line[lab[i]])
                 pale[i] = true;
         return pale;
     }
