@@ -79,6 +79,40 @@ internal static class Planes
         return mask;
     }
 
+    /// <summary>
+    /// In a 0/1 mask, flips the 8-connected components of <paramref name="value"/> smaller than
+    /// <paramref name="minPixels"/> to the other value: specks (value 1) or pinholes (value 0).
+    /// </summary>
+    public static void RemoveSmallComponents(Mat mask, int minPixels, byte value)
+    {
+        if (minPixels <= 1)
+            return;
+        using var target = new Mat();
+        if (value == 1)
+            mask.CopyTo(target);
+        else
+            Cv2.Compare(mask, Scalar.All(0), target, CmpTypes.EQ);
+        using var labels = new Mat();
+        using var stats = new Mat();
+        using var centroids = new Mat();
+        int count = Cv2.ConnectedComponentsWithStats(target, labels, stats, centroids, PixelConnectivity.Connectivity8, MatType.CV_32S);
+        var small = new bool[count];
+        bool any = false;
+        for (int i = 1; i < count; i++)
+        {
+            small[i] = stats.At<int>(i, (int)ConnectedComponentsTypes.Area) < minPixels;
+            any |= small[i];
+        }
+        if (!any)
+            return;
+        int n = mask.Rows * mask.Cols;
+        var lab = Span32(labels, n);
+        var m = Span8(mask, n);
+        for (int i = 0; i < n; i++)
+            if (small[lab[i]])
+                m[i] = (byte)(1 - value);
+    }
+
     public static unsafe Span<int> Span32(Mat m, int n) => new((void*)m.Data, n);
     public static unsafe Span<float> SpanF(Mat m, int n) => new((void*)m.Data, n);
     public static unsafe Span<byte> Span8(Mat m, int n) => new((void*)m.Data, n);

@@ -1,4 +1,5 @@
 using OpenCvSharp;
+using HistoQuant.Measures;
 using HistoQuant.Slides;
 using HistoQuant.Stains;
 
@@ -78,8 +79,8 @@ public static class TissueDetector
             using var bytes = new Mat();
             binary.ConvertTo(bytes, MatType.CV_8UC1);
             int minPixels = (int)Math.Ceiling(settings.MinAreaMicrons2 / (maskMicrons * maskMicrons));
-            RemoveSmall(bytes, minPixels, value: 1);   // specks of dust and debris
-            RemoveSmall(bytes, minPixels, value: 0);   // pinholes inside tissue
+            Planes.RemoveSmallComponents(bytes, minPixels, value: 1);   // specks of dust and debris
+            Planes.RemoveSmallComponents(bytes, minPixels, value: 0);   // pinholes inside tissue
             AsSpan<byte>(bytes, n).CopyTo(mask);
         }
         return new TissueMask(overview.Width, overview.Height, level0.Width, level0.Height, mask, glass);
@@ -127,34 +128,5 @@ public static class TissueDetector
         if (!mat.IsContinuous())
             throw new InvalidOperationException("expected a continuous matrix");
         return new Span<T>((void*)mat.Data, count);
-    }
-
-    private static void RemoveSmall(Mat mask, int minPixels, byte value)
-    {
-        if (minPixels <= 1)
-            return;
-        using var target = new Mat();
-        if (value == 1)
-            mask.CopyTo(target);
-        else
-            Cv2.Compare(mask, Scalar.All(0), target, CmpTypes.EQ);
-        using var labels = new Mat();
-        using var stats = new Mat();
-        using var centroids = new Mat();
-        int count = Cv2.ConnectedComponentsWithStats(target, labels, stats, centroids, PixelConnectivity.Connectivity8, MatType.CV_32S);
-        var small = new bool[count];
-        bool any = false;
-        for (int i = 1; i < count; i++)
-        {
-            small[i] = stats.At<int>(i, (int)ConnectedComponentsTypes.Area) < minPixels;
-            any |= small[i];
-        }
-        if (!any)
-            return;
-        var lab = AsSpan<int>(labels, mask.Rows * mask.Cols);
-        var m = AsSpan<byte>(mask, mask.Rows * mask.Cols);
-        for (int i = 0; i < lab.Length; i++)
-            if (small[lab[i]])
-                m[i] = (byte)(1 - value);
     }
 }

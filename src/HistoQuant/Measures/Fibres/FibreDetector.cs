@@ -236,20 +236,11 @@ public sealed class FibreDetector(FibreSettings settings, double weak)
         float keep = (float)(1 - settings.ValleyContrast);
         for (int i = 0; i < n; i++)
             if (tissue[i] && od[i] < keep * lv[i])
-                v[i] = 255;
+                v[i] = 1;
         // Endomysium is a network of lines; specks of noise inside a fibre are not.
-        using var labels = new Mat();
-        using var stats = new Mat();
-        using var centroids = new Mat();
-        int count = Cv2.ConnectedComponentsWithStats(valley, labels, stats, centroids, PixelConnectivity.Connectivity8);
-        int minPixels = (int)Math.Ceiling(MinValleyMicrons2 / (px * px));
-        var line = new bool[count];
-        for (int k = 1; k < count; k++)
-            line[k] = stats.At<int>(k, (int)ConnectedComponentsTypes.Area) >= minPixels;
-        var lab = Span32(labels, n);
+        RemoveSmallComponents(valley, (int)Math.Ceiling(MinValleyMicrons2 / (px * px)), value: 1);
         for (int i = 0; i < n; i++)
-            if (line[lab[i]])
-                pale[i] = true;
+            pale[i] |= v[i] != 0;
         return pale;
     }
 
