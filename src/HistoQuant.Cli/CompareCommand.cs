@@ -1,6 +1,7 @@
 using System.CommandLine;
 using HistoQuant.Output;
 using HistoQuant.Study;
+using HistoQuant.Study.Reports;
 
 namespace HistoQuant.Cli;
 

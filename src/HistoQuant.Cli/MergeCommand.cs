@@ -1,5 +1,6 @@
 using System.CommandLine;
 using HistoQuant.Output;
+using HistoQuant.Pipeline;
 
 namespace HistoQuant.Cli;
 

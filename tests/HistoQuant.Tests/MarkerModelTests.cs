@@ -1,4 +1,5 @@
 using HistoQuant.Models;
+using HistoQuant.Measures;
 
 namespace HistoQuant.Tests;
 

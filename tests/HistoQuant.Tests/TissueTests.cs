@@ -1,5 +1,6 @@
 using HistoQuant.Pipeline;
 using HistoQuant.Slides;
+using HistoQuant.Kernels;
 
 namespace HistoQuant.Tests;
 

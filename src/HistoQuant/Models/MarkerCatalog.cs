@@ -1,5 +1,6 @@
 using System.Text.Json;
 using HistoQuant.Stains;
+using HistoQuant.Measures;
 
 namespace HistoQuant.Models;
 

@@ -1,4 +1,5 @@
 using HistoQuant.Stains;
+using HistoQuant.Measures;
 
 namespace HistoQuant.Models;
 

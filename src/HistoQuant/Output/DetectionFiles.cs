@@ -4,6 +4,7 @@ using HistoQuant.Measures;
 using HistoQuant.Measures.Fibres;
 using HistoQuant.Pipeline;
 using HistoQuant.Slides;
+using HistoQuant.Kernels;
 
 namespace HistoQuant.Output;
 

@@ -139,7 +139,7 @@ public static class Benchmark
         double e2eSeconds = BestOfTwo(() =>
         {
             var result = quantifier.Run(path);
-            if (result.Status != Output.SlideResult.Ok)
+            if (result.Status != SlideResult.Ok)
                 throw new SlideException(path, result.Error);
         });
 

@@ -1,5 +1,6 @@
 using HistoQuant.Slides;
 using HistoQuant.Stains;
+using HistoQuant.Kernels;
 
 namespace HistoQuant.Pipeline;
 

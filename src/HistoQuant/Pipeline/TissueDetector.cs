@@ -2,6 +2,7 @@ using OpenCvSharp;
 using HistoQuant.Measures;
 using HistoQuant.Slides;
 using HistoQuant.Stains;
+using HistoQuant.Kernels;
 
 namespace HistoQuant.Pipeline;
 

@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Text.Json;
 using OpenCvSharp;
-using HistoQuant.Output;
 using HistoQuant.Stains;
+using HistoQuant.Slides.Tiff;
 
 namespace HistoQuant.Synth;
 

@@ -1,6 +1,6 @@
 namespace HistoQuant.Slides.Tiff;
 
-/// <summary>The TIFF tags HistoQuant reads (TIFF 6.0, Adobe and Aperio additions).</summary>
+/// <summary>The TIFF tags HistoQuant reads and writes (TIFF 6.0, Adobe and Aperio additions).</summary>
 internal static class TiffTag
 {
     public const ushort NewSubfileType = 254;
@@ -18,6 +18,7 @@ internal static class TiffTag
     public const ushort YResolution = 283;
     public const ushort PlanarConfiguration = 284;
     public const ushort ResolutionUnit = 296;
+    public const ushort Software = 305;
     public const ushort Predictor = 317;
     public const ushort TileWidth = 322;
     public const ushort TileLength = 323;
@@ -27,6 +28,7 @@ internal static class TiffTag
     public const ushort SampleFormat = 339;
     public const ushort JpegTables = 347;
     public const ushort YCbCrSubSampling = 530;
+    public const ushort ReferenceBlackWhite = 532;
     public const ushort HamamatsuNdpiVersion = 65420;
 }
 

@@ -1,6 +1,6 @@
 using HistoQuant.Study;
 
-namespace HistoQuant.Output.Charts;
+namespace HistoQuant.Study.Reports;
 
 /// <summary>The study plots: paired dots before/after per patient, scatter against manual scores, Bland–Altman.</summary>
 public static class StudyCharts

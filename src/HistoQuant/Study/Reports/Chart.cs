@@ -1,7 +1,7 @@
 using System.Globalization;
 using OpenCvSharp;
 
-namespace HistoQuant.Output.Charts;
+namespace HistoQuant.Study.Reports;
 
 /// <summary>
 /// A small plotting surface drawn with OpenCV (no plotting package is served here): a frame with nice

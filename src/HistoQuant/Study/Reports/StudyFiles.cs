@@ -1,11 +1,11 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
-using HistoQuant.Output.Charts;
 using HistoQuant.Study;
 using HistoQuant.Study.Stats;
+using HistoQuant.Output;
 
-namespace HistoQuant.Output;
+namespace HistoQuant.Study.Reports;
 
 /// <summary>
 /// Writes what `compare` and `validate` found: CSV tables (one row per marker and measure), PNG plots and

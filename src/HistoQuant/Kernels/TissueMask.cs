@@ -2,7 +2,7 @@ using HistoQuant.Kernels;
 using HistoQuant.Slides;
 using HistoQuant.Stains;
 
-namespace HistoQuant.Pipeline;
+namespace HistoQuant.Kernels;
 
 /// <summary>
 /// Which parts of the slide are tissue, at low resolution: mask pixel (mx,my) covers level-0 pixels x with

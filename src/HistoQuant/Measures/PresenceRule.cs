@@ -1,4 +1,4 @@
-namespace HistoQuant.Models;
+namespace HistoQuant.Measures;
 
 /// <summary>
 /// A present/absent call per slide (the marker model's "presence" section): present when the named

@@ -1,4 +1,4 @@
-namespace HistoQuant.Output;
+namespace HistoQuant.Pipeline;
 
 /// <summary>
 /// One row of results.csv / one record of results.json: a slide measured with one marker. Column names

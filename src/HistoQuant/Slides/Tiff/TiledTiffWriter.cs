@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 
-namespace HistoQuant.Output;
+namespace HistoQuant.Slides.Tiff;
 
 /// <summary>
 /// Writes a tiled, pyramidal, JPEG-compressed RGB TIFF (or BigTIFF) as a stream: tiles of any level are
@@ -15,6 +15,8 @@ public sealed class TiledTiffWriter : IDisposable
     private readonly FileStream _stream;
     private readonly bool _big;
     private readonly List<Level> _levels = new();
+
+    private ushort OffsetType => (ushort)(_big ? TiffType.Long8 : TiffType.Long);
 
     private sealed record Level(int Width, int Height, int TileSize, long[] Offsets, long[] Counts)
     {
@@ -80,27 +82,27 @@ public sealed class TiledTiffWriter : IDisposable
     {
         var entries = new List<(ushort Tag, ushort Type, long Count, byte[] Value)>
         {
-            (254, 4, 1, U32(reduced ? 1u : 0u)),
-            (256, 4, 1, U32((uint)l.Width)),
-            (257, 4, 1, U32((uint)l.Height)),
-            (258, 3, 3, U16s(8, 8, 8)),
-            (259, 3, 1, U16s(7)),
-            (262, 3, 1, U16s(6)),
-            (277, 3, 1, U16s(3)),
-            (282, 5, 1, Rational(10000.0 / mpp)),
-            (283, 5, 1, Rational(10000.0 / mpp)),
-            (284, 3, 1, U16s(1)),
-            (296, 3, 1, U16s(3)),
-            (305, 2, 0, Ascii("HistoQuant")),
-            (322, 4, 1, U32((uint)l.TileSize)),
-            (323, 4, 1, U32((uint)l.TileSize)),
-            (324, _big ? (ushort)16 : (ushort)4, l.Offsets.Length, Offsets(l.Offsets)),
-            (325, _big ? (ushort)16 : (ushort)4, l.Counts.Length, Offsets(l.Counts)),
-            (530, 3, 2, U16s(2, 2)),
-            (532, 5, 6, Rationals(0, 255, 128, 255, 128, 255)),
+            (TiffTag.NewSubfileType, (ushort)TiffType.Long, 1, U32(reduced ? 1u : 0u)),
+            (TiffTag.ImageWidth, (ushort)TiffType.Long, 1, U32((uint)l.Width)),
+            (TiffTag.ImageLength, (ushort)TiffType.Long, 1, U32((uint)l.Height)),
+            (TiffTag.BitsPerSample, (ushort)TiffType.Short, 3, U16s(8, 8, 8)),
+            (TiffTag.Compression, (ushort)TiffType.Short, 1, U16s(TiffCompression.Jpeg)),
+            (TiffTag.Photometric, (ushort)TiffType.Short, 1, U16s(TiffPhotometric.YCbCr)),
+            (TiffTag.SamplesPerPixel, (ushort)TiffType.Short, 1, U16s(3)),
+            (TiffTag.XResolution, (ushort)TiffType.Rational, 1, Rational(10000.0 / mpp)),
+            (TiffTag.YResolution, (ushort)TiffType.Rational, 1, Rational(10000.0 / mpp)),
+            (TiffTag.PlanarConfiguration, (ushort)TiffType.Short, 1, U16s(1)),
+            (TiffTag.ResolutionUnit, (ushort)TiffType.Short, 1, U16s(3)),
+            (TiffTag.Software, (ushort)TiffType.Ascii, 0, Ascii("HistoQuant")),
+            (TiffTag.TileWidth, (ushort)TiffType.Long, 1, U32((uint)l.TileSize)),
+            (TiffTag.TileLength, (ushort)TiffType.Long, 1, U32((uint)l.TileSize)),
+            (TiffTag.TileOffsets, OffsetType, l.Offsets.Length, Offsets(l.Offsets)),
+            (TiffTag.TileByteCounts, OffsetType, l.Counts.Length, Offsets(l.Counts)),
+            (TiffTag.YCbCrSubSampling, (ushort)TiffType.Short, 2, U16s(2, 2)),
+            (TiffTag.ReferenceBlackWhite, (ushort)TiffType.Rational, 6, Rationals(0, 255, 128, 255, 128, 255)),
         };
         if (description is not null)
-            entries.Add((270, 2, 0, Ascii(description)));
+            entries.Add((TiffTag.ImageDescription, (ushort)TiffType.Ascii, 0, Ascii(description)));
         entries.Sort((a, b) => a.Tag.CompareTo(b.Tag));
 
         int inline = _big ? 8 : 4;
