@@ -1,5 +1,6 @@
 using System.Globalization;
 using HistoQuant.Pipeline;
+using HistoQuant.Output;
 
 namespace HistoQuant.Cli;
 
@@ -9,7 +10,7 @@ namespace HistoQuant.Cli;
 /// all, failures, and each running slide's stage and progress. When stderr is not a terminal the status
 /// line is never drawn, so logs stay clean.
 /// </summary>
-public sealed class ProgressDisplay : IDisposable
+public sealed class ProgressDisplay : IBatchProgress, IDisposable
 {
     private readonly TextWriter _out;
     private readonly int _total;
@@ -30,7 +31,7 @@ public sealed class ProgressDisplay : IDisposable
 
     public static bool StderrIsTerminal => !Console.IsErrorRedirected;
 
-    public SlideProgress Start(string slide)
+    public SlideProgress? Start(string slide)
     {
         var progress = new SlideProgress();
         lock (_gate)

@@ -60,10 +60,10 @@ public static class QuantifyCommand
                 Tissue = parse.GetValue(tissue) == "all" ? TissueMode.All : TissueMode.Auto,
                 Background = ParseBackground(parse.GetValue(background), out bool estimate),
                 EstimateBackground = estimate,
-                Threads = ThreadsPerJob(parse.GetValue(threads), parse.GetValue(parallel)),
+                Threads = BatchRunner.ThreadsPerJob(parse.GetValue(threads), parse.GetValue(parallel)),
                 Cells = parse.GetValue(cells) || parse.GetValue(detections),
                 Histogram = parse.GetValue(histogram),
-                DetectionsFolder = parse.GetValue(detections) ? parse.GetValue(output) : null,
+                Detections = parse.GetValue(detections),
                 CellSettings = core is { } c ? m.Cells with { CoreMicrons = c } : null,
             };
             var options = For(model);
@@ -78,80 +78,25 @@ public static class QuantifyCommand
             }
             using (engine)
             {
-                var jobs = ExpandInputs(parse.GetValue(inputs)!).Select(s => new Job(s, options.Marker.Id, null)).ToList();
+                var jobs = ExpandInputs(parse.GetValue(inputs)!).Select(s => new BatchJob(s, options.Marker.Id)).ToList();
                 if (parse.GetValue(manifest) is { } file)
-                    jobs.AddRange(Cli.Load(() => Manifest.Load(file)).Select(e => new Job(e.Slide, e.Marker ?? options.Marker.Id, e.Columns)));
+                    jobs.AddRange(Cli.Load(() => Manifest.Load(file)).Select(e => new BatchJob(e.Slide, e.Marker ?? options.Marker.Id, e.Columns)));
                 if (parse.GetValue(shard) is { } text)
                     jobs = Cli.Load(() => Shard.Parse(text)).Take(jobs).ToList();
                 // One quantifier per marker: a manifest may mix markers, each with its own model.
                 var quantifiers = new Dictionary<string, Quantifier>(StringComparer.OrdinalIgnoreCase);
                 foreach (var id in jobs.Select(j => j.Marker).Distinct(StringComparer.OrdinalIgnoreCase))
                     quantifiers[id] = new Quantifier(id.Equals(model.Id, StringComparison.OrdinalIgnoreCase) ? options : For(Cli.Load(() => MarkerCatalog.Resolve(id))), engine);
-                return Run(jobs, parse.GetValue(output)!, quantifiers, parse.GetValue(force), JobsWithinMemory(parse.GetValue(parallel), quantifiers.Values));
+                if (jobs.Count == 0)
+                    throw new UsageException("no slides to measure: give slides, folders or --manifest");
+                var runner = new BatchRunner(quantifiers, parse.GetValue(output)!, parse.GetValue(force), parse.GetValue(parallel), parse.GetValue(detections));
+                using var display = new ProgressDisplay(jobs.Count, Console.Error, ProgressDisplay.StderrIsTerminal);
+                int failed = runner.Run(jobs, display, Console.Error);
+                Console.Error.WriteLine($"{jobs.Count - failed} of {jobs.Count} slides measured; results in {runner.Writer!.CsvPath}");
+                return failed == 0 ? Cli.Ok : Cli.SomeFailed;
             }
         });
         return command;
-    }
-
-    private sealed record Job(string Slide, string Marker, IReadOnlyDictionary<string, string>? Columns);
-
-    private static int Run(IReadOnlyList<Job> jobs, string outDir, Dictionary<string, Quantifier> quantifiers, bool force, int parallel)
-    {
-        if (jobs.Count == 0)
-            throw new UsageException("no slides to measure: give slides, folders or --manifest");
-        var writer = new ResultsWriter(outDir);
-        using var display = new ProgressDisplay(jobs.Count, Console.Error, ProgressDisplay.StderrIsTerminal);
-        int failed = 0;
-        Parallel.For(0, jobs.Count, new ParallelOptions { MaxDegreeOfParallelism = parallel }, i =>
-        {
-            var job = jobs[i];
-            var quantifier = quantifiers[job.Marker];
-            // A re-run (after a crash, or with more slides) keeps rows finished with the same parameters.
-            bool kept;
-            lock (writer)
-                kept = !force && writer.Finished(job.Slide, quantifier.MarkerId, quantifier.Fingerprint) is not null;
-            if (kept)
-            {
-                display.Finish(null, $"{job.Slide}: already measured with these parameters, kept (--force redoes it)", failed: false);
-                return;
-            }
-            var progress = display.Start(job.Slide);
-            var result = quantifier.Run(job.Slide, default, progress) with { Manifest = job.Columns };
-            lock (writer)
-                writer.Add(result);
-            if (result.Status == SlideResult.Ok)
-                display.Finish(progress, string.Create(CultureInfo.InvariantCulture,
-                    $"{job.Slide}: tissue {result.TissueAreaMm2:0.###} mm², positive {result.PositiveAreaPct:0.##}%, H-score {result.HScore:0.#} ({result.Seconds:0.0} s, {result.Device})"), failed: false);
-            else
-            {
-                Interlocked.Increment(ref failed);
-                display.Finish(progress, $"error: {result.Error}", failed: true);
-            }
-        });
-        // Slides finish in any order with --jobs; the tables list them in the order they were given.
-        var order = jobs.Select((j, i) => (Key: (j.Slide, quantifiers[j.Marker].MarkerId), i)).GroupBy(x => x.Key).ToDictionary(g => g.Key, g => g.First().i);
-        writer.Reorder(r => order.TryGetValue((r.Slide, r.Marker), out int rank) ? rank : int.MaxValue);
-        Console.Error.WriteLine($"{jobs.Count - failed} of {jobs.Count} slides measured; results in {writer.CsvPath}");
-        return failed == 0 ? Cli.Ok : Cli.SomeFailed;
-    }
-
-    private static int ThreadsPerJob(int threads, int jobs) =>
-        jobs <= 1 ? Math.Max(0, threads) : Math.Max(1, (threads > 0 ? threads : Environment.ProcessorCount) / jobs);
-
-    /// <summary>
-    /// --jobs, lowered so that the slides in flight fit in the memory the process may use: measured peaks are
-    /// about 350 MB a slide for pixel measures, 540 MB with cells (50 000² px) and 480 MB with fibres (20 000² px).
-    /// </summary>
-    private static int JobsWithinMemory(int requested, IEnumerable<Quantifier> quantifiers)
-    {
-        if (requested <= 1)
-            return 1;
-        long perJob = quantifiers.Any(q => q.DetectsObjects) ? 650L << 20 : 350L << 20;
-        long available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
-        int fit = (int)Math.Clamp(available / perJob, 1, requested);
-        if (fit < requested)
-            Console.Error.WriteLine($"histoquant: --jobs {requested} lowered to {fit} to stay within {available >> 20} MB of memory");
-        return fit;
     }
 
     /// <summary>Files stay as given; folders contribute their slide files (not recursive), sorted by name.</summary>

@@ -19,34 +19,21 @@ public static class StainsCommand
         estimate.SetAction(parse =>
         {
             var start = StainPresets.Find(parse.GetValue(reference)!) ?? throw new UsageException($"--reference: unknown preset '{parse.GetValue(reference)}'");
-            var samples = new List<float>();
-            var glasses = new List<Background>();
-            foreach (var path in parse.GetValue(slides)!)
-            {
-                try
-                {
-                    using var slide = SlideOpener.Open(path);
-                    var tissue = TissueDetector.Detect(slide, parse.GetValue(mpp) ?? slide.MppX, new TissueSettings());
-                    var glass = tissue.Glass ?? Background.White;
-                    glasses.Add(glass);
-                    samples.AddRange(StainSampler.Sample(slide, tissue, glass));
-                }
-                catch (SlideException e)
-                {
-                    Console.Error.WriteLine($"histoquant: {e.Message}");
-                    return Cli.SomeFailed;
-                }
-            }
-            var background = new Background(glasses.Average(g => g.R), glasses.Average(g => g.G), glasses.Average(g => g.B));
             StainSet set;
             try
             {
-                set = StainEstimator.Estimate(samples.ToArray(), start, background, $"estimated from {glasses.Count} slide(s)");
+                set = StainEstimation.FromSlides(parse.GetValue(slides)!, start, parse.GetValue(mpp));
+            }
+            catch (SlideException e)
+            {
+                Console.Error.WriteLine($"histoquant: {e.Message}");
+                return Cli.SomeFailed;
             }
             catch (InvalidOperationException e)
             {
                 throw new UsageException(e.Message);
             }
+            var background = set.Background;
             string file = parse.GetValue(output)!;
             HistoQuant.Output.ResultsWriter.WriteAtomically(file, StainFile.ToJson(set));
             Console.Error.WriteLine($"wrote {file}: {set.Stain1.Name} {Fmt(set.Stain1)} ({set.Stain1.AngleDegrees(start.Stain1):0.0}° from {start.Name}), " +

@@ -153,7 +153,7 @@ public class HistogramOutputTests
         Assert.Equal(64, d.ChromogenHistogram!.Length);
         Assert.Equal(d.TissuePixels, d.ChromogenHistogram.Sum());
         // Re-thresholding from the histogram at the model's 0.2 gives the reported % positive area.
-        Assert.Equal(row.PositiveAreaPct!.Value, 100.0 * d.ChromogenHistogram[4..].Sum() / d.TissuePixels, 6);
+        Assert.Equal(row["positive_area_pct"]!.Value, 100.0 * d.ChromogenHistogram[4..].Sum() / d.TissuePixels, 6);
     }
 
     [Fact]

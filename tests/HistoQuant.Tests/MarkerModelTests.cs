@@ -1,5 +1,6 @@
 using HistoQuant.Models;
 using HistoQuant.Measures;
+using HistoQuant.Measures.Presence;
 
 namespace HistoQuant.Tests;
 

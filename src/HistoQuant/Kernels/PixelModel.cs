@@ -11,6 +11,10 @@ public sealed class PixelModel
     /// <summary>lut[c*256 + v]: channel c at value v times M⁻¹[c, chromogen]; see <see cref="StainSet.ConcentrationLut"/>.</summary>
     public float[] ChromogenLut { get; }
 
+    /// <summary>The stains the tables were made from, and which of them is the chromogen.</summary>
+    public StainSet Stains { get; }
+    public int ChromogenIndex { get; }
+
     /// <summary>
     /// The table of the plane cell detection finds nuclei in: the counterstain (hematoxylin) concentration,
     /// or the summed optical density of all channels (for nuclear markers, where DAB hides the hematoxylin).
@@ -48,6 +52,8 @@ public sealed class PixelModel
     {
         if (!(weak <= moderate && moderate <= strong))
             throw new ArgumentException($"thresholds must satisfy weak ≤ moderate ≤ strong (got {weak}, {moderate}, {strong})");
+        Stains = stains;
+        ChromogenIndex = chromogenIndex;
         ChromogenLut = stains.ConcentrationLut(chromogenIndex);
         CounterstainLut = detectOnOdSum ? stains.OpticalDensityLut() : stains.ConcentrationLut(chromogenIndex == 0 ? 1 : 0);
         Weak = (float)weak;

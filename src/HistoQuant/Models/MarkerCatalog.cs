@@ -9,11 +9,12 @@ public static class MarkerCatalog
 {
     public const string DefaultId = "dab-generic";
 
-    private static readonly string[] KnownKeys = ["id", "name", "description", "stains", "chromogen", "thresholds", "compartment", "measures", "cells", "fibres", "capillaries", "presence"];
-    private static readonly string[] KnownCellKeys = ["detection", "nucleus_threshold", "smooth_sigma_um", "min_nucleus_area_um2", "max_nucleus_area_um2", "expansion_um"];
-    private static readonly string[] KnownCompartments = ["any", "nucleus", "cytoplasm", "membrane", "cell", "sarcolemma"];
+    private static readonly string[] TopKeys = ["id", "name", "description", "stains", "chromogen", "thresholds", "compartment", "measures"];
+    private static readonly string[] KnownKeys = [.. TopKeys, .. MeasureRegistry.All.Select(m => m.SectionName).OfType<string>()];
+    // Only compartments some measure grades by: a model cannot name one that would silently be graded as another.
+    private static readonly string[] KnownCompartments = MeasureRegistry.All.SelectMany(m => m.Compartments).Distinct().ToArray();
     // Only measures the tool computes: a model cannot ask for one that would silently come out empty.
-    public static readonly string[] KnownMeasures = ["positive_area", "intensity_grades", "positive_cells", "positive_fibres", "capillaries"];
+    public static readonly string[] KnownMeasures = MeasureRegistry.ModelNames.ToArray();
 
     /// <summary>Folders searched for model ids: $HISTOQUANT_MODELS, the app's own models/ folder, then ./models.</summary>
     public static IEnumerable<string> SearchFolders()
@@ -101,108 +102,24 @@ public static class MarkerCatalog
                 measures.AddRange(["positive_area", "intensity_grades"]);
 
             var model = new MarkerModel(id, name, description, stains, chromogen, thresholds, compartment, measures, source);
-            if (root.TryGetProperty("cells", out var cells))
-                model = WithCells(model, cells, source);
-            if (root.TryGetProperty("fibres", out var fibres))
-                model = model with { Fibres = ParseFibres(new Section(fibres, "fibres", source), model.Fibres) };
-            if (root.TryGetProperty("capillaries", out var capillaries))
-                model = model with { Capillaries = ParseCapillaries(new Section(capillaries, "capillaries", source), model.Capillaries) };
-            if (root.TryGetProperty("presence", out var presence))
-                model = model with { Presence = ParsePresence(presence, source) };
-            return model;
+            CheckCompartment(model, source);
+            var settings = new Dictionary<string, object?>(model.Settings);
+            foreach (var measure in MeasureRegistry.All)
+                if (measure.SectionName is { } section && root.TryGetProperty(section, out var sectionJson))
+                    settings[section] = measure.ParseSection(new ModelSection(sectionJson, section, source));
+            return model with { Settings = settings };
         }
     }
 
-    private static MarkerModel WithCells(MarkerModel model, JsonElement cells, string source)
+    /// <summary>A compartment must be one that a measure the model asks for grades by ("any" always is).</summary>
+    private static void CheckCompartment(MarkerModel model, string source)
     {
-        var section = new Section(cells, "cells", source);
-        section.OnlyKeys(KnownCellKeys);
-        string detection = OptionalString(cells, "detection") ?? "hematoxylin";
-        if (detection is not ("hematoxylin" or "od-sum"))
-            throw new FormatException($"{source}: cells.detection must be \"hematoxylin\" or \"od-sum\"");
-        var s = model.Cells;
-        s = s with
-        {
-            NucleusThreshold = section.Get("nucleus_threshold", s.NucleusThreshold, 0.01, 3),
-            SmoothSigmaMicrons = section.Get("smooth_sigma_um", s.SmoothSigmaMicrons, 0, 10),
-            MinNucleusArea = section.Get("min_nucleus_area_um2", s.MinNucleusArea, 1, 10000),
-            MaxNucleusArea = section.Get("max_nucleus_area_um2", s.MaxNucleusArea, 1, 10000),
-            CellExpansionMicrons = section.Get("expansion_um", s.CellExpansionMicrons, 0, 50),
-        };
-        if (s.MinNucleusArea > s.MaxNucleusArea)
-            throw new FormatException($"{source}: cells.min_nucleus_area_um2 is larger than cells.max_nucleus_area_um2");
-        return model with { Cells = s, DetectOnOdSum = detection == "od-sum" };
-    }
-
-    /// <summary>A section of numeric settings: unknown keys and out-of-range values are errors that name the key.</summary>
-    private readonly record struct Section(JsonElement Json, string Name, string Source)
-    {
-        public void OnlyKeys(params string[] known)
-        {
-            if (Json.ValueKind != JsonValueKind.Object)
-                throw new FormatException($"{Source}: \"{Name}\" must be an object");
-            foreach (var p in Json.EnumerateObject())
-                if (!known.Contains(p.Name))
-                    throw new FormatException($"{Source}: unknown key \"{Name}.{p.Name}\" (known: {string.Join(", ", known)})");
-        }
-
-        public double Get(string key, double fallback, double min, double max)
-        {
-            if (!Json.TryGetProperty(key, out var v))
-                return fallback;
-            if (v.ValueKind != JsonValueKind.Number || v.GetDouble() < min || v.GetDouble() > max)
-                throw new FormatException($"{Source}: {Name}.{key} must be a number between {min} and {max}");
-            return v.GetDouble();
-        }
-    }
-
-    private static Measures.Fibres.FibreSettings ParseFibres(Section s, Measures.Fibres.FibreSettings d)
-    {
-        s.OnlyKeys("min_area_um2", "max_area_um2", "min_solidity", "band_um", "ring_fraction", "gap_fraction", "valley_contrast", "valley_um", "marker_depth_um", "nucleus_od", "smooth_sigma_um");
-        var f = d with
-        {
-            MinAreaMicrons2 = s.Get("min_area_um2", d.MinAreaMicrons2, 10, 1e6),
-            MaxAreaMicrons2 = s.Get("max_area_um2", d.MaxAreaMicrons2, 10, 1e6),
-            MinSolidity = s.Get("min_solidity", d.MinSolidity, 0, 1),
-            BandMicrons = s.Get("band_um", d.BandMicrons, 0.5, 20),
-            RingFraction = s.Get("ring_fraction", d.RingFraction, 0.01, 1),
-            GapFraction = s.Get("gap_fraction", d.GapFraction, 0.05, 1),
-            ValleyContrast = s.Get("valley_contrast", d.ValleyContrast, 0, 0.9),
-            ValleyMicrons = s.Get("valley_um", d.ValleyMicrons, 0.5, 20),
-            MarkerDepthMicrons = s.Get("marker_depth_um", d.MarkerDepthMicrons, 1, 50),
-            NucleusOd = s.Get("nucleus_od", d.NucleusOd, 0.01, 3),
-            SmoothSigmaMicrons = s.Get("smooth_sigma_um", d.SmoothSigmaMicrons, 0, 10),
-        };
-        if (f.MinAreaMicrons2 > f.MaxAreaMicrons2)
-            throw new FormatException($"{s.Source}: fibres.min_area_um2 is larger than fibres.max_area_um2");
-        return f with { MarginMicrons = Math.Max(f.MarginMicrons, Math.Sqrt(f.MaxAreaMicrons2 / Math.PI) * 1.2) };
-    }
-
-    private static Measures.Capillaries.CapillarySettings ParseCapillaries(Section s, Measures.Capillaries.CapillarySettings d)
-    {
-        s.OnlyKeys("min_area_um2", "max_area_um2", "min_elongation", "min_lumen_um2", "max_lumen_counterstain");
-        var c = d with
-        {
-            MinAreaMicrons2 = s.Get("min_area_um2", d.MinAreaMicrons2, 1, 10000),
-            MaxAreaMicrons2 = s.Get("max_area_um2", d.MaxAreaMicrons2, 1, 10000),
-            MinElongation = s.Get("min_elongation", d.MinElongation, 1, 100),
-            MinLumenMicrons2 = s.Get("min_lumen_um2", d.MinLumenMicrons2, 0.25, 1000),
-            MaxLumenCounterstain = s.Get("max_lumen_counterstain", d.MaxLumenCounterstain, 0, 3),
-        };
-        if (c.MinAreaMicrons2 > c.MaxAreaMicrons2)
-            throw new FormatException($"{s.Source}: capillaries.min_area_um2 is larger than capillaries.max_area_um2");
-        return c;
-    }
-
-    private static PresenceRule ParsePresence(JsonElement json, string source)
-    {
-        new Section(json, "presence", source).OnlyKeys("measure", "at_least");
-        string measure = json.TryGetProperty("measure", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString()! : "";
-        if (!PresenceRule.Measures.Contains(measure))
-            throw new FormatException($"{source}: presence.measure must be one of {string.Join(", ", PresenceRule.Measures)}");
-        if (!json.TryGetProperty("at_least", out var t) || t.ValueKind != JsonValueKind.Number || !double.IsFinite(t.GetDouble()))
-            throw new FormatException($"{source}: presence.at_least must be a number");
-        return new PresenceRule(measure, t.GetDouble());
+        if (model.Compartment == "any")
+            return;
+        var request = new MeasureRequest(model.Measures, model.Settings, ForceCells: false);
+        var graders = MeasureRegistry.All.Where(m => m.Compartments.Contains(model.Compartment)).ToList();
+        if (graders.Count > 0 && !graders.Any(m => m.IsWanted(request)))
+            throw new FormatException($"{source}: compartment \"{model.Compartment}\" is graded by {string.Join(" or ", graders.SelectMany(m => m.ModelNames))}, which \"measures\" does not list");
     }
 
     private static string RequiredString(JsonElement root, string key, string source) =>

@@ -1,5 +1,9 @@
 using HistoQuant.Stains;
 using HistoQuant.Measures;
+using HistoQuant.Measures.Capillaries;
+using HistoQuant.Measures.Cells;
+using HistoQuant.Measures.Fibres;
+using HistoQuant.Measures.Presence;
 
 namespace HistoQuant.Models;
 
@@ -29,20 +33,22 @@ public sealed record MarkerModel(
     IReadOnlyList<string> Measures,
     string Source)
 {
-    /// <summary>Cell detection parameters (the model's "cells" section; QuPath's defaults otherwise).</summary>
-    public Measures.Cells.CellSettings Cells { get; init; } = new();
+    /// <summary>
+    /// Each measure's settings by model section name ("cells", "fibres"...): the section as the file gives it,
+    /// parsed by the measure that owns it, or the measure's defaults (see <see cref="MeasureRegistry"/>).
+    /// </summary>
+    public IReadOnlyDictionary<string, object?> Settings { get; init; } = MeasureRegistry.All
+        .Where(m => m.SectionName is not null).ToDictionary(m => m.SectionName!, m => m.DefaultSettings);
 
-    /// <summary>Find nuclei in the summed OD instead of hematoxylin (nuclear markers such as Ki-67).</summary>
-    public bool DetectOnOdSum { get; init; }
+    /// <summary>A measure's settings of the type it parses them to.</summary>
+    public T? SettingsOf<T>(string section) where T : class => Settings.GetValueOrDefault(section) as T;
 
-    /// <summary>Muscle fibre segmentation and scoring (the model's "fibres" section; defaults otherwise).</summary>
-    public Measures.Fibres.FibreSettings Fibres { get; init; } = new();
-
-    /// <summary>Capillary-like object rule (the model's "capillaries" section; defaults otherwise).</summary>
-    public Measures.Capillaries.CapillarySettings Capillaries { get; init; } = new();
-
-    /// <summary>The present/absent call, when the model declares one.</summary>
-    public PresenceRule? Presence { get; init; }
+    // Shorthands for the shipped measures' settings, which the CLI and tests read.
+    public CellSettings Cells => SettingsOf<CellSection>("cells")!.Settings;
+    public bool DetectOnOdSum => SettingsOf<CellSection>("cells")!.DetectOnOdSum;
+    public FibreSettings Fibres => SettingsOf<FibreSettings>("fibres")!;
+    public CapillarySettings Capillaries => SettingsOf<CapillarySettings>("capillaries")!;
+    public PresenceRule? Presence => SettingsOf<PresenceRule>("presence");
 
     public StainVector Chromogen => Stains[ChromogenIndex];
 }

@@ -1,8 +1,6 @@
 using System.Text.Json;
 using OpenCvSharp;
 using HistoQuant.Measures;
-using HistoQuant.Measures.Fibres;
-using HistoQuant.Pipeline;
 using HistoQuant.Slides;
 using HistoQuant.Kernels;
 
@@ -14,68 +12,25 @@ namespace HistoQuant.Output;
 /// </summary>
 public static class DetectionFiles
 {
-    private static readonly string[] ClassNames = ["Negative", "1+", "2+", "3+"];
-    private static readonly int[][] ClassColours = [[112, 112, 225], [255, 215, 0], [255, 128, 0], [200, 0, 0]];
-
-    public static void WriteGeoJson(SlideObjects objects, string path)
+    public static void WriteGeoJson(IReadOnlyList<IMeasure> measures, SlideObjects objects, string path)
     {
         var features = new List<object>();
-        foreach (var c in objects.Cells ?? [])
-            features.Add(Feature("cell", Ring(c.Outline, c.X, c.Y), ClassNames[c.Class], ClassColours[c.Class], new()
-            {
-                ["Centroid X px"] = Math.Round(c.X, 2),
-                ["Centroid Y px"] = Math.Round(c.Y, 2),
-                ["Cell: Area µm^2"] = Math.Round(c.AreaMicrons2, 3),
-                ["Nucleus: Area µm^2"] = Math.Round(c.NucleusAreaMicrons2, 3),
-                ["Nucleus: DAB OD mean"] = Math.Round(c.NucleusDab, 5),
-                ["Cytoplasm: DAB OD mean"] = Math.Round(c.CytoplasmDab, 5),
-                ["Cell: DAB OD mean"] = Math.Round(c.CellDab, 5),
-                ["Cell: DAB OD max"] = Math.Round(c.MaxDab, 5),
-            }));
-        foreach (var f in objects.Fibres ?? [])
-        {
-            var (name, colour) = FibreClass(f);
-            features.Add(Feature("annotation", Ring(f.Outline, f.X, f.Y), name, colour, new()
-            {
-                ["Centroid X px"] = Math.Round(f.X, 2),
-                ["Centroid Y px"] = Math.Round(f.Y, 2),
-                ["Fibre: Area µm^2"] = Math.Round(f.AreaMicrons2, 3),
-                ["Fibre: Solidity"] = Math.Round(f.Solidity, 4),
-                ["Sarcolemma: DAB OD mean"] = Math.Round(f.BandDab, 5),
-                ["Sarcolemma: DAB positive fraction"] = Math.Round(f.BandPositiveFraction, 4),
-                ["Sarcoplasm: DAB OD mean"] = Math.Round(f.SarcoplasmDab, 5),
-            }));
-        }
-        foreach (var v in objects.Capillaries ?? [])
-            features.Add(Feature("detection", Ring(null, v.X, v.Y), v.Ring ? "Capillary (ring)" : "Capillary (elongated)", CapillaryColour, new()
-            {
-                ["Centroid X px"] = Math.Round(v.X, 2),
-                ["Centroid Y px"] = Math.Round(v.Y, 2),
-                ["Area µm^2"] = Math.Round(v.AreaMicrons2, 3),
-                ["Elongation"] = Math.Round(v.Elongation, 3),
-                ["Lumen µm^2"] = Math.Round(v.LumenMicrons2, 3),
-                ["DAB OD mean"] = Math.Round(v.MeanDab, 5),
-            }));
+        foreach (var measure in measures)
+            if (objects[measure.Name] is { } list)
+                features.AddRange(measure.Features(list).Select(Feature));
         var json = JsonSerializer.Serialize(new { type = "FeatureCollection", features });
         ResultsWriter.WriteAtomically(path, json);
     }
 
-    private static readonly int[] CapillaryColour = [0, 160, 255];
-
-    private static (string Name, int[] Colour) FibreClass(DetectedFibre f) =>
-        f.Sarcolemmal ? ("Fibre: sarcolemmal positive", [200, 0, 0])
-        : f.Sarcoplasmic ? ("Fibre: sarcoplasmic positive", [255, 128, 0])
-        : ("Fibre: negative", [0, 170, 0]);
-
-    private static object Feature(string objectType, double[][] ring, string className, int[] colour, Dictionary<string, double> measurements) => new
+    private static object Feature(GeoFeature f) => new
     {
         type = "Feature",
-        geometry = new { type = "Polygon", coordinates = new[] { ring } },
+        geometry = new { type = "Polygon", coordinates = new[] { Ring(f.Outline, f.X, f.Y) } },
         properties = new Dictionary<string, object>
         {
-            ["objectType"] = objectType,
-            ["classification"] = new { name = className, color = colour },
-            ["measurements"] = measurements,
+            ["objectType"] = f.ObjectType,
+            ["classification"] = new { name = f.ClassName, color = f.Colour },
+            ["measurements"] = f.Measurements,
         },
     };
 
@@ -94,7 +49,7 @@ public static class DetectionFiles
     /// sarcolemmal, orange sarcoplasmic), capillaries as blue rings and cells as dots (negative blue,
     /// 1+ yellow, 2+ orange, 3+ red).
     /// </summary>
-    public static void WriteOverlay(ISlide slide, TissueMask tissue, Kernels.PixelModel model, SlideObjects objects, string path, int maxSide = 2048)
+    public static void WriteOverlay(ISlide slide, TissueMask tissue, Kernels.PixelModel model, IReadOnlyList<IMeasure> measures, SlideObjects objects, string path, int maxSide = 2048)
     {
         var level0 = slide.Levels[0];
         var (w, h) = SlideOverview.FitWithin(level0, maxSide);
@@ -105,22 +60,23 @@ public static class DetectionFiles
         Cv2.CvtColor(rgb, bgr, ColorConversionCodes.RGB2BGR);
         DrawTissueOutline(bgr, tissue);
         double scale = (double)w / level0.Width;
-        static Scalar Bgr(int[] c) => new(c[2], c[1], c[0]);
-        foreach (var f in objects.Fibres ?? [])
-        {
-            if (f.Outline is not { Count: >= 3 } outline)
-                continue;
-            var points = outline.Select(p => new Point((int)(p.X * scale), (int)(p.Y * scale))).ToArray();
-            Cv2.Polylines(bgr, [points], true, Bgr(FibreClass(f).Colour), 1, LineTypes.AntiAlias);
-        }
         int radius = Math.Max(2, (int)Math.Round(4 * scale * Math.Max(1, 1 / scale / 8)));
-        foreach (var v in objects.Capillaries ?? [])
-            Cv2.Circle(bgr, new Point((int)(v.X * scale), (int)(v.Y * scale)), radius + 1, Bgr(CapillaryColour), 1, LineTypes.AntiAlias);
-        foreach (var c in objects.Cells ?? [])
-            Cv2.Circle(bgr, new Point((int)(c.X * scale), (int)(c.Y * scale)), radius, Bgr(ClassColours[c.Class]), -1);
+        var canvas = new OverlayCanvas(bgr, scale, radius);
+        foreach (var measure in measures.OrderBy(m => m.OverlayOrder))
+            if (objects[measure.Name] is { } list)
+                measure.Draw(canvas, list);
         if (Path.GetDirectoryName(Path.GetFullPath(path)) is { } dir)
             Directory.CreateDirectory(dir);
         Cv2.ImWrite(path, bgr);
+    }
+
+    /// <summary>Both detection files of a measured slide into <paramref name="folder"/> (GeoJSON only when objects were detected).</summary>
+    public static void Write(Pipeline.MeasuredSlide m, string folder)
+    {
+        Directory.CreateDirectory(folder);
+        if (!m.Objects.IsEmpty)
+            WriteGeoJson(m.Measures, m.Objects, Path.Combine(folder, "detections.geojson"));
+        WriteOverlay(m.Slide, m.Tissue, m.Model, m.Measures, m.Objects, Path.Combine(folder, "overlay.png"));
     }
 
     /// <summary>Half-way to cyan where the overview pixel's chromogen OD is at or above the weak threshold, in tissue.</summary>

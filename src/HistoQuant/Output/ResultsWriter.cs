@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Serialization;
+using HistoQuant.Measures;
 using HistoQuant.Pipeline;
 
 namespace HistoQuant.Output;
@@ -12,21 +12,13 @@ namespace HistoQuant.Output;
 /// </summary>
 public sealed class ResultsWriter
 {
+    /// <summary>results.csv's fixed columns: the slide's facts, every registered measure's columns, the run's.</summary>
     public static readonly string[] Columns =
     [
-        "slide", "marker", "status", "error", "width_px", "height_px", "mpp", "tissue_area_mm2", "positive_area_pct",
-        "weak_pct", "moderate_pct", "strong_pct", "h_score", "mean_dab_od",
-        "total_cells", "positive_cells", "positive_cells_pct", "positive_cells_per_mm2", "cell_h_score",
-        "fibres", "fibre_area_pct", "positive_fibres_pct", "sarcoplasmic_fibres_pct", "mhc1_grade", "capillaries", "capillaries_per_mm2", "present", "device", "seconds",
+        "slide", "marker", "status", "error", "width_px", "height_px", "mpp",
+        .. MeasureRegistry.Columns.Select(c => c.Name),
+        "device", "seconds",
     ];
-
-    private static readonly JsonSerializerOptions Json = new()
-    {
-        WriteIndented = true,
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    };
 
     private readonly string _folder;
     private readonly List<SlideResult> _results = new();
@@ -63,8 +55,7 @@ public sealed class ResultsWriter
         Write();
     }
 
-    public static List<SlideResult> ReadJson(string path) =>
-        JsonSerializer.Deserialize<List<SlideResult>>(File.ReadAllText(path), Json) ?? [];
+    public static List<SlideResult> ReadJson(string path) => ResultsJson.Read(File.ReadAllText(path));
 
     /// <summary>The finished row for this slide and marker, if an earlier run measured it with these parameters.</summary>
     public SlideResult? Finished(string slide, string marker, string parameters) =>
@@ -89,7 +80,7 @@ public sealed class ResultsWriter
     private void Write()
     {
         WriteAtomically(CsvPath, ToCsv(_results));
-        WriteAtomically(JsonPath, JsonSerializer.Serialize(_results, Json));
+        WriteAtomically(JsonPath, ResultsJson.Write(_results));
     }
 
     public static string ToCsv(IEnumerable<SlideResult> results)
@@ -104,11 +95,7 @@ public sealed class ResultsWriter
             string[] cells =
             [
                 Csv(r.Slide), Csv(r.Marker), r.Status, Csv(r.Error), Int(r.WidthPx), Int(r.HeightPx), Num(r.Mpp, "0.######"),
-                Num(r.TissueAreaMm2, "0.######"), Num(r.PositiveAreaPct, "0.####"), Num(r.WeakPct, "0.####"),
-                Num(r.ModeratePct, "0.####"), Num(r.StrongPct, "0.####"), Num(r.HScore, "0.####"), Num(r.MeanDabOd, "0.######"),
-                Int(r.TotalCells), Int(r.PositiveCells), Num(r.PositiveCellsPct, "0.####"), Num(r.PositiveCellsPerMm2, "0.###"), Num(r.CellHScore, "0.####"),
-                Int(r.Fibres), Num(r.FibreAreaPct, "0.##"), Num(r.PositiveFibresPct, "0.####"), Num(r.SarcoplasmicFibresPct, "0.####"), Int(r.Mhc1Grade),
-                Int(r.Capillaries), Num(r.CapillariesPerMm2, "0.###"), r.Present,
+                .. MeasureRegistry.Columns.Select(c => c.ToCsv(r[c.Name])),
                 Csv(r.Device), r.Seconds.ToString("0.###", CultureInfo.InvariantCulture),
                 .. extra.Select(k => Csv(r.Manifest is { } m && m.TryGetValue(k, out var v) ? v : "")),
             ];

@@ -129,9 +129,7 @@ public static class Benchmark
             slide.ReadTile(0, t.Col, t.Row, buffer);
             jobs.Add(new TileJob(buffer, level.TileWidth * 3, t.Width, t.Height, mask.SpansFor(t)));
         }
-        var stains = options.Stains ?? options.Marker.Stains;
-        var thresholds = options.Thresholds ?? options.Marker.Thresholds;
-        var model = new PixelModel(stains, options.Marker.ChromogenIndex, thresholds.Weak, thresholds.Moderate, thresholds.Strong);
+        var model = quantifier.PixelModelFor(slide, mask, path);
         var analysis = MeasureEngine(engine, jobs, model, threads);
         jobs.Clear();
 

@@ -1,11 +1,9 @@
 using System.Diagnostics;
 using HistoQuant.Kernels;
 using HistoQuant.Measures;
-using HistoQuant.Measures.Capillaries;
 using HistoQuant.Measures.Cells;
-using HistoQuant.Measures.Fibres;
+using HistoQuant.Measures.Pixels;
 using HistoQuant.Models;
-using HistoQuant.Output;
 using HistoQuant.Slides;
 using HistoQuant.Stains;
 
@@ -37,9 +35,12 @@ public sealed record QuantifyOptions
     public CellSettings? CellSettings { get; init; }
     /// <summary>Count the 64-bin chromogen OD histogram into results.json (`--histogram`).</summary>
     public bool Histogram { get; init; }
-    /// <summary>Folder for per-slide detections.geojson and overlay.png (`--detections`); null writes none.</summary>
-    public string? DetectionsFolder { get; init; }
+    /// <summary>Keep object outlines for detection files (`--detections`); the caller writes them.</summary>
+    public bool Detections { get; init; }
 }
+
+/// <summary>A measured slide, still open, with what was found on it: what detection files are drawn from.</summary>
+public sealed record MeasuredSlide(ISlide Slide, string Path, TissueMask Tissue, PixelModel Model, IReadOnlyList<IMeasure> Measures, SlideObjects Objects, SlideResult Result);
 
 /// <summary>Measures one slide end to end: open, find tissue, run tiles through the engine, aggregate.</summary>
 public sealed class Quantifier
@@ -47,17 +48,35 @@ public sealed class Quantifier
     private readonly QuantifyOptions _options;
     private readonly IPixelEngine _engine;
 
+    private readonly IReadOnlyDictionary<string, object?> _settings;
+    private readonly IReadOnlyList<IMeasure> _measures;
+
     public Quantifier(QuantifyOptions options, IPixelEngine engine)
     {
         _options = options;
         _engine = engine;
-        Fingerprint = ComputeFingerprint(options);
+        _settings = SettingsOf(options);
+        var request = new MeasureRequest(options.Marker.Measures, _settings, options.Cells);
+        _measures = MeasureRegistry.All.Where(m => m.IsWanted(request)).ToList();
+        Fingerprint = ComputeFingerprint(options, _settings);
     }
+
+    /// <summary>The model's measure settings with the command line's replacements (`--cell-tile`).</summary>
+    private static IReadOnlyDictionary<string, object?> SettingsOf(QuantifyOptions o)
+    {
+        var settings = new Dictionary<string, object?>(o.Marker.Settings);
+        if (o.CellSettings is { } cells)
+            settings["cells"] = new CellSection(cells, o.Marker.DetectOnOdSum);
+        return settings;
+    }
+
+    /// <summary>The measures this run makes, in results order.</summary>
+    public IReadOnlyList<IMeasure> Measures => _measures;
 
     public string MarkerId => _options.Marker.Id;
 
     /// <summary>True when slides need object detection (cells, fibres, capillaries), which needs more memory per slide.</summary>
-    public bool DetectsObjects => _options.Cells || Wants("positive_cells") || Wants("positive_fibres") || Wants("capillaries");
+    public bool DetectsObjects => _measures.Any(m => m.CreateDetector(Setup(m, 1, 1, 1)) is not null);
 
     /// <summary>
     /// A fingerprint of everything that changes the numbers (model, stains, thresholds, pixel size, tissue and
@@ -65,7 +84,7 @@ public sealed class Quantifier
     /// </summary>
     public string Fingerprint { get; }
 
-    private static string ComputeFingerprint(QuantifyOptions o)
+    private static string ComputeFingerprint(QuantifyOptions o, IReadOnlyDictionary<string, object?> settings)
     {
         var m = o.Marker;
         var stains = o.Stains ?? m.Stains;
@@ -74,21 +93,23 @@ public sealed class Quantifier
             m.Id, m.Compartment, string.Join(",", m.Measures), m.DetectOnOdSum, m.ChromogenIndex,
             StainFile.ToJson(stains), t, o.Mpp?.ToString("R", System.Globalization.CultureInfo.InvariantCulture) ?? "file",
             o.Tissue, o.TissueSettings, o.Background?.ToString() ?? "default", o.EstimateBackground, o.EstimateStains,
-            o.Cells, o.CellSettings ?? m.Cells, m.Fibres, m.Capillaries, m.Presence?.ToString() ?? "no presence call",
-            o.DetectionsFolder is not null, o.Histogram,
+            o.Cells, string.Join("|", MeasureRegistry.All.Where(u => u.SectionName is not null).Select(u => u.Fingerprint(settings[u.SectionName!]))),
+            o.Detections, o.Histogram,
             typeof(Quantifier).Assembly.GetName().Version);
         var hash = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text));
         return Convert.ToHexString(hash, 0, 8).ToLowerInvariant();
     }
 
     /// <summary>Never throws for a bad slide: the result row says what went wrong.</summary>
-    public SlideResult Run(string slidePath, CancellationToken cancel = default, SlideProgress? progress = null)
+    /// <param name="measured">Called with the open slide and its objects once measured (detection files are written
+    /// there); an exception from it makes the slide an error row like any other.</param>
+    public SlideResult Run(string slidePath, CancellationToken cancel = default, SlideProgress? progress = null, Action<MeasuredSlide>? measured = null)
     {
         var clock = Stopwatch.StartNew();
         try
         {
             using var slide = SlideOpener.Open(slidePath);
-            return Measure(slide, slidePath, clock, cancel, progress);
+            return Measure(slide, slidePath, clock, cancel, progress, measured);
         }
         catch (OperationCanceledException)
         {
@@ -109,7 +130,7 @@ public sealed class Quantifier
         }
     }
 
-    private SlideResult Measure(ISlide slide, string slidePath, Stopwatch clock, CancellationToken cancel, SlideProgress? progress)
+    private SlideResult Measure(ISlide slide, string slidePath, Stopwatch clock, CancellationToken cancel, SlideProgress? progress, Action<MeasuredSlide>? measured)
     {
         var level0 = slide.Levels[0];
         (double? mppX, double? mppY, string mppSource) = _options.Mpp is { } forced
@@ -128,57 +149,24 @@ public sealed class Quantifier
         if (_options.Tissue == TissueMode.All && !tissue.IsAllTissue)
             tissue = new TissueMask(1, 1, level0.Width, level0.Height, null, tissue.Glass);
 
-        var stains = _options.Stains ?? _options.Marker.Stains;
-        if (_options.EstimateBackground && tissue.Glass is { } glass)
-            stains = stains.WithBackground(glass);
-        else if (_options.Background is { } background)
-            stains = stains.WithBackground(background);
-        int chromogen = _options.Stains is null ? _options.Marker.ChromogenIndex : 1;
-        if (_options.EstimateStains)
-        {
-            var sample = StainSampler.Sample(slide, tissue, stains.Background);
-            try
-            {
-                stains = StainEstimator.Estimate(sample, stains, stains.Background, $"{stains.Name}, estimated on this slide");
-            }
-            catch (InvalidOperationException e)
-            {
-                throw new SlideException(slidePath, $"--stains auto: {e.Message}");
-            }
-        }
-        var thresholds = _options.Thresholds ?? _options.Marker.Thresholds;
-        var model = new PixelModel(stains, chromogen, thresholds.Weak, thresholds.Moderate, thresholds.Strong, _options.Marker.DetectOnOdSum) { Histogram = _options.Histogram };
+        var model = PixelModelFor(slide, tissue, slidePath);
+        var (stains, chromogen, thresholds) = (model.Stains, model.ChromogenIndex, _options.Thresholds ?? _options.Marker.Thresholds);
 
         var totals = SlideAnalyzer.Run(slide, tissue, model, _engine, _options.Threads, cancel, progress);
         var m = IntensityMeasures.From(totals.Sums, mppX, mppY);
         double mpp = Math.Sqrt(mppX.Value * mppY.Value);
-        var capillaryList = MeasureCapillaries(slide, mpp, tissue, model, thresholds, cancel, progress);
-        var cellList = MeasureCells(slide, mpp, tissue, model, thresholds, cancel, progress);
-        if (cellList is not null && capillaryList is not null)
-            cellList = DetectedCapillary.CellsOffCapillaries(cellList, capillaryList, mpp);
-        var objects = new SlideObjects(cellList, MeasureFibres(slide, mpp, tissue, model, thresholds, cancel, progress), capillaryList);
-        if (_options.DetectionsFolder is not null)
-        {
-            string folder = Path.Combine(_options.DetectionsFolder, SafeName(slidePath));
-            Directory.CreateDirectory(folder);
-            if (!objects.IsEmpty)
-                DetectionFiles.WriteGeoJson(objects, Path.Combine(folder, "detections.geojson"));
-            DetectionFiles.WriteOverlay(slide, tissue, model, objects, Path.Combine(folder, "overlay.png"));
-        }
-        var cells = objects.Cells is { } c ? CellSummary.From(c, m.TissueAreaMm2) : null;
-        var fibres = objects.Fibres is { } f ? FibreSummary.From(f, m.TissueAreaMm2) : null;
-        int? capillaries = objects.Capillaries?.Count;
-        double? capillariesPerMm2 = capillaries is { } k && m.TissueAreaMm2 is > 0 ? k / m.TissueAreaMm2.Value : null;
-        double? ValueOf(string measure) => measure switch
-        {
-            "positive_area_pct" => m.PositiveAreaPct,
-            "h_score" => m.HScore,
-            "positive_cells_per_mm2" => cells?.PositiveCellsPerMm2,
-            "capillaries_per_mm2" => capillariesPerMm2,
-            _ => null,
-        };
-        string present = _options.Marker.Presence?.Call(ValueOf) switch { true => "yes", false => "no", null => "" };
-        return new SlideResult
+        var objects = new SlideObjects();
+        foreach (var measure in _measures)
+            if (measure.CreateDetector(Setup(measure, mpp, level0.Width, level0.Height)) is { } detector)
+                objects[measure.Name] = RegionAnalyzer.Run(slide, mpp, tissue, model, _engine, detector.CoreMicrons, detector.MarginMicrons,
+                    detector.Detect, _options.Threads, cancel, progress, measure.Name);
+        foreach (var measure in _measures)
+            measure.AfterDetection(objects, mpp);
+        var summary = new SlideSummary(m, mpp, objects, _settings);
+        var values = new Dictionary<string, double?>();
+        foreach (var measure in _measures)
+            measure.Summarise(summary, values);
+        var result = new SlideResult
         {
             Slide = slidePath,
             Marker = _options.Marker.Id,
@@ -187,26 +175,7 @@ public sealed class Quantifier
             WidthPx = level0.Width,
             HeightPx = level0.Height,
             Mpp = Math.Round((mppX.Value + mppY.Value) / 2, 6),
-            TissueAreaMm2 = m.TissueAreaMm2,
-            PositiveAreaPct = m.PositiveAreaPct,
-            WeakPct = m.WeakPct,
-            ModeratePct = m.ModeratePct,
-            StrongPct = m.StrongPct,
-            HScore = m.HScore,
-            MeanDabOd = m.MeanChromogenOd,
-            TotalCells = cells?.TotalCells,
-            PositiveCells = cells?.PositiveCells,
-            PositiveCellsPct = cells?.PositiveCellsPct,
-            PositiveCellsPerMm2 = cells?.PositiveCellsPerMm2,
-            CellHScore = cells?.CellHScore,
-            Fibres = fibres?.Fibres,
-            FibreAreaPct = fibres?.FibreAreaPct,
-            PositiveFibresPct = fibres?.PositiveFibresPct,
-            SarcoplasmicFibresPct = fibres?.SarcoplasmicFibresPct,
-            Mhc1Grade = fibres?.Grade,
-            Capillaries = capillaries,
-            CapillariesPerMm2 = capillariesPerMm2,
-            Present = present,
+            Values = values,
             Device = _engine.Name,
             Seconds = clock.Elapsed.TotalSeconds,
             Details = new SlideDetails(
@@ -219,43 +188,34 @@ public sealed class Quantifier
                 m.TissuePixels, totals.TilesTotal, totals.TilesRead, slide.Levels.Count, slide.Magnification,
                 _options.Histogram ? totals.Sums.Histogram.ToArray() : null, _options.Histogram ? DabHistogram.BinWidth : 0),
         };
+        measured?.Invoke(new MeasuredSlide(slide, slidePath, tissue, model, _measures, objects, result));
+        return result;
     }
 
-    private bool Wants(string measure) => _options.Marker.Measures.Contains(measure);
-
-    private List<DetectedCell>? MeasureCells(ISlide slide, double mpp, TissueMask tissue, PixelModel model, Thresholds thresholds, CancellationToken cancel, SlideProgress? progress)
+    /// <summary>
+    /// The pixel model this run measures the slide with: the model's stains or `--stains`, the background (given,
+    /// or the slide's glass), per-slide estimated vectors (`--stains auto`), the thresholds, the nucleus plane.
+    /// `bench` measures with the same model.
+    /// </summary>
+    public PixelModel PixelModelFor(ISlide slide, TissueMask tissue, string slidePath)
     {
-        if (!_options.Cells && !Wants("positive_cells"))
-            return null;
-        var compartment = _options.Marker.Compartment switch
-        {
-            "nucleus" => CellCompartment.Nucleus,
-            "cytoplasm" => CellCompartment.Cytoplasm,
-            _ => CellCompartment.Cell,
-        };
-        var settings = _options.CellSettings ?? _options.Marker.Cells;
-        var detector = new CellDetector(settings, compartment, thresholds.Weak, thresholds.Moderate, thresholds.Strong);
-        return CellAnalyzer.Run(slide, mpp, tissue, model, _engine, detector, settings, _options.DetectionsFolder is not null, _options.Threads, cancel, progress);
+        var stains = _options.Stains ?? _options.Marker.Stains;
+        if (_options.EstimateBackground && tissue.Glass is { } glass)
+            stains = stains.WithBackground(glass);
+        else if (_options.Background is { } background)
+            stains = stains.WithBackground(background);
+        int chromogen = _options.Stains is null ? _options.Marker.ChromogenIndex : 1;
+        if (_options.EstimateStains)
+            stains = StainEstimation.OnSlide(slide, tissue, stains, slidePath);
+        var t = _options.Thresholds ?? _options.Marker.Thresholds;
+        return new PixelModel(stains, chromogen, t.Weak, t.Moderate, t.Strong, _options.Marker.DetectOnOdSum) { Histogram = _options.Histogram };
     }
 
-    private List<DetectedFibre>? MeasureFibres(ISlide slide, double mpp, TissueMask tissue, PixelModel model, Thresholds thresholds, CancellationToken cancel, SlideProgress? progress)
+    private MeasureSetup Setup(IMeasure measure, double mpp, int slideWidth, int slideHeight)
     {
-        if (!Wants("positive_fibres"))
-            return null;
-        var detector = new FibreDetector(_options.Marker.Fibres, thresholds.Weak);
-        var level = slide.Levels[0];
-        bool outlines = _options.DetectionsFolder is not null;
-        return RegionAnalyzer.Run(slide, mpp, tissue, model, _engine, detector.Settings.CoreMicrons, detector.Settings.MarginMicrons,
-            region => detector.Detect(region, mpp, level.Width, level.Height, outlines), _options.Threads, cancel, progress, "fibres");
-    }
-
-    private List<DetectedCapillary>? MeasureCapillaries(ISlide slide, double mpp, TissueMask tissue, PixelModel model, Thresholds thresholds, CancellationToken cancel, SlideProgress? progress)
-    {
-        if (!Wants("capillaries"))
-            return null;
-        var detector = new CapillaryDetector(_options.Marker.Capillaries, thresholds.Weak);
-        return RegionAnalyzer.Run(slide, mpp, tissue, model, _engine, detector.Settings.CoreMicrons, detector.Settings.MarginMicrons,
-            region => detector.Detect(region, mpp), _options.Threads, cancel, progress, "capillaries");
+        var t = _options.Thresholds ?? _options.Marker.Thresholds;
+        return new MeasureSetup(measure.SectionName is { } s ? _settings[s] : null, _options.Marker.Compartment, t.Weak, t.Moderate, t.Strong,
+            mpp, slideWidth, slideHeight, _options.Detections);
     }
 
     /// <summary>A folder name for a slide: its file name without extensions that identify the format.</summary>

@@ -1,8 +1,8 @@
 namespace HistoQuant.Pipeline;
 
 /// <summary>
-/// One row of results.csv / one record of results.json: a slide measured with one marker. Column names
-/// carry their units. Error rows keep the slide and marker and say why in <see cref="Error"/>.
+/// One row of results.csv / one record of results.json: a slide measured with one marker: the slide's facts,
+/// the measures' values, and how it was measured. Column names carry their units. Error rows keep the slide and marker and say why in <see cref="Error"/>.
 /// </summary>
 public sealed record SlideResult
 {
@@ -13,27 +13,15 @@ public sealed record SlideResult
     public int? WidthPx { get; init; }
     public int? HeightPx { get; init; }
     public double? Mpp { get; init; }
-    public double? TissueAreaMm2 { get; init; }
-    public double? PositiveAreaPct { get; init; }
-    public double? WeakPct { get; init; }
-    public double? ModeratePct { get; init; }
-    public double? StrongPct { get; init; }
-    public double? HScore { get; init; }
-    public double? MeanDabOd { get; init; }
-    public int? TotalCells { get; init; }
-    public int? PositiveCells { get; init; }
-    public double? PositiveCellsPct { get; init; }
-    public double? PositiveCellsPerMm2 { get; init; }
-    public double? CellHScore { get; init; }
-    public int? Fibres { get; init; }
-    public double? FibreAreaPct { get; init; }
-    public double? PositiveFibresPct { get; init; }
-    public double? SarcoplasmicFibresPct { get; init; }
-    public int? Mhc1Grade { get; init; }
-    public int? Capillaries { get; init; }
-    public double? CapillariesPerMm2 { get; init; }
-    /// <summary>"yes"/"no" by the marker model's presence rule; empty when the model has none.</summary>
-    public string Present { get; init; } = "";
+    /// <summary>
+    /// The measures' columns (<see cref="Measures.MeasureRegistry.Columns"/>) by name; a column the slide was not
+    /// measured for is absent or null. Counts are whole numbers, calls 1 (yes) or 0 (no).
+    /// </summary>
+    public IReadOnlyDictionary<string, double?> Values { get; init; } = new Dictionary<string, double?>();
+
+    /// <summary>A measure column's value, or null.</summary>
+    public double? this[string column] => Values.TryGetValue(column, out var v) ? v : null;
+
     public string Device { get; init; } = "";
     public double Seconds { get; init; }
 

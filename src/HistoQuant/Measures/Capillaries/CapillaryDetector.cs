@@ -1,4 +1,3 @@
-using HistoQuant.Pipeline;
 using OpenCvSharp;
 using static HistoQuant.Measures.Planes;
 

@@ -1,6 +1,6 @@
 using HistoQuant.Kernels;
 
-namespace HistoQuant.Measures;
+namespace HistoQuant.Measures.Pixels;
 
 /// <summary>
 /// Per-slide stain measures from pixel totals. Percentages are of tissue pixels; grades are exclusive

@@ -1,0 +1,109 @@
+namespace HistoQuant.Measures.Fibres;
+
+/// <summary>Muscle fibre segmentation and MHC class I scoring: % sarcolemmal / sarcoplasmic positive fibres, the grade.</summary>
+public sealed class FibresMeasure : IMeasure
+{
+    public string Name => "fibres";
+
+    public IReadOnlyList<Column> Columns { get; } =
+    [
+        new("fibres", ColumnKind.Count),
+        new("fibre_area_pct", ColumnKind.Number, "0.##"),
+        new("positive_fibres_pct", ColumnKind.Number) { Study = true },
+        new("sarcoplasmic_fibres_pct", ColumnKind.Number) { Study = true },
+        new("mhc1_grade", ColumnKind.Count) { Study = true, Ordinal = true },
+    ];
+
+    public IReadOnlyList<string> ModelNames { get; } = ["positive_fibres"];
+
+    public IReadOnlyList<string> Compartments { get; } = ["sarcolemma"];
+
+    public string? SectionName => "fibres";
+
+    public object? DefaultSettings { get; } = new FibreSettings();
+
+    public object? ParseSection(ModelSection s)
+    {
+        s.OnlyKeys("min_area_um2", "max_area_um2", "min_solidity", "band_um", "ring_fraction", "gap_fraction", "valley_contrast", "valley_um", "marker_depth_um", "nucleus_od", "smooth_sigma_um");
+        var d = (FibreSettings)DefaultSettings!;
+        var f = d with
+        {
+            MinAreaMicrons2 = s.Get("min_area_um2", d.MinAreaMicrons2, 10, 1e6),
+            MaxAreaMicrons2 = s.Get("max_area_um2", d.MaxAreaMicrons2, 10, 1e6),
+            MinSolidity = s.Get("min_solidity", d.MinSolidity, 0, 1),
+            BandMicrons = s.Get("band_um", d.BandMicrons, 0.5, 20),
+            RingFraction = s.Get("ring_fraction", d.RingFraction, 0.01, 1),
+            GapFraction = s.Get("gap_fraction", d.GapFraction, 0.05, 1),
+            ValleyContrast = s.Get("valley_contrast", d.ValleyContrast, 0, 0.9),
+            ValleyMicrons = s.Get("valley_um", d.ValleyMicrons, 0.5, 20),
+            MarkerDepthMicrons = s.Get("marker_depth_um", d.MarkerDepthMicrons, 1, 50),
+            NucleusOd = s.Get("nucleus_od", d.NucleusOd, 0.01, 3),
+            SmoothSigmaMicrons = s.Get("smooth_sigma_um", d.SmoothSigmaMicrons, 0, 10),
+        };
+        if (f.MinAreaMicrons2 > f.MaxAreaMicrons2)
+            throw s.Error("fibres.min_area_um2 is larger than fibres.max_area_um2");
+        // The region margin must hold the largest fibre whole.
+        return f with { MarginMicrons = Math.Max(f.MarginMicrons, Math.Sqrt(f.MaxAreaMicrons2 / Math.PI) * 1.2) };
+    }
+
+    public bool IsWanted(MeasureRequest request) => request.Asks(this);
+
+    public IRegionDetector? CreateDetector(MeasureSetup setup) =>
+        new Detector(new FibreDetector((FibreSettings)setup.Settings!, setup.Weak), setup);
+
+    private sealed class Detector(FibreDetector detector, MeasureSetup setup) : IRegionDetector
+    {
+        public double CoreMicrons => detector.Settings.CoreMicrons;
+        public double MarginMicrons => detector.Settings.MarginMicrons;
+
+        public IEnumerable<object> Detect(RegionPlanes region) =>
+            detector.Detect(region, setup.Mpp, setup.SlideWidth, setup.SlideHeight, setup.Outlines);
+    }
+
+    public void Summarise(SlideSummary slide, IDictionary<string, double?> values)
+    {
+        var s = FibreSummary.From((slide.Objects.Of<DetectedFibre>(Name) ?? []).ToList(), slide.TissueAreaMm2);
+        values["fibres"] = s.Fibres;
+        values["fibre_area_pct"] = s.FibreAreaPct;
+        values["positive_fibres_pct"] = s.PositiveFibresPct;
+        values["sarcoplasmic_fibres_pct"] = s.SarcoplasmicFibresPct;
+        values["mhc1_grade"] = s.Grade;
+    }
+
+    public string? Headline => "positive_fibres_pct";
+
+    private static (string Name, int[] Colour) ClassOf(DetectedFibre f) =>
+        f.Sarcolemmal ? ("Fibre: sarcolemmal positive", [200, 0, 0])
+        : f.Sarcoplasmic ? ("Fibre: sarcoplasmic positive", [255, 128, 0])
+        : ("Fibre: negative", [0, 170, 0]);
+
+    public IEnumerable<GeoFeature> Features(IReadOnlyList<object> objects) =>
+        objects.Cast<DetectedFibre>().Select(f =>
+        {
+            var (name, colour) = ClassOf(f);
+            return new GeoFeature("annotation", f.Outline, f.X, f.Y, name, colour, new()
+            {
+                ["Centroid X px"] = Math.Round(f.X, 2),
+                ["Centroid Y px"] = Math.Round(f.Y, 2),
+                ["Fibre: Area µm^2"] = Math.Round(f.AreaMicrons2, 3),
+                ["Fibre: Solidity"] = Math.Round(f.Solidity, 4),
+                ["Sarcolemma: DAB OD mean"] = Math.Round(f.BandDab, 5),
+                ["Sarcolemma: DAB positive fraction"] = Math.Round(f.BandPositiveFraction, 4),
+                ["Sarcoplasm: DAB OD mean"] = Math.Round(f.SarcoplasmDab, 5),
+            });
+        });
+
+    // Fibres are the largest objects: their outlines go under everything else.
+    public int OverlayOrder => 0;
+
+    public void Draw(OverlayCanvas canvas, IReadOnlyList<object> objects)
+    {
+        foreach (var f in objects.Cast<DetectedFibre>())
+        {
+            if (f.Outline is not { Count: >= 3 } outline)
+                continue;
+            var points = outline.Select(p => canvas.At(p.X, p.Y)).ToArray();
+            OpenCvSharp.Cv2.Polylines(canvas.Bgr, [points], true, OverlayCanvas.Colour(ClassOf(f).Colour), 1, OpenCvSharp.LineTypes.AntiAlias);
+        }
+    }
+}
