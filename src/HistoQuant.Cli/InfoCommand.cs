@@ -15,8 +15,8 @@ public static class InfoCommand
             string path = parse.GetValue(slideArg)!;
             try
             {
-                using var slide = SlideOpener.Open(path);
-                Console.Write(Describe(slide));
+                using var slide = SlideOpener.Open(path, out var format);
+                Console.Write(Describe(slide, format));
                 using var engine = HistoQuant.Kernels.EngineFactory.Create("auto");
                 Console.WriteLine($"engine:        {engine.Name} (what --device auto would use)");
                 return Cli.Ok;
@@ -30,13 +30,15 @@ public static class InfoCommand
         return command;
     }
 
-    public static string Describe(ISlide slide)
+    public static string Describe(ISlide slide, ISlideFormat? format = null)
     {
         var c = CultureInfo.InvariantCulture;
         var sb = new System.Text.StringBuilder();
         var l0 = slide.Levels[0];
         sb.AppendLine($"file:          {slide.Path}");
         sb.AppendLine($"format:        {slide.Format}");
+        if (format is not null)
+            sb.AppendLine($"reader:        {format.Reader}");
         sb.AppendLine(string.Create(c, $"size:          {l0.Width} x {l0.Height} px"));
         sb.AppendLine(slide.MppX is { } mx && slide.MppY is { } my
             ? string.Create(c, $"mpp:           {mx:0.######} x {my:0.######} µm/px")

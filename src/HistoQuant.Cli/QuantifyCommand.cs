@@ -107,7 +107,7 @@ public static class QuantifyCommand
         {
             if (Directory.Exists(input))
                 list.AddRange(Directory.GetFiles(input)
-                    .Where(f => SlideOpener.SlideExtensions.Any(e => f.EndsWith(e, StringComparison.OrdinalIgnoreCase)))
+                    .Where(SlideFormats.HasSlideExtension)
                     .Order(StringComparer.Ordinal));
             else
                 list.Add(input); // a missing file becomes an error row, not an aborted batch

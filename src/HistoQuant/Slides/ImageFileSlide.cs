@@ -62,7 +62,7 @@ public sealed class ImageFileSlide : ISlide
     {
         using var fs = File.OpenRead(path);
         Span<byte> sig = stackalloc byte[8];
-        if (fs.Read(sig) != 8 || !sig.SequenceEqual(SlideOpener.PngSignature))
+        if (fs.Read(sig) != 8 || !sig.SequenceEqual(PngFormat.Signature))
             return null;
         int width = 0, height = 0;
         double? mpp = null;

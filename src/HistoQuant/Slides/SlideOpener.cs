@@ -1,18 +1,12 @@
-using HistoQuant.Slides.Tiff;
-
 namespace HistoQuant.Slides;
 
 /// <summary>Opens a slide by looking at its first bytes, not its name.</summary>
 public static class SlideOpener
 {
-    internal static ReadOnlySpan<byte> PngSignature => [0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A];
+    public static ISlide Open(string path) => Open(path, out _);
 
-    private static readonly string[] OpenSlideOnly = [".mrxs", ".vms", ".vmu", ".scn", ".bif", ".vsi", ".ndpi", ".czi", ".isyntax"];
-
-    /// <summary>Extensions that `quantify DIR` picks up.</summary>
-    public static readonly string[] SlideExtensions = [".svs", ".tif", ".tiff", ".ome.tif", ".ome.tiff", ".btf", ".png", ".jpg", ".jpeg", ".ndpi", ".mrxs", ".scn", ".bif", ".vsi", ".dcm"];
-
-    public static ISlide Open(string path)
+    /// <summary>Opens a slide with the first format of <see cref="SlideFormats.All"/> that recognises it.</summary>
+    public static ISlide Open(string path, out ISlideFormat format)
     {
         if (Directory.Exists(path))
             throw new SlideException(path, "is a folder, not a slide");
@@ -33,17 +27,15 @@ public static class SlideOpener
         {
             throw new SlideException(path, "cannot be read: permission denied");
         }
-        head = head[..n];
+        using var probe = new SlideProbe(path, head[..n].ToArray());
         try
         {
-            if (TiffFile.HasTiffSignature(head))
-                return TiffSlide.Open(path);
-            if (head.StartsWith(PngSignature))
-                return ImageFileSlide.Open(path, "PNG");
-            if (head.Length >= 3 && head[0] == 0xFF && head[1] == 0xD8 && head[2] == 0xFF)
-                return ImageFileSlide.Open(path, "JPEG");
-            if (head.Length >= 132 && head[128] == 'D' && head[129] == 'I' && head[130] == 'C' && head[131] == 'M')
-                throw new SlideException(path, "DICOM whole-slide images are not supported yet");
+            foreach (var f in SlideFormats.All)
+                if (f.Detect(probe))
+                {
+                    format = f;
+                    return f.Open(probe);
+                }
         }
         catch (SlideException)
         {
@@ -53,9 +45,6 @@ public static class SlideOpener
         {
             throw new SlideException(path, $"cannot be read: {e.Message}");
         }
-        string ext = System.IO.Path.GetExtension(path).ToLowerInvariant();
-        if (OpenSlideOnly.Contains(ext))
-            throw new SlideException(path, $"{ext} slides are not supported yet (convert to OME-TIFF, e.g. with bfconvert or QuPath)");
         if (n == 0)
             throw new SlideException(path, "file is empty");
         throw new SlideException(path, "unknown format (expected TIFF, SVS, OME-TIFF, PNG or JPEG)");

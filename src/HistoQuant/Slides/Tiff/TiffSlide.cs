@@ -34,57 +34,9 @@ public sealed class TiffSlide : ISlide
             (double)baseImage.Width / img.Width)).ToArray();
     }
 
-    public static TiffSlide Open(string path)
+    /// <summary>A slide from an opened TIFF (which it keeps, and closes when disposed) and the levels its format chose.</summary>
+    internal static TiffSlide Create(string path, TiffFile file, string format, List<TiffImage> levels, SlideMetadata meta)
     {
-        var file = TiffFile.Open(path);
-        try
-        {
-            return Build(path, file);
-        }
-        catch
-        {
-            file.Dispose();
-            throw;
-        }
-    }
-
-    private static TiffSlide Build(string path, TiffFile file)
-    {
-        var first = file.Directories[0];
-        if (first.Has(TiffTag.HamamatsuNdpiVersion))
-            throw new SlideException(path, "Hamamatsu NDPI is not supported yet (convert it to OME-TIFF, e.g. with bfconvert or QuPath)");
-        var baseImage = new TiffImage(file, first);
-        string description = baseImage.Description ?? "";
-
-        string format;
-        List<TiffImage> levels;
-        SlideMetadata meta;
-        if (description.StartsWith("Aperio", StringComparison.Ordinal))
-        {
-            format = "aperio-svs";
-            // Aperio puts the thumbnail (stripped), the label and the macro image in the same chain; levels are the tiled ones.
-            levels = file.Directories.Select(d => new TiffImage(file, d))
-                .Where(img => img.Tiled && !IsAssociated(img.Description)).ToList();
-            meta = SlideMetadata.FromAperio(description);
-        }
-        else if (description.Contains("<OME", StringComparison.Ordinal))
-        {
-            format = "ome-tiff";
-            levels = [baseImage, .. first.SubDirectories.Select(d => new TiffImage(file, d))];
-            meta = SlideMetadata.FromOmeXml(description, path);
-        }
-        else
-        {
-            format = "generic-tiff";
-            levels = [baseImage];
-            if (first.SubDirectories.Count > 0)
-                levels.AddRange(first.SubDirectories.Select(d => new TiffImage(file, d)));
-            else
-                levels.AddRange(file.Directories.Skip(1).Select(d => new TiffImage(file, d))
-                    .Where(img => (img.SubfileType & 1) == 1 || img.Tiled == baseImage.Tiled));
-            meta = FromTags(file, first);
-        }
-
         if (levels.Count == 0)
             throw new SlideException(path, $"{format} file has no tiled full-resolution image");
         levels = KeepPyramid(levels);
@@ -102,6 +54,8 @@ public sealed class TiffSlide : ISlide
         };
         return new TiffSlide(path, file, format, levels.ToArray(), meta with { Properties = props });
     }
+
+    internal static bool IsAssociatedImage(string? description) => IsAssociated(description);
 
     private static bool IsAssociated(string? description) =>
         description is not null && (description.Contains("\nlabel ", StringComparison.Ordinal)
@@ -126,7 +80,7 @@ public sealed class TiffSlide : ISlide
         return kept;
     }
 
-    private static SlideMetadata FromTags(TiffFile file, TiffDirectory dir)
+    internal static SlideMetadata FromTags(TiffFile file, TiffDirectory dir)
     {
         var (mx, my, note) = SlideMetadata.FromResolutionTags(
             dir.GetRational(TiffTag.XResolution, file), dir.GetRational(TiffTag.YResolution, file),

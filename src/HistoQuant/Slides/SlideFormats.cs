@@ -1,0 +1,69 @@
+using HistoQuant.Slides.Tiff;
+
+namespace HistoQuant.Slides;
+
+/// <summary>
+/// Every slide format, tried in order: the first whose <see cref="ISlideFormat.Detect"/> says yes opens the file.
+/// More specific formats come before the ones they are a case of (Aperio and OME before generic TIFF).
+/// </summary>
+public static class SlideFormats
+{
+    public static IReadOnlyList<ISlideFormat> All { get; } =
+    [
+        new NdpiTiffFormat(),
+        new AperioSvsFormat(),
+        new OmeTiffFormat(),
+        new GenericTiffFormat(),
+        new PngFormat(),
+        new JpegFormat(),
+        new DicomFormat(),
+        new VendorFormat(),
+    ];
+
+    /// <summary>Extensions that `quantify DIR` picks up.</summary>
+    public static IReadOnlyList<string> Extensions { get; } = All.SelectMany(f => f.Extensions).Distinct().ToArray();
+
+    public static bool HasSlideExtension(string path) => Extensions.Any(e => path.EndsWith(e, StringComparison.OrdinalIgnoreCase));
+}
+
+/// <summary>PNG as a one-level slide (small images: IHC tiles, exported regions).</summary>
+public sealed class PngFormat : ISlideFormat
+{
+    internal static ReadOnlySpan<byte> Signature => [0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A];
+    public string Name => "image";
+    public string Reader => "OpenCV (libpng), whole image in memory";
+    public IReadOnlyList<string> Extensions { get; } = [".png"];
+    public bool Detect(SlideProbe probe) => probe.Head.StartsWith(Signature);
+    public ISlide Open(SlideProbe probe) => ImageFileSlide.Open(probe.Path, "PNG");
+}
+
+/// <summary>A plain JPEG as a one-level slide.</summary>
+public sealed class JpegFormat : ISlideFormat
+{
+    public string Name => "image";
+    public string Reader => "OpenCV (libjpeg-turbo), whole image in memory";
+    public IReadOnlyList<string> Extensions { get; } = [".jpg", ".jpeg"];
+    public bool Detect(SlideProbe probe) => probe.Head is [0xFF, 0xD8, 0xFF, ..];
+    public ISlide Open(SlideProbe probe) => ImageFileSlide.Open(probe.Path, "JPEG");
+}
+
+/// <summary>DICOM (the "DICM" preamble): recognised, so the error says what it is; not read yet.</summary>
+public sealed class DicomFormat : ISlideFormat
+{
+    public string Name => "dicom-wsi";
+    public string Reader => "none yet";
+    public IReadOnlyList<string> Extensions { get; } = [".dcm"];
+    public bool Detect(SlideProbe probe) => probe.Head.Length >= 132 && probe.Head[128..132].SequenceEqual("DICM"u8);
+    public ISlide Open(SlideProbe probe) => throw new SlideException(probe.Path, "DICOM whole-slide images are not supported yet");
+}
+
+/// <summary>Vendor formats only OpenSlide or Bio-Formats read: recognised by extension, so the error says how to convert.</summary>
+public sealed class VendorFormat : ISlideFormat
+{
+    public string Name => "vendor";
+    public string Reader => "none yet";
+    public IReadOnlyList<string> Extensions { get; } = [".mrxs", ".vms", ".vmu", ".scn", ".bif", ".vsi", ".ndpi", ".czi", ".isyntax"];
+    public bool Detect(SlideProbe probe) => Extensions.Contains(probe.Extension);
+    public ISlide Open(SlideProbe probe) =>
+        throw new SlideException(probe.Path, $"{probe.Extension} slides are not supported yet (convert to OME-TIFF, e.g. with bfconvert or QuPath)");
+}
