@@ -88,7 +88,7 @@ public static class DetectionFiles
         for (int y = 0, i = 0; y < overview.Height; y++)
             for (int x = 0; x < overview.Width; x++, i += 3)
             {
-                float d = lut[px[i]] + lut[256 + px[i + 1]] + lut[512 + px[i + 2]];
+                float d = Stains.ChannelLut.Sum(lut, px[i], px[i + 1], px[i + 2]);
                 if (d < model.Weak || !tissue.IsTissue((x + 0.5) * sx, (y + 0.5) * sy))
                     continue;
                 px[i] = (byte)(px[i] / 2);

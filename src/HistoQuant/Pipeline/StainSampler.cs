@@ -16,13 +16,7 @@ public static class StainSampler
         var level = slide.Levels[0];
         var tiles = tissue.TissueTiles(level);
         var chosen = Enumerable.Range(0, Math.Min(maxTiles, tiles.Count)).Select(i => tiles[(int)((long)i * tiles.Count / Math.Min(maxTiles, tiles.Count))]).ToList();
-        var lut = new float[3][];
-        for (int c = 0; c < 3; c++)
-        {
-            lut[c] = new float[256];
-            for (int v = 0; v < 256; v++)
-                lut[c][v] = (float)OpticalDensity.Of(v, background[c]);
-        }
+        var lut = ChannelLut.OpticalDensity(background);
         var perTile = new float[chosen.Count][];
         TileWorkers.For(chosen.Count, 0, level.TileBufferBytes() + 64, (i, buffer) =>
         {
@@ -35,9 +29,9 @@ public static class StainSampler
                     if (!tissue.IsTissue(t.X + x, t.Y + y))
                         continue;
                     int p = (y * level.TileWidth + x) * 3;
-                    od.Add(lut[0][buffer[p]]);
-                    od.Add(lut[1][buffer[p + 1]]);
-                    od.Add(lut[2][buffer[p + 2]]);
+                    od.Add(lut[buffer[p]]);
+                    od.Add(lut[256 + buffer[p + 1]]);
+                    od.Add(lut[512 + buffer[p + 2]]);
                 }
             perTile[i] = od.ToArray();
         });

@@ -58,13 +58,10 @@ public static class TissueDetector
         var glass = EstimateGlass(overview);
         int n = overview.Width * overview.Height;
         var od = new float[n];
-        var lut = new float[768];
-        for (int c = 0; c < 3; c++)
-            for (int v = 0; v < 256; v++)
-                lut[c * 256 + v] = (float)Math.Max(0, OpticalDensity.Of(v, glass[c]));
+        var lut = ChannelLut.OpticalDensity(glass, clampAtZero: true);
         ReadOnlySpan<byte> px = overview.Pixels.AsSpan(0, n * 3);
         for (int i = 0, j = 0; i < n; i++, j += 3)
-            od[i] = lut[px[j]] + lut[256 + px[j + 1]] + lut[512 + px[j + 2]];
+            od[i] = ChannelLut.Sum(lut, px[j], px[j + 1], px[j + 2]);
 
         var mask = new byte[n];
         using (var odMat = Mat.FromPixelData(overview.Height, overview.Width, MatType.CV_32FC1, od))

@@ -53,24 +53,10 @@ public sealed class StainSet
     /// Per-channel lookup table for one stain: lut[c*256 + v] = OD_c(v) · M⁻¹[c, stain], so that a pixel's
     /// concentration is lut[r] + lut[256+g] + lut[512+b]. Kernels on every engine use this same table.
     /// </summary>
-    public float[] ConcentrationLut(int stain)
-    {
-        var lut = new float[768];
-        for (int c = 0; c < 3; c++)
-            for (int v = 0; v < 256; v++)
-                lut[c * 256 + v] = (float)(OpticalDensity.Of(v, Background[c]) * Inverse[c, stain]);
-        return lut;
-    }
+    public float[] ConcentrationLut(int stain) => ChannelLut.Build((c, v) => OpticalDensity.Of(v, Background[c]) * Inverse[c, stain]);
 
     /// <summary>lut[c*256 + v] = OD_c(v): summed over channels, the total optical density of a pixel.</summary>
-    public float[] OpticalDensityLut()
-    {
-        var lut = new float[768];
-        for (int c = 0; c < 3; c++)
-            for (int v = 0; v < 256; v++)
-                lut[c * 256 + v] = (float)OpticalDensity.Of(v, Background[c]);
-        return lut;
-    }
+    public float[] OpticalDensityLut() => ChannelLut.OpticalDensity(Background);
 
     private static double[,]? Invert(double[,] m)
     {
