@@ -10,6 +10,7 @@ namespace HistoQuant.Tests;
 /// read or a one-line <see cref="SlideException"/> naming the file, within a time bound; never another
 /// exception, a hang or a runaway allocation.
 /// </summary>
+[Collection(MeasuresAllocations.Name)]
 public class FuzzTests
 {
     private static readonly TimeSpan PerCase = TimeSpan.FromSeconds(10);

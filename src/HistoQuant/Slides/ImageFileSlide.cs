@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using OpenCvSharp;
+using HistoQuant.Slides.Codecs;
 using HistoQuant.Slides.Tiff;
 
 namespace HistoQuant.Slides;
@@ -12,7 +13,8 @@ namespace HistoQuant.Slides;
 public sealed class ImageFileSlide : ISlide
 {
     private const int Tile = 512;
-    private const long MaxPixels = 400_000_000; // a plain image this large should be a tiled TIFF
+    // A plain image is decoded whole: 150 Mpx is 450 MB of RGB. Larger images belong in a tiled TIFF.
+    private const long MaxPixels = 150_000_000;
 
     private readonly Mat _rgb;
 
@@ -33,17 +35,98 @@ public sealed class ImageFileSlide : ISlide
         Properties = new Dictionary<string, string> { ["image.Kind"] = kind };
     }
 
-    public static ImageFileSlide Open(string path, string kind)
+    public static ImageFileSlide Open(string path, string kind) =>
+        kind == "JPEG" ? new ImageFileSlide(path, DecodeJpeg(path), null, kind) : OpenPng(path);
+
+    private static void CheckSize(string path, string kind, long width, long height)
+    {
+        if (width * height > MaxPixels)
+            throw new SlideException(path, $"{kind} image of {width}x{height} px is too large for a plain image (limit {MaxPixels / 1_000_000} Mpx); convert it to a tiled pyramidal TIFF");
+    }
+
+    /// <summary>Through TurboJPEG: the size is checked before pixels are allocated, and corrupt data is an error.</summary>
+    private static unsafe Mat DecodeJpeg(string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        try
+        {
+            if (JpegStream.HasZeroQuantiser(bytes))
+                throw new InvalidDataException("corrupt JPEG data (a quantisation table holds zeros)");
+            var (w, h) = TurboJpeg.Size(bytes);
+            CheckSize(path, "JPEG", w, h);
+            var rgb = new Mat(h, w, MatType.CV_8UC3);
+            try
+            {
+                TurboJpeg.DecodeToRgb(bytes, new Span<byte>((void*)rgb.Data, checked((int)(rgb.Step() * h))), (int)rgb.Step(), w, h);
+                return rgb;
+            }
+            catch
+            {
+                rgb.Dispose();
+                throw;
+            }
+        }
+        catch (InvalidDataException e)
+        {
+            throw new SlideException(path, $"JPEG image: {e.Message}");
+        }
+    }
+
+    private static ImageFileSlide OpenPng(string path)
     {
         var header = PngHeader(path);
-        if (header is { } h && (long)h.Width * h.Height > MaxPixels)
-            throw new SlideException(path, $"{h.Width}x{h.Height} px is too large for a plain image; convert it to a tiled pyramidal TIFF");
-        using var bgr = Cv2.ImRead(path, ImreadModes.Color);
-        if (bgr.Empty())
-            throw new SlideException(path, $"{kind} image could not be decoded (corrupt or truncated)");
+        if (header is { } h)
+            CheckSize(path, "PNG", h.Width, h.Height);
+        using var image = Cv2.ImRead(path, ImreadModes.Unchanged);
+        if (image.Empty())
+            throw new SlideException(path, "PNG image could not be decoded (corrupt or truncated)");
+        return new ImageFileSlide(path, ToRgb(image), header?.Mpp, "PNG");
+    }
+
+    /// <summary>
+    /// 8-bit RGB from whatever the PNG holds: 16-bit samples scaled down, grey expanded, and an alpha channel
+    /// composited over white, so that transparent pixels read as glass rather than as black (100% "DAB").
+    /// </summary>
+    private static Mat ToRgb(Mat image)
+    {
+        using var eight = new Mat();
+        if (image.Depth() == MatType.CV_16U)
+            image.ConvertTo(eight, MatType.CV_8U, 1.0 / 257);
+        else
+            image.CopyTo(eight);
         var rgb = new Mat();
-        Cv2.CvtColor(bgr, rgb, ColorConversionCodes.BGR2RGB);
-        return new ImageFileSlide(path, rgb, header?.Mpp, kind);
+        switch (eight.Channels())
+        {
+            case 1:
+                Cv2.CvtColor(eight, rgb, ColorConversionCodes.GRAY2RGB);
+                break;
+            case 4:
+            {
+                using var bgr = new Mat();
+                using var alpha = new Mat();
+                Cv2.CvtColor(eight, bgr, ColorConversionCodes.BGRA2BGR);
+                Cv2.ExtractChannel(eight, alpha, 3);
+                using var alpha3 = new Mat();
+                Cv2.CvtColor(alpha, alpha3, ColorConversionCodes.GRAY2BGR);
+                using var white = new Mat(bgr.Size(), MatType.CV_8UC3, Scalar.All(255));
+                using var blended = new Mat();
+                // out = bgr·a + 255·(1 − a), a = alpha / 255
+                Cv2.BlendLinear(bgr, white, ToWeights(alpha), ToWeights(alpha, invert: true), blended);
+                Cv2.CvtColor(blended, rgb, ColorConversionCodes.BGR2RGB);
+                break;
+            }
+            default:
+                Cv2.CvtColor(eight, rgb, ColorConversionCodes.BGR2RGB);
+                break;
+        }
+        return rgb;
+    }
+
+    private static Mat ToWeights(Mat alpha, bool invert = false)
+    {
+        var w = new Mat();
+        alpha.ConvertTo(w, MatType.CV_32F, invert ? -1.0 / 255 : 1.0 / 255, invert ? 1.0 : 0.0);
+        return w;
     }
 
     public unsafe void ReadTile(int level, int col, int row, Span<byte> rgb)
@@ -71,8 +154,14 @@ public sealed class ImageFileSlide : ISlide
         {
             uint len = BinaryPrimitives.ReadUInt32BigEndian(head);
             string type = System.Text.Encoding.ASCII.GetString(head[4..]);
-            if (type == "IDAT" || len > 1 << 24)
-                break;
+            // A chunk longer than what is left of the file is corrupt; libpng would try to allocate for it.
+            if (len > fs.Length - fs.Position)
+                throw new SlideException(path, $"PNG chunk {type} claims {len} bytes, more than the file holds (corrupt or truncated)");
+            if (type == "IDAT" || type == "IEND" || len > 1 << 24)
+            {
+                fs.Seek(len + 4, SeekOrigin.Current); // pixel data: only its length is checked here
+                continue;
+            }
             var body = new byte[len + 4];
             if (fs.Read(body) != body.Length)
                 break;

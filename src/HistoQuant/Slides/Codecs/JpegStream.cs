@@ -43,5 +43,37 @@ internal static class JpegStream
         return o + tile.Length - 2;
     }
 
+    /// <summary>
+    /// True when a quantisation table (DQT) before the first scan holds a zero: invalid JPEG (every quantiser is at
+    /// least 1), which libjpeg decodes without a warning into a flat, wrong image.
+    /// </summary>
+    public static bool HasZeroQuantiser(ReadOnlySpan<byte> jpeg)
+    {
+        int i = 2;
+        while (i + 4 <= jpeg.Length && jpeg[i] == 0xFF)
+        {
+            byte marker = jpeg[i + 1];
+            if (marker == 0xFF) { i++; continue; }
+            if (marker is 0xD8 or 0x01 || marker is >= 0xD0 and <= 0xD7) { i += 2; continue; }
+            if (marker is 0xDA or 0xD9)
+                return false;
+            int length = System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(jpeg[(i + 2)..]);
+            if (marker == 0xDB)
+            {
+                int p = i + 4, end = Math.Min(jpeg.Length, i + 2 + length);
+                while (p < end)
+                {
+                    bool wide = jpeg[p] >> 4 != 0;
+                    p++;
+                    for (int k = 0; k < 64 && p + (wide ? 1 : 0) < end; k++, p += wide ? 2 : 1)
+                        if ((wide ? jpeg[p] << 8 | jpeg[p + 1] : jpeg[p]) == 0)
+                            return true;
+                }
+            }
+            i += 2 + length;
+        }
+        return false;
+    }
+
     public static int MaxAssembledLength(int tablesLength, int tileLength) => tablesLength + tileLength + 32;
 }

@@ -7,7 +7,7 @@ namespace HistoQuant.Slides.Tiff;
 public abstract class TiffFormat : ISlideFormat
 {
     public abstract string Name { get; }
-    public string Reader => "HistoQuant TIFF reader (tiles decoded by libjpeg-turbo / OpenJPEG)";
+    public string Reader => "HistoQuant TIFF reader (JPEG tiles by TurboJPEG, JPEG 2000 by OpenJPEG, others by its own codecs)";
     public abstract IReadOnlyList<string> Extensions { get; }
 
     public bool Detect(SlideProbe probe) => probe.FirstTiffImage is { } first && Detect(probe.Tiff!, first);

@@ -154,11 +154,46 @@ internal sealed class TiffImage
             int n = JpegStream.Assemble(_jpegTables, data, Photometric == TiffPhotometric.Rgb, stream);
             if (n < 0)
                 throw Problem($"tile ({col},{row}) is not JPEG data (corrupt tile or tables)");
-            DecodeWithOpenCv(stream.AsSpan(0, n), col, row, rows, rgb);
+            DecodeWithTurboJpeg(stream.AsSpan(0, n), col, row, rows, rgb);
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(stream);
+        }
+    }
+
+    private void DecodeWithTurboJpeg(ReadOnlySpan<byte> jpeg, int col, int row, int rows, Span<byte> rgb)
+    {
+        try
+        {
+            if (JpegStream.HasZeroQuantiser(jpeg))
+                throw Problem($"tile ({col},{row}): corrupt JPEG data (a quantisation table holds zeros; damaged JPEGTables?)");
+            var (w, h) = TurboJpeg.Size(jpeg);
+            if (w < TileWidth || h < rows)
+                throw Problem($"tile ({col},{row}) is {w}x{h} px, expected {TileWidth}x{rows} (corrupt JPEG data)");
+            if (w > 2 * TileWidth || h > 2 * TileHeight + 16)
+                throw Problem($"tile ({col},{row}) claims {w}x{h} px in a {TileWidth}x{TileHeight} slot (corrupt JPEG data)");
+            if (w == TileWidth && h <= TileHeight)
+            {
+                TurboJpeg.DecodeToRgb(jpeg, rgb, TileWidth * 3, w, h);
+                return;
+            }
+            // Larger than its slot (tolerated up to twice, as some writers pad): decode aside, keep the slot's part.
+            byte[] aside = ArrayPool<byte>.Shared.Rent(w * h * 3);
+            try
+            {
+                TurboJpeg.DecodeToRgb(jpeg, aside, w * 3, w, h);
+                for (int y = 0; y < rows; y++)
+                    aside.AsSpan(y * w * 3, TileWidth * 3).CopyTo(rgb.Slice(y * TileWidth * 3));
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(aside);
+            }
+        }
+        catch (InvalidDataException e)
+        {
+            throw Problem($"tile ({col},{row}): {e.Message}");
         }
     }
 

@@ -1,0 +1,134 @@
+using System.Buffers.Binary;
+using HistoQuant.Slides;
+using HistoQuant.Slides.Tiff;
+using OpenCvSharp;
+
+namespace HistoQuant.Tests;
+
+/// <summary>
+/// Hostile and damaged files built here from real ones: never a silent "ok" with wrong numbers, never gigabytes
+/// for a small file. Each case failed (status ok, or a huge allocation) before the fix it guards.
+/// </summary>
+[Collection(MeasuresAllocations.Name)]
+public class HostileInputTests
+{
+    private static Dictionary<string, string> Row(TempDir tmp, string path, params string[] more)
+    {
+        string outDir = tmp.File("out-" + Guid.NewGuid().ToString("N"));
+        HistoQuant.Cli.HistoQuantCli.Main(["quantify", path, "--out", outDir, .. more]);
+        return Assert.Single(QuantifyRun.ReadCsv(Path.Combine(outDir, "results.csv")));
+    }
+
+    private static (long[] Offsets, long[] Counts, byte[] Tables) Level0Tiles(string path)
+    {
+        using var file = TiffFile.Open(path);
+        var dir = file.Directories[0];
+        return (dir.GetLongArray(TiffTag.TileOffsets, file)!, dir.GetLongArray(TiffTag.TileByteCounts, file)!, dir.GetBytes(TiffTag.JpegTables, file) ?? []);
+    }
+
+    /// <summary>Index just past the start-of-scan header of a JPEG tile: where its entropy-coded data begins.</summary>
+    private static int EntropyStart(ReadOnlySpan<byte> tile)
+    {
+        int sos = tile.IndexOf([(byte)0xFF, (byte)0xDA]);
+        Assert.True(sos > 0);
+        return sos + 2 + BinaryPrimitives.ReadUInt16BigEndian(tile[(sos + 2)..]);
+    }
+
+    [Fact]
+    public void GarbageInsideJpegTilesMakesTheSlideAnErrorRowNotAWrongNumber()
+    {
+        using var tmp = new TempDir();
+        string source = TestData.Wsi("cmu-1-small-region.svs");
+        var bytes = File.ReadAllBytes(source);
+        var (offsets, counts, _) = Level0Tiles(source);
+        var rng = new Random(7);
+        foreach (int t in new[] { 20, 61, 95 })
+        {
+            int start = (int)offsets[t] + EntropyStart(bytes.AsSpan((int)offsets[t], (int)counts[t]));
+            rng.NextBytes(bytes.AsSpan(start + 200, 300));
+        }
+        string path = tmp.File("garbage-tiles.svs");
+        File.WriteAllBytes(path, bytes);
+        var row = Row(tmp, path);
+        Assert.Equal("error", row["status"]);
+        Assert.Contains("garbage-tiles.svs", row["error"]);
+        Assert.Contains("corrupt JPEG data", row["error"]);
+        Assert.Equal("", row["positive_area_pct"]);
+    }
+
+    [Fact]
+    public void ZeroedQuantisationTableInJpegTablesIsAnError()
+    {
+        using var tmp = new TempDir();
+        string source = TestData.Wsi("cmu-1-small-region.svs");
+        var bytes = File.ReadAllBytes(source);
+        var (_, _, tables) = Level0Tiles(source);
+        int at = bytes.AsSpan().IndexOf(tables);
+        int dqt = tables.AsSpan().IndexOf([(byte)0xFF, (byte)0xDB]);
+        Assert.True(at > 0 && dqt > 0);
+        bytes.AsSpan(at + dqt + 5, 64).Clear(); // the first table's 64 quantisers (8-bit)
+        string path = tmp.File("zeroed-table.svs");
+        File.WriteAllBytes(path, bytes);
+        var row = Row(tmp, path);
+        Assert.Equal("error", row["status"]);
+        Assert.Contains("quantisation table holds zeros", row["error"]);
+    }
+
+    [Fact]
+    public void PlainJpegCutInHalfIsAnErrorAndWholeIsMeasured()
+    {
+        using var tmp = new TempDir();
+        using var image = Cv2.ImRead(TestData.Ihc("skimage-ihc.png"));
+        Cv2.ImEncode(".jpg", image, out var jpeg, new ImageEncodingParam(ImwriteFlags.JpegQuality, 95));
+        File.WriteAllBytes(tmp.File("whole.jpg"), jpeg);
+        File.WriteAllBytes(tmp.File("half.jpg"), jpeg[..(jpeg.Length / 2)]);
+        Assert.Equal("ok", Row(tmp, tmp.File("whole.jpg"), "--mpp", "0.5")["status"]);
+        var half = Row(tmp, tmp.File("half.jpg"), "--mpp", "0.5");
+        Assert.Equal("error", half["status"]);
+        Assert.Contains("half.jpg: JPEG image: corrupt JPEG data", half["error"]);
+    }
+
+    [Fact]
+    public void JpegDeclaringAGiantFrameIsRefusedBeforeDecoding()
+    {
+        using var tmp = new TempDir();
+        using var image = new Mat(16, 16, MatType.CV_8UC3, Scalar.All(200));
+        Cv2.ImEncode(".jpg", image, out var jpeg);
+        int sof = jpeg.AsSpan().IndexOf([(byte)0xFF, (byte)0xC0]);
+        BinaryPrimitives.WriteUInt16BigEndian(jpeg.AsSpan(sof + 5), 32000);
+        BinaryPrimitives.WriteUInt16BigEndian(jpeg.AsSpan(sof + 7), 32000);
+        File.WriteAllBytes(tmp.File("bomb.jpg"), jpeg);
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+        var e = Assert.Throws<SlideException>(() => SlideOpener.Open(tmp.File("bomb.jpg")).Dispose());
+        Assert.Contains("32000x32000 px is too large", e.Message);
+        Assert.True(GC.GetTotalAllocatedBytes(precise: true) - before < 50_000_000);
+    }
+
+    [Fact]
+    public void PngChunkLongerThanTheFileIsRefused()
+    {
+        using var tmp = new TempDir();
+        using var image = new Mat(32, 32, MatType.CV_8UC3, Scalar.All(200));
+        Cv2.ImEncode(".png", image, out var png);
+        int idat = png.AsSpan().IndexOf("IDAT"u8);
+        BinaryPrimitives.WriteUInt32BigEndian(png.AsSpan(idat - 4), 0x7FFF_FFF0);
+        File.WriteAllBytes(tmp.File("idat.png"), png);
+        var e = Assert.Throws<SlideException>(() => SlideOpener.Open(tmp.File("idat.png")).Dispose());
+        Assert.Contains("PNG chunk IDAT claims", e.Message);
+    }
+
+    [Fact]
+    public void TransparentPixelsOfAPngAreGlassNotBlackDab()
+    {
+        using var tmp = new TempDir();
+        // Left half: transparent black; right half: opaque brown (DAB-like).
+        using var bgra = new Mat(64, 64, MatType.CV_8UC4, new Scalar(0, 0, 0, 0));
+        bgra[new Rect(32, 0, 32, 64)].SetTo(new Scalar(60, 90, 140, 255));
+        Cv2.ImWrite(tmp.File("alpha.png"), bgra);
+        using var slide = SlideOpener.Open(tmp.File("alpha.png"));
+        var rgb = TestData.ReadLevel(slide, 0);
+        Assert.Equal([255, 255, 255], rgb.Pixels[..3].Select(b => (int)b));
+        int right = (10 * 64 + 40) * 3;
+        Assert.Equal([140, 90, 60], rgb.Pixels[right..(right + 3)].Select(b => (int)b));
+    }
+}
