@@ -30,7 +30,7 @@ public static class MergeCommand
                 }
             }
             // The same slide and marker in two folders: the later folder's row wins, so re-runs can be merged over.
-            var writer = new ResultsWriter(parse.GetValue(output)!);
+            using var writer = new ResultsWriter(parse.GetValue(output)!);
             foreach (var row in merged)
                 writer.Add(row);
             Console.Error.WriteLine($"merged {merged.Count} rows into {writer.Results.Count} in {writer.CsvPath}");

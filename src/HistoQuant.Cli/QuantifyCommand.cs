@@ -127,8 +127,8 @@ public static class QuantifyCommand
 
     private static double? CheckMpp(double? mpp) =>
         mpp is null ? null
-        : mpp > 0 && double.IsFinite(mpp.Value) ? mpp
-        : throw new UsageException($"--mpp must be a positive number of µm per pixel (got {mpp})");
+        : PixelSize.IsPlausible(mpp.Value) ? mpp
+        : throw new UsageException($"--mpp must be a microscope's pixel size, {PixelSize.Min} to {PixelSize.Max} µm per pixel (got {mpp})");
 
     public static Background? ParseBackground(string? text, out bool estimate)
     {
@@ -142,8 +142,8 @@ public static class QuantifyCommand
         }
         var parts = text.Split(',', StringSplitOptions.TrimEntries);
         var values = parts.Select(p => double.TryParse(p, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) ? v : double.NaN).ToArray();
-        if (values.Length is not (1 or 3) || values.Any(v => !(v > 0 && v <= 65535)))
-            throw new UsageException($"--background must be 'auto', one intensity or R,G,B (got '{text}')");
+        if (values.Length is not (1 or 3) || values.Any(v => !(v >= 1 && v <= 255)))
+            throw new UsageException($"--background must be 'auto', one intensity or R,G,B, each 1 to 255 (got '{text}')");
         return values.Length == 1 ? new Background(values[0], values[0], values[0]) : new Background(values[0], values[1], values[2]);
     }
 }

@@ -9,6 +9,8 @@ public static class JsonInput
 
     public static string ReadText(string path)
     {
+        if (InputFile.Problem(path) is { } problem)
+            throw new FormatException($"{path}: {problem}");
         try
         {
             return File.ReadAllText(path);

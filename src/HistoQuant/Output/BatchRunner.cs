@@ -31,11 +31,14 @@ public sealed class BatchRunner(IReadOnlyDictionary<string, Quantifier> quantifi
     /// <summary>Runs the jobs; returns how many slides failed (their rows say why).</summary>
     public int Run(IReadOnlyList<BatchJob> batch, IBatchProgress? progressSink = null, TextWriter? log = null)
     {
-        var writer = Writer = new ResultsWriter(outDir);
+        using var writer = Writer = new ResultsWriter(outDir);
         int failed = 0;
+        Exception? writeFailure = null;
         int parallel = JobsWithinMemory(jobs, quantifiers.Values, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes, log);
-        Parallel.For(0, batch.Count, new ParallelOptions { MaxDegreeOfParallelism = parallel }, i =>
+        Parallel.For(0, batch.Count, new ParallelOptions { MaxDegreeOfParallelism = parallel }, (i, loop) =>
         {
+            if (Volatile.Read(ref writeFailure) is not null)
+                return;
             var job = batch[i];
             var quantifier = quantifiers[job.Marker];
             // A re-run (after a crash, or with more slides) keeps rows finished with the same parameters.
@@ -50,8 +53,18 @@ public sealed class BatchRunner(IReadOnlyDictionary<string, Quantifier> quantifi
             var progress = progressSink?.Start(job.Slide);
             Action<MeasuredSlide>? write = detections ? m => DetectionFiles.Write(m, DetectionFolder(job.Slide)) : null;
             var result = quantifier.Run(job.Slide, default, progress, write) with { Manifest = job.Columns };
-            lock (writer)
-                writer.Add(result);
+            try
+            {
+                lock (writer)
+                    writer.Add(result);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // A full disk or a folder gone read-only: stop measuring; the tables keep every row written before.
+                Interlocked.CompareExchange(ref writeFailure, e, null);
+                loop.Stop();
+                return;
+            }
             if (result.Status == SlideResult.Ok)
                 progressSink?.Finish(progress, $"{job.Slide}: {Headline(quantifier, result)} ({result.Seconds:0.0} s, {result.Device})", failed: false);
             else
@@ -60,6 +73,8 @@ public sealed class BatchRunner(IReadOnlyDictionary<string, Quantifier> quantifi
                 progressSink?.Finish(progress, $"error: {result.Error}", failed: true);
             }
         });
+        if (writeFailure is not null)
+            throw new IOException($"{outDir}: results could not be written ({writeFailure.Message}); the rows written before are intact, run the same command again to finish");
         // Slides finish in any order with --jobs; the tables list them in the order they were given.
         var order = batch.Select((j, i) => (Key: (j.Slide, quantifiers[j.Marker].MarkerId), i)).GroupBy(x => x.Key).ToDictionary(g => g.Key, g => g.First().i);
         writer.Reorder(r => order.TryGetValue((r.Slide, r.Marker), out int rank) ? rank : int.MaxValue);

@@ -10,7 +10,7 @@ namespace HistoQuant.Output;
 /// Writes DIR/results.csv and DIR/results.json. Both are rewritten whole after every slide through a
 /// temporary file and an atomic rename, so a crash never leaves a half-written row behind.
 /// </summary>
-public sealed class ResultsWriter
+public sealed class ResultsWriter : IDisposable
 {
     /// <summary>results.csv's fixed columns: the slide's facts, every registered measure's columns, the run's.</summary>
     public static readonly string[] Columns =
@@ -22,12 +22,73 @@ public sealed class ResultsWriter
 
     private readonly string _folder;
     private readonly List<SlideResult> _results = new();
+    private readonly FileStream _lock;
 
-    /// <summary>Opens DIR, taking over the rows a previous run left in DIR/results.json.</summary>
+    /// <summary>
+    /// Opens DIR, taking over the rows a previous run left in DIR/results.json. DIR is locked (DIR/.histoquant.lock)
+    /// until disposed: a second run on the same folder is refused rather than both rewriting the tables and losing
+    /// each other's rows. Throws <see cref="IOException"/> with one line when DIR cannot be written or is in use.
+    /// </summary>
     public ResultsWriter(string folder)
     {
         _folder = folder;
-        Directory.CreateDirectory(folder);
+        try
+        {
+            Directory.CreateDirectory(folder);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"{folder}: cannot create the results folder ({e.Message})");
+        }
+        _lock = Lock(folder);
+        try
+        {
+            CheckWritable(folder);
+            TakeOver();
+        }
+        catch
+        {
+            _lock.Dispose();
+            throw;
+        }
+    }
+
+    private static FileStream Lock(string folder)
+    {
+        string path = Path.Combine(folder, ".histoquant.lock");
+        try
+        {
+            // FileShare.None is an exclusive advisory lock (flock) on Unix; it goes when the process does, even on kill -9.
+            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new IOException($"{folder}: results cannot be written here ({e.Message})");
+        }
+        catch (IOException e) when (File.Exists(path))
+        {
+            throw new IOException($"{folder}: in use by another histoquant run ({path}); wait for it to finish or choose another --out ({e.Message})");
+        }
+    }
+
+    /// <summary>Fails before any slide is measured when the folder cannot take the tables (read-only, full).</summary>
+    private static void CheckWritable(string folder)
+    {
+        string probe = Path.Combine(folder, ".histoquant.write-test-" + Environment.ProcessId);
+        try
+        {
+            File.WriteAllText(probe, "x");
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"{folder}: results cannot be written here ({e.Message})");
+        }
+    }
+
+    private void TakeOver()
+    {
+        string folder = _folder;
         foreach (var stale in Directory.GetFiles(folder, "results.*.tmp-*"))
             File.Delete(stale); // left by a run killed mid-write; the real files are whole
         if (File.Exists(JsonPath))
@@ -54,6 +115,8 @@ public sealed class ResultsWriter
         _results.AddRange(ordered);
         Write();
     }
+
+    public void Dispose() => _lock.Dispose();
 
     public static List<SlideResult> ReadJson(string path) => ResultsJson.Read(File.ReadAllText(path));
 
@@ -108,9 +171,17 @@ public sealed class ResultsWriter
 
     private static string Num(double? v, string format) => v?.ToString(format, CultureInfo.InvariantCulture) ?? "";
 
-    /// <summary>RFC 4180 quoting, only where needed.</summary>
-    public static string Csv(string s) =>
-        s.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + s.Replace("\"", "\"\"") + "\"" : s;
+    /// <summary>
+    /// A text cell: RFC 4180 quoting where needed, and text a spreadsheet would run as a formula (starting with
+    /// =, +, -, @, tab or carriage return; OWASP's list) prefixed with an apostrophe. Text that is a number stays as is.
+    /// </summary>
+    public static string Csv(string s)
+    {
+        if (s.Length > 0 && s[0] is '=' or '+' or '-' or '@' or '\t' or '\r'
+            && !double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out _))
+            s = "'" + s;
+        return s.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + s.Replace("\"", "\"\"") + "\"" : s;
+    }
 
     public static void WriteAtomically(string path, string content)
     {

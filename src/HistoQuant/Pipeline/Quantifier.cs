@@ -166,6 +166,9 @@ public sealed class Quantifier
         var values = new Dictionary<string, double?>();
         foreach (var measure in _measures)
             measure.Summarise(summary, values);
+        // Never an "ok" row with NaN or infinity: a degenerate background, stain matrix or pixel size shows here.
+        if (values.FirstOrDefault(v => v.Value is { } x && !double.IsFinite(x)) is { Key: { } bad })
+            throw new SlideException(slidePath, $"{bad} came out as {values[bad]} (check --mpp, --background and the stain vectors)");
         var result = new SlideResult
         {
             Slide = slidePath,
@@ -231,7 +234,14 @@ public sealed class Quantifier
     /// <summary>One line that names the file: slide errors already do; others get the path in front.</summary>
     public static string OneLine(Exception e, string slidePath)
     {
-        string message = e is SlideException ? e.Message : $"{slidePath}: {e.GetType().Name}: {e.Message}";
+        string message = e switch
+        {
+            SlideException => e.Message,
+            // Raised by damaged structures that slipped past the readers' checks: say so, not the runtime's words.
+            IndexOutOfRangeException or ArgumentOutOfRangeException or OverflowException or ArithmeticException or InvalidCastException or EndOfStreamException =>
+                $"{slidePath}: the file is damaged or not what its header says ({e.GetType().Name})",
+            _ => $"{slidePath}: {e.GetType().Name}: {e.Message}",
+        };
         return message.Replace("\r", " ").Replace("\n", " ");
     }
 }

@@ -35,3 +35,11 @@ public static class SlideExtensions
 {
     public static int TileBufferBytes(this SlideLevel level) => level.TileWidth * level.TileHeight * 3;
 }
+
+/// <summary>Pixel sizes a microscope slide can have; anything else in a file or on the command line is refused.</summary>
+public static class PixelSize
+{
+    public const double Min = Tiff.SlideMetadata.MinPlausibleMpp, Max = Tiff.SlideMetadata.MaxPlausibleMpp;
+
+    public static bool IsPlausible(double micronsPerPixel) => Tiff.SlideMetadata.IsPlausibleMpp(micronsPerPixel);
+}

@@ -10,8 +10,8 @@ public static class SlideOpener
     {
         if (Directory.Exists(path))
             throw new SlideException(path, "is a folder, not a slide");
-        if (!File.Exists(path))
-            throw new SlideException(path, "file not found");
+        if (InputFile.Problem(path) is { } problem)
+            throw new SlideException(path, problem);
         Span<byte> head = stackalloc byte[132];
         int n;
         try

@@ -26,14 +26,34 @@ public sealed class StainSet
             throw new ArgumentException($"stains '{name}': {Stain1.Name} and {Stain2.Name} have the same direction, so they are linearly dependent");
         Stain3 = stain3 is null || stain3.Length < 1e-12 ? StainVector.Residual(Stain1, Stain2) : stain3.Normalized();
         Background = background ?? Background.White;
-        if (Background.R <= 0 || Background.G <= 0 || Background.B <= 0)
-            throw new ArgumentException($"stains '{name}': background intensities must be positive");
+        if (!(Background.R is >= 1 and <= 255 && Background.G is >= 1 and <= 255 && Background.B is >= 1 and <= 255))
+            throw new ArgumentException($"stains '{name}': background intensities must be 1 to 255 (8-bit glass)");
         Inverse = Invert(new[,]
         {
             { Stain1.R, Stain1.G, Stain1.B },
             { Stain2.R, Stain2.G, Stain2.B },
             { Stain3.R, Stain3.G, Stain3.B },
         }) ?? throw new ArgumentException($"stains '{name}': the three stain vectors are linearly dependent");
+        // Nearly dependent vectors make concentrations explode on noise: refuse them like dependent ones.
+        double condition = Frobenius(new[,]
+        {
+            { Stain1.R, Stain1.G, Stain1.B },
+            { Stain2.R, Stain2.G, Stain2.B },
+            { Stain3.R, Stain3.G, Stain3.B },
+        }) * Frobenius(Inverse);
+        if (!(condition <= MaxCondition))
+            throw new ArgumentException($"stains '{name}': the stain vectors are nearly linearly dependent (condition number {condition:0}, at most {MaxCondition})");
+    }
+
+    /// <summary>Largest accepted condition number (Frobenius) of the stain matrix; H-DAB's is about 7.</summary>
+    public const double MaxCondition = 1000;
+
+    private static double Frobenius(double[,] m)
+    {
+        double s = 0;
+        foreach (double v in m)
+            s += v * v;
+        return Math.Sqrt(s);
     }
 
     public StainSet WithBackground(Background background) => new(Name, Stain1, Stain2, Stain3, background);

@@ -23,17 +23,26 @@ public sealed record CsvTable(string Path, IReadOnlyList<string> Columns, IReadO
     /// <param name="what">How error messages name an empty file ("the file", "the manifest").</param>
     public static CsvTable Load(string path, params string[] required) => Load(path, "the file", required);
 
-    public static CsvTable Load(string path, string what, params string[] required)
+    private static string[] ReadLines(string path)
     {
-        string[] lines;
+        if (Directory.Exists(path) || !File.Exists(path))
+            throw new FormatException($"{path}: {InputFile.Problem(path)}");
+        // An empty file has no lines (the header check says so); a pipe reports no size either and is never opened.
+        if (new FileInfo(path).Length == 0)
+            return [];
         try
         {
-            lines = File.ReadAllLines(path);
+            return File.ReadAllLines(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new FormatException($"{path}: cannot be read: {e.Message}");
         }
+    }
+
+    public static CsvTable Load(string path, string what, params string[] required)
+    {
+        string[] lines = ReadLines(path);
         int headerLine = Array.FindIndex(lines, l => l.Trim().Length > 0);
         if (headerLine < 0)
             throw new FormatException($"{path}: {what} is empty (expected a header{(required.Length > 0 ? $" with a '{required[0]}' column" : "")})");

@@ -16,6 +16,10 @@ public static class Manifest
         string slideColumn = table.Columns.First(c => c.Equals("slide", StringComparison.OrdinalIgnoreCase));
         string? markerColumn = table.Columns.FirstOrDefault(c => c.Equals("marker", StringComparison.OrdinalIgnoreCase));
         string folder = Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".";
+        // Carried columns go into results.csv after the measured ones: one named like a result would shadow it.
+        if (table.Columns.FirstOrDefault(c => c != slideColumn && c != markerColumn
+                && Output.ResultsWriter.Columns.Contains(c, StringComparer.OrdinalIgnoreCase)) is { } clash)
+            throw new FormatException($"{path}:1: column '{clash}' is also a results column; rename it (e.g. 'manual_{clash}')");
 
         var entries = new List<ManifestEntry>();
         var seen = new Dictionary<(string, string?), int>();

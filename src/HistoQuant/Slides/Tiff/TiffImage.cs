@@ -82,6 +82,8 @@ internal sealed class TiffImage
         var bits = Directory.GetLongArray(TiffTag.BitsPerSample, _file);
         if (bits is not null && bits.Any(b => b != 8))
             return $"{bits[0]}-bit samples (only 8-bit is supported)";
+        if (SamplesPerPixel is < 1 or > 4)
+            return $"{SamplesPerPixel} samples per pixel (1 to 4 are read: grey, grey+alpha, RGB, RGBA)";
         if ((Directory.GetLong(TiffTag.PlanarConfiguration, _file) ?? 1) != 1)
             return "separate colour planes (PlanarConfiguration=2)";
         if (Photometric == TiffPhotometric.Palette)

@@ -1,0 +1,140 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using HistoQuant.Cli;
+using HistoQuant.Output;
+using HistoQuant.Slides;
+
+namespace HistoQuant.Tests;
+
+/// <summary>Inputs and outputs that used to hang, lose rows, leak runtime messages or write wrong "ok" rows.</summary>
+public class ReliabilityTests
+{
+    private static (int Code, string Stderr) Run(params string[] args)
+    {
+        var err = new StringWriter();
+        var saved = Console.Error;
+        Console.SetError(err);
+        try
+        {
+            return (HistoQuantCli.Main(args), err.ToString());
+        }
+        finally
+        {
+            Console.SetError(saved);
+        }
+    }
+
+    private static string Synthetic => Path.Combine(TestData.RepoRoot, "sample-slides", "synthetic", "P01-post-CD163.tif");
+
+    [Fact]
+    public void APipeNamedLikeASlideOrAModelIsRefusedWithoutWaitingForAWriter()
+    {
+        using var tmp = new TempDir();
+        Directory.CreateDirectory(tmp.File("in"));
+        foreach (var name in new[] { "in/pipe.svs", "pipe.json" })
+            Process.Start("mkfifo", tmp.File(name))!.WaitForExit();
+        File.Copy(Synthetic, tmp.File("in/real.tif"));
+        var run = Task.Run(() => Run("quantify", tmp.File("in"), "--out", tmp.File("out")));
+        Assert.True(run.Wait(TimeSpan.FromSeconds(60)), "quantify waited on the pipe");
+        Assert.Equal(1, run.Result.Code);
+        var rows = QuantifyRun.ReadCsv(tmp.File("out/results.csv"));
+        Assert.Equal(["error", "ok"], rows.Select(r => r["status"]));
+        Assert.Contains("not a regular file", rows[0]["error"]);
+
+        var model = Task.Run(() => Run("quantify", Synthetic, "--marker", tmp.File("pipe.json"), "--out", tmp.File("out2")));
+        Assert.True(model.Wait(TimeSpan.FromSeconds(30)), "the model pipe was opened");
+        Assert.Equal(2, model.Result.Code);
+        Assert.Contains("pipe.json: file is empty (or not a regular file", model.Result.Stderr);
+    }
+
+    [Fact]
+    public void AnOutputFolderThatCannotBeWrittenIsOneLineAndNothingIsMeasured()
+    {
+        using var tmp = new TempDir();
+        File.WriteAllText(tmp.File("a-file"), "x");
+        var (code, stderr) = Run("quantify", Synthetic, "--out", tmp.File("a-file/out"));
+        Assert.Equal(1, code);
+        Assert.Single(stderr.Trim().Split('\n'));
+        Assert.Contains("cannot create the results folder", stderr);
+        Assert.DoesNotContain("   at ", stderr);
+    }
+
+    [Fact]
+    public void ASecondRunOnTheSameFolderIsRefusedWhileTheFirstHoldsIt()
+    {
+        using var tmp = new TempDir();
+        string outDir = tmp.File("out");
+        using (new ResultsWriter(outDir))
+        {
+            var (code, stderr) = Run("quantify", Synthetic, "--out", outDir);
+            Assert.Equal(1, code);
+            Assert.Contains("in use by another histoquant run", stderr);
+        }
+        // Released (also when a process dies: the lock is the kernel's): the next run goes ahead.
+        Assert.Equal(0, Run("quantify", Synthetic, "--out", outDir).Code);
+        Assert.False(File.Exists(Path.Combine(outDir, ".histoquant.lock")));
+    }
+
+    [Fact]
+    public void TextCellsThatASpreadsheetWouldRunAreNeutralisedNumbersStay()
+    {
+        Assert.Equal("'=HYPERLINK(\"x\")".Replace("\"", "\"\""), ResultsWriter.Csv("=HYPERLINK(\"x\")")[1..^1]);
+        Assert.Equal("'+1+2", ResultsWriter.Csv("+1+2"));
+        Assert.Equal("'@SUM(A1)", ResultsWriter.Csv("@SUM(A1)"));
+        Assert.Equal("-5", ResultsWriter.Csv("-5"));
+        Assert.Equal("+0.5", ResultsWriter.Csv("+0.5"));
+        Assert.Equal("P01", ResultsWriter.Csv("P01"));
+    }
+
+    [Fact]
+    public void ManifestColumnsNamedLikeResultsAreRefused()
+    {
+        using var tmp = new TempDir();
+        File.WriteAllText(tmp.File("m.csv"), $"slide,h_score\n{Synthetic},3\n");
+        var (code, stderr) = Run("quantify", "--manifest", tmp.File("m.csv"), "--out", tmp.File("out"));
+        Assert.Equal(2, code);
+        Assert.Contains("m.csv:1: column 'h_score' is also a results column", stderr);
+    }
+
+    [Theory]
+    [InlineData("--mpp", "1e300", "--mpp must be a microscope's pixel size")]
+    [InlineData("--mpp", "1e-9", "--mpp must be a microscope's pixel size")]
+    [InlineData("--background", "1e-300", "--background must be")]
+    [InlineData("--background", "300", "--background must be")]
+    public void ValuesThatWouldGiveNonFiniteNumbersAreRefused(string option, string value, string expected)
+    {
+        using var tmp = new TempDir();
+        var (code, stderr) = Run("quantify", Synthetic, option, value, "--out", tmp.File("out"));
+        Assert.Equal(2, code);
+        Assert.Contains(expected, stderr);
+    }
+
+    [Fact]
+    public void NearlyDependentStainVectorsAreRefused()
+    {
+        var e = Assert.Throws<ArgumentException>(() => new HistoQuant.Stains.StainSet("near",
+            new HistoQuant.Stains.StainVector("A", 0.65, 0.70, 0.29), new HistoQuant.Stains.StainVector("B", 0.651, 0.70, 0.29)));
+        Assert.Contains("nearly linearly dependent", e.Message);
+        _ = HistoQuant.Stains.StainPresets.HDab; // the shipped presets are well conditioned
+    }
+
+    [Theory]
+    [InlineData(0u)]
+    [InlineData(65535u)]
+    public void AbsurdSamplesPerPixelIsExplainedNotARuntimeMessage(uint samples)
+    {
+        using var tmp = new TempDir();
+        var b = File.ReadAllBytes(TestData.Wsi("boxes.tiff"));
+        uint ifd = BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(4));
+        int entries = BinaryPrimitives.ReadUInt16LittleEndian(b.AsSpan((int)ifd));
+        for (int e = 0; e < entries; e++)
+        {
+            int at = (int)ifd + 2 + e * 12;
+            if (BinaryPrimitives.ReadUInt16LittleEndian(b.AsSpan(at)) == 277)
+                BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(at + 8), (ushort)samples);
+        }
+        File.WriteAllBytes(tmp.File("spp.tiff"), b);
+        var ex = Assert.Throws<SlideException>(() => SlideOpener.Open(tmp.File("spp.tiff")).Dispose());
+        Assert.Contains($"{samples} samples per pixel", ex.Message);
+    }
+}
