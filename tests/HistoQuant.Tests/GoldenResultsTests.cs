@@ -68,15 +68,15 @@ public sealed class GoldenResultsTests
         var lines = text.Split('\n');
         var header = QuantifyRun.ParseCsvLine(lines[0]).ToList();
         int seconds = header.IndexOf("seconds"), device = header.IndexOf("device");
-        var sb = new StringBuilder(lines[0]).Append('\n');
+        var table = new HistoQuant.Common.CsvBuilder(header);
         foreach (var line in lines.Skip(1).Where(l => l.Length > 0))
         {
             var cells = QuantifyRun.ParseCsvLine(line);
             cells[seconds] = "";
             cells[device] = "";
-            sb.Append(string.Join(',', cells.Select(HistoQuant.Output.ResultsWriter.Csv))).Append('\n');
+            table.Row(cells);
         }
-        return sb.ToString();
+        return table.ToString();
     }
 
     private static string DetectionHashes(string outDir)

@@ -1,3 +1,4 @@
+using HistoQuant.Common;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -151,37 +152,21 @@ public sealed class ResultsWriter : IDisposable
         var list = results.ToList();
         // Manifest columns follow the fixed ones, in the order they first appear.
         var extra = list.Where(r => r.Manifest is not null).SelectMany(r => r.Manifest!.Keys).Distinct().ToList();
-        var sb = new StringBuilder();
-        sb.Append(string.Join(',', Columns.Concat(extra.Select(Csv)))).Append('\n');
+        var csv = new CsvBuilder(Columns.Concat(extra.Select(CsvBuilder.Text)));
         foreach (var r in list)
-        {
-            string[] cells =
+            csv.Row(
             [
-                Csv(r.Slide), Csv(r.Marker), r.Status, Csv(r.Error), Int(r.WidthPx), Int(r.HeightPx), Num(r.Mpp, "0.######"),
+                CsvBuilder.Text(r.Slide), CsvBuilder.Text(r.Marker), r.Status, CsvBuilder.Text(r.Error), Int(r.WidthPx), Int(r.HeightPx), Num(r.Mpp, "0.######"),
                 .. MeasureRegistry.Columns.Select(c => c.ToCsv(r[c.Name])),
-                Csv(r.Device), r.Seconds.ToString("0.###", CultureInfo.InvariantCulture),
-                .. extra.Select(k => Csv(r.Manifest is { } m && m.TryGetValue(k, out var v) ? v : "")),
-            ];
-            sb.Append(string.Join(',', cells)).Append('\n');
-        }
-        return sb.ToString();
+                CsvBuilder.Text(r.Device), r.Seconds.ToString("0.###", CultureInfo.InvariantCulture),
+                .. extra.Select(k => CsvBuilder.Text(r.Manifest is { } m && m.TryGetValue(k, out var v) ? v : "")),
+            ]);
+        return csv.ToString();
     }
 
     private static string Int(int? v) => v?.ToString(CultureInfo.InvariantCulture) ?? "";
 
     private static string Num(double? v, string format) => v?.ToString(format, CultureInfo.InvariantCulture) ?? "";
-
-    /// <summary>
-    /// A text cell: RFC 4180 quoting where needed, and text a spreadsheet would run as a formula (starting with
-    /// =, +, -, @, tab or carriage return; OWASP's list) prefixed with an apostrophe. Text that is a number stays as is.
-    /// </summary>
-    public static string Csv(string s)
-    {
-        if (s.Length > 0 && s[0] is '=' or '+' or '-' or '@' or '\t' or '\r'
-            && !double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out _))
-            s = "'" + s;
-        return s.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + s.Replace("\"", "\"\"") + "\"" : s;
-    }
 
     public static void WriteAtomically(string path, string content)
     {

@@ -23,12 +23,25 @@ public static class Manifest
 
         var entries = new List<ManifestEntry>();
         var seen = new Dictionary<(string, string?), int>();
+        var known = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         foreach (var row in table.Rows)
         {
             string slide = row[slideColumn];
             if (slide.Length == 0)
                 throw new FormatException($"{path}:{row.Line}: the slide is empty");
             string? marker = markerColumn is not null && row[markerColumn].Length > 0 ? row[markerColumn] : null;
+            if (marker is not null && !known.Contains(marker))
+            {
+                try
+                {
+                    Models.MarkerCatalog.Resolve(marker);
+                }
+                catch (FormatException e)
+                {
+                    throw new FormatException($"{path}:{row.Line}: {e.Message}");
+                }
+                known.Add(marker);
+            }
             string full = Path.IsPathRooted(slide) ? slide : Path.GetRelativePath(Directory.GetCurrentDirectory(), Path.Combine(folder, slide));
             if (seen.TryGetValue((full, marker), out int first))
                 throw new FormatException($"{path}:{row.Line}: slide '{slide}' with marker '{marker}' is already listed on line {first}");
@@ -42,33 +55,5 @@ public static class Manifest
         if (entries.Count == 0)
             throw new FormatException($"{path}: the manifest lists no slides");
         return entries;
-    }
-}
-
-/// <summary>RFC 4180 field splitting for one line (quoted fields may hold commas and doubled quotes).</summary>
-internal static class Csv
-{
-    public static string[] Split(string line, string path, int lineNumber)
-    {
-        var cells = new List<string>();
-        var cur = new System.Text.StringBuilder();
-        bool quoted = false;
-        for (int i = 0; i < line.Length; i++)
-        {
-            char c = line[i];
-            if (quoted)
-            {
-                if (c == '"' && i + 1 < line.Length && line[i + 1] == '"') { cur.Append('"'); i++; }
-                else if (c == '"') quoted = false;
-                else cur.Append(c);
-            }
-            else if (c == '"' && cur.Length == 0) quoted = true;
-            else if (c == ',') { cells.Add(cur.ToString()); cur.Clear(); }
-            else cur.Append(c);
-        }
-        if (quoted)
-            throw new FormatException($"{path}:{lineNumber}: a quoted field is not closed");
-        cells.Add(cur.ToString());
-        return cells.ToArray();
     }
 }
