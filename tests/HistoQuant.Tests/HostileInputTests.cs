@@ -131,6 +131,38 @@ public class HostileInputTests
         int right = (10 * 64 + 40) * 3;
         Assert.Equal([140, 90, 60], rgb.Pixels[right..(right + 3)].Select(b => (int)b));
     }
+
+    [Theory]
+    [InlineData(2, 255)] // unassociated alpha: transparent black is glass
+    [InlineData(1, 255)] // associated (premultiplied) alpha: likewise
+    [InlineData(0, 0)]   // unspecified extra sample: not alpha, the colour stands
+    public void TransparentPixelsOfAnRgbaTiffAreGlass(int extraSamples, int expected)
+    {
+        using var tmp = new TempDir();
+        var tiff = new TinyTiff();
+        // 16x16 uncompressed RGBA strip: left half transparent black, right half opaque brown.
+        var pixels = new byte[16 * 16 * 4];
+        for (int i = 0; i < 16 * 16; i++)
+            if (i % 16 >= 8)
+                new byte[] { 140, 90, 60, 255 }.CopyTo(pixels, i * 4);
+        tiff.Directories.Add(new TinyTiff.Directory()
+            .Tag(256, TinyTiff.Long, 16).Tag(257, TinyTiff.Long, 16).Tag(258, TinyTiff.Short, 8, 8, 8, 8).Tag(259, TinyTiff.Short, 1)
+            .Tag(262, TinyTiff.Short, 2).Tag(273, TinyTiff.Long, 0).Tag(277, TinyTiff.Short, 4).Tag(278, TinyTiff.Long, 16)
+            .Tag(279, TinyTiff.Long, pixels.Length).Tag(338, TinyTiff.Short, extraSamples));
+        tiff.Write(tmp.File("rgba.tif"));
+        var bytes = File.ReadAllBytes(tmp.File("rgba.tif"));
+        // The strip goes at the end of the file; StripOffsets (tag 273) is patched to point at it.
+        using (var file = TiffFile.Open(tmp.File("rgba.tif")))
+            Assert.NotNull(file.Directories[0].GetLong(TiffTag.StripOffsets, file));
+        int entry = bytes.AsSpan(8).IndexOf(new byte[] { 0x11, 0x01, 4, 0, 1, 0, 0, 0 }) + 8;
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(entry + 8), (uint)bytes.Length);
+        File.WriteAllBytes(tmp.File("rgba.tif"), [.. bytes, .. pixels]);
+        using var slide = SlideOpener.Open(tmp.File("rgba.tif"));
+        var rgb = TestData.ReadLevel(slide, 0);
+        Assert.Equal([expected, expected, expected], rgb.Pixels[..3].Select(b => (int)b));
+        int right = (5 * 16 + 12) * 3;
+        Assert.Equal([140, 90, 60], rgb.Pixels[right..(right + 3)].Select(b => (int)b));
+    }
 }
 
 /// <summary>Tiny TIFF containers that declare huge work: refused when opened, before any pixel is decoded.</summary>
