@@ -81,6 +81,7 @@ public static class QuantifyCommand
                 var jobs = ExpandInputs(parse.GetValue(inputs)!).Select(s => new BatchJob(s, options.Marker.Id)).ToList();
                 if (parse.GetValue(manifest) is { } file)
                     jobs.AddRange(Cli.Load(() => Manifest.Load(file)).Select(e => new BatchJob(e.Slide, e.Marker ?? options.Marker.Id, e.Columns)));
+                jobs = jobs.Select((j, i) => j with { InputOrder = i }).ToList();
                 if (parse.GetValue(shard) is { } text)
                     jobs = Cli.Load(() => Shard.Parse(text)).Take(jobs).ToList();
                 // One quantifier per marker: a manifest may mix markers, each with its own model.

@@ -4,7 +4,8 @@ using HistoQuant.Pipeline;
 namespace HistoQuant.Output;
 
 /// <summary>One slide to measure with one marker; <see cref="Columns"/> are a manifest row's other columns.</summary>
-public sealed record BatchJob(string Slide, string Marker, IReadOnlyDictionary<string, string>? Columns = null);
+/// <param name="InputOrder">Position in the whole batch as given (before --shard), so merged shards keep the input order.</param>
+public sealed record BatchJob(string Slide, string Marker, IReadOnlyDictionary<string, string>? Columns = null, int? InputOrder = null);
 
 /// <summary>Where a batch tells its progress (a terminal's status line, or nothing).</summary>
 public interface IBatchProgress
@@ -52,7 +53,7 @@ public sealed class BatchRunner(IReadOnlyDictionary<string, Quantifier> quantifi
             }
             var progress = progressSink?.Start(job.Slide);
             Action<MeasuredSlide>? write = detections ? m => DetectionFiles.Write(m, DetectionFolder(job.Slide)) : null;
-            var result = quantifier.Run(job.Slide, default, progress, write) with { Manifest = job.Columns };
+            var result = quantifier.Run(job.Slide, default, progress, write) with { Manifest = job.Columns, InputOrder = job.InputOrder ?? i };
             try
             {
                 lock (writer)
@@ -93,7 +94,7 @@ public sealed class BatchRunner(IReadOnlyDictionary<string, Quantifier> quantifi
         };
         foreach (var measure in quantifier.Measures)
             if (measure.Headline is { } column && Measures.MeasureRegistry.Column(column) is { } c)
-                parts.Add($"{column} {(c.ToCsv(r[column]) is { Length: > 0 } text ? text : "-")}");
+                parts.Add($"{column} {(r[column] is not { } v ? "-" : c.Kind == Measures.ColumnKind.Number ? v.ToString("0.#", CultureInfo.InvariantCulture) : c.ToCsv(v))}");
         return string.Join(", ", parts);
     }
 

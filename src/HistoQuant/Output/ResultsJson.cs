@@ -56,6 +56,7 @@ public static class ResultsJson
         WriteNumber(w, "seconds", r.Seconds);
         w.WritePropertyName("manifest");
         JsonSerializer.Serialize(w, r.Manifest, Options);
+        WriteNumber(w, "input_order", r.InputOrder);
         w.WriteString("parameters", r.Parameters);
         w.WritePropertyName("details");
         JsonSerializer.Serialize(w, r.Details, Options);
@@ -112,6 +113,7 @@ public static class ResultsJson
             Device = Text("device"),
             Seconds = Number("seconds") ?? 0,
             Manifest = e.TryGetProperty("manifest", out var m) ? m.Deserialize<Dictionary<string, string>>(Options) : null,
+            InputOrder = Number("input_order") is { } order ? (int)order : null,
             Parameters = Text("parameters"),
             Details = e.TryGetProperty("details", out var d) ? d.Deserialize<SlideDetails>(Options) : null,
         };

@@ -28,6 +28,9 @@ public sealed record SlideResult
     /// <summary>The manifest's other columns (patient, timepoint, group...), carried into results.csv and results.json.</summary>
     public IReadOnlyDictionary<string, string>? Manifest { get; init; }
 
+    /// <summary>Position of the slide in the batch as given (before --shard); `merge` restores this order.</summary>
+    public int? InputOrder { get; init; }
+
     /// <summary>Fingerprint of everything that changes the numbers; a re-run skips rows whose fingerprint matches.</summary>
     public string Parameters { get; init; } = "";
 
