@@ -111,4 +111,8 @@ public sealed record SlideSummary(IntensityMeasures Pixels, double Mpp, SlideObj
 
 /// <summary>One GeoJSON feature as QuPath writes it: an object type, a polygon in level-0 pixels, a class and measurements.</summary>
 public sealed record GeoFeature(string ObjectType, IReadOnlyList<(double X, double Y)>? Outline, double X, double Y, string ClassName, int[] Colour,
-    Dictionary<string, double> Measurements);
+    Dictionary<string, double> Measurements)
+{
+    /// <summary>A cell's nucleus (QuPath's "nucleusGeometry"), or null.</summary>
+    public IReadOnlyList<(double X, double Y)>? NucleusOutline { get; init; }
+}

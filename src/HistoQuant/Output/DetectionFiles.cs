@@ -22,17 +22,24 @@ public static class DetectionFiles
         ResultsWriter.WriteAtomically(path, json);
     }
 
-    private static object Feature(GeoFeature f) => new
+    private static object Feature(GeoFeature f)
     {
-        type = "Feature",
-        geometry = new { type = "Polygon", coordinates = new[] { Ring(f.Outline, f.X, f.Y) } },
-        properties = new Dictionary<string, object>
+        var feature = new Dictionary<string, object>
+        {
+            ["type"] = "Feature",
+            ["geometry"] = new { type = "Polygon", coordinates = new[] { Ring(f.Outline, f.X, f.Y) } },
+        };
+        // QuPath's cells: "geometry" is the cell, "nucleusGeometry" its nucleus.
+        if (f.NucleusOutline is { Count: >= 3 } nucleus)
+            feature["nucleusGeometry"] = new { type = "Polygon", coordinates = new[] { Ring(nucleus, f.X, f.Y) } };
+        feature["properties"] = new Dictionary<string, object>
         {
             ["objectType"] = f.ObjectType,
             ["classification"] = new { name = f.ClassName, color = f.Colour },
             ["measurements"] = f.Measurements,
-        },
-    };
+        };
+        return feature;
+    }
 
     private static double[][] Ring(IReadOnlyList<(double X, double Y)>? outline, double x, double y)
     {
