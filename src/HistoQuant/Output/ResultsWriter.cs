@@ -16,7 +16,7 @@ public sealed class ResultsWriter : IDisposable
     /// <summary>results.csv's fixed columns: the slide's facts, every registered measure's columns, the run's.</summary>
     public static readonly string[] Columns =
     [
-        "slide", "marker", "status", "error", "width_px", "height_px", "mpp",
+        "slide", "marker", "status", "error", "stain_check", "warnings", "width_px", "height_px", "mpp",
         .. MeasureRegistry.Columns.Select(c => c.Name),
         "device", "seconds",
     ];
@@ -156,7 +156,7 @@ public sealed class ResultsWriter : IDisposable
         foreach (var r in list)
             csv.Row(
             [
-                CsvBuilder.Text(r.Slide), CsvBuilder.Text(r.Marker), r.Status, CsvBuilder.Text(r.Error), Int(r.WidthPx), Int(r.HeightPx), Num(r.Mpp, "0.######"),
+                CsvBuilder.Text(r.Slide), CsvBuilder.Text(r.Marker), r.Status, CsvBuilder.Text(r.Error), r.StainCheck, CsvBuilder.Text(r.Warnings), Int(r.WidthPx), Int(r.HeightPx), Num(r.Mpp, "0.######"),
                 .. MeasureRegistry.Columns.Select(c => c.ToCsv(r[c.Name])),
                 CsvBuilder.Text(r.Device), r.Seconds.ToString("0.###", CultureInfo.InvariantCulture),
                 .. extra.Select(k => CsvBuilder.Text(r.Manifest is { } m && m.TryGetValue(k, out var v) ? v : "")),

@@ -10,6 +10,12 @@ public sealed record SlideResult
     public required string Marker { get; init; }
     public required string Status { get; init; }
     public string Error { get; init; } = "";
+
+    /// <summary>`ok`, or `mismatch` when the slide's own stains are far from the model's (see <see cref="Pipeline.StainCheck"/>); empty on error rows.</summary>
+    public string StainCheck { get; init; } = "";
+
+    /// <summary>Short reasons to look at this row before trusting it, `;`-separated (empty when none).</summary>
+    public string Warnings { get; init; } = "";
     public int? WidthPx { get; init; }
     public int? HeightPx { get; init; }
     public double? Mpp { get; init; }
@@ -33,6 +39,9 @@ public sealed record SlideResult
 
     /// <summary>Fingerprint of everything that changes the numbers; a re-run skips rows whose fingerprint matches.</summary>
     public string Parameters { get; init; } = "";
+
+    /// <summary>How the row was made: tool version, time, command line, the slide file's size and hash, the model (results.json only).</summary>
+    public SlideProvenance? Provenance { get; init; }
 
     /// <summary>Facts for results.json only: format, stains, thresholds, tissue detection, tiles.</summary>
     public SlideDetails? Details { get; init; }
@@ -58,4 +67,19 @@ public sealed record SlideDetails(
     double? Magnification,
     // Tissue pixels by chromogen OD in bins of ChromogenHistogramBinOd (see Kernels.DabHistogram).
     long[]? ChromogenHistogram = null,
-    double ChromogenHistogramBinOd = 0);
+    double ChromogenHistogramBinOd = 0,
+    // The stain check: the two stain vectors estimated on the slide and their angles to the model's.
+    double[][]? EstimatedStainVectors = null,
+    double? ChromogenAngleDegrees = null,
+    double? CounterstainAngleDegrees = null);
+
+/// <summary>Where a row came from, so that a number can be traced and re-made later.</summary>
+/// <param name="Sha256">Of the whole slide file, read beside the measurement (hex); null for a slide that failed.</param>
+/// <param name="Model">The marker model file's JSON as it was used.</param>
+public sealed record SlideProvenance(
+    string ToolVersion,
+    string Started,
+    string CommandLine,
+    long? FileBytes,
+    string? Sha256,
+    System.Text.Json.JsonElement? Model);
