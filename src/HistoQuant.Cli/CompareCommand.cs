@@ -37,6 +37,12 @@ public static class CompareCommand
                 throw new UsageException($"{path}: no patient has both a '{parse.GetValue(pre)}' and a '{parse.GetValue(post)}' slide with the same marker " +
                     (found.Count > 0 ? $"(timepoints found: {string.Join(", ", found)})" : "(no timepoint values found)"));
             }
+            // Stain drift between a patient's biopsies looks like a treatment effect: say so in the report.
+            if (File.Exists(QcCommand.JsonOf(path)))
+            {
+                var qc = StainQc.Compute(Cli.Load(() => QcCommand.ReadRows(QcCommand.JsonOf(path))), parse.GetValue(pre), parse.GetValue(post));
+                comparison.Warnings.AddRange(qc.Pairs.SelectMany(p => p.Flags.Select(f => $"stain QC, {p.Patient} {p.Marker}: {f}")));
+            }
             string folder = parse.GetValue(output)!;
             StudyFiles.WriteComparison(comparison, parse.GetValue(pre)!, parse.GetValue(post)!, parse.GetValue(group), folder,
                 new[] { path, parse.GetValue(clinical) }.OfType<string>().ToList());

@@ -15,6 +15,7 @@ public static class HistoQuantCli
         MergeCommand.Create(),
         CompareCommand.Create(),
         ValidateCommand.Create(),
+        QcCommand.Create(),
     }.Named("histoquant");
 
     // Usage lines name the launcher users type, not the assembly (HistoQuant.Cli.dll).

@@ -88,3 +88,41 @@ public class TrustTests
         Assert.True(details.GetProperty("chromogen_angle_degrees").GetDouble() < 18);
     }
 }
+
+/// <summary>Cohort stain QC: a weaker DAB run between a patient's biopsies is flagged, the same staining is not.</summary>
+public class StainQcTests
+{
+    [Fact]
+    public void AWeakDabRunIsFlaggedAsDriftAgainstItsPair()
+    {
+        using var tmp = new TempDir();
+        var o = new SynthOptions { Width = 1024, Height = 768, Mpp = 0.5 };
+        // P1: the same tissue (same seed), post rendered with 0.7× DAB. P2: two biopsies stained alike (different tissue).
+        SyntheticSlideWriter.Write(o with { Seed = 31 }, tmp.File("p1-pre.tif"));
+        SyntheticSlideWriter.Write(o with { Seed = 31, DabScale = 0.7 }, tmp.File("p1-post.tif"));
+        SyntheticSlideWriter.Write(o with { Seed = 32 }, tmp.File("p2-pre.tif"));
+        SyntheticSlideWriter.Write(o with { Seed = 33, Cells = 20 }, tmp.File("p2-post.tif"));
+        File.WriteAllText(tmp.File("m.csv"), "slide,marker,patient,timepoint\np1-pre.tif,cd163,P1,pre\np1-post.tif,cd163,P1,post\np2-pre.tif,cd163,P2,pre\np2-post.tif,cd163,P2,post\n");
+        Assert.Equal(0, HistoQuant.Cli.HistoQuantCli.Main(["quantify", "--manifest", tmp.File("m.csv"), "--out", tmp.File("out")]));
+        Assert.Equal(0, HistoQuant.Cli.HistoQuantCli.Main(["qc", tmp.File("out/results.csv"), "--pre", "pre", "--post", "post", "--out", tmp.File("qc")]));
+        var pairs = QuantifyRun.ReadCsv(tmp.File("qc/qc_pairs.csv")).ToDictionary(r => r["patient"]);
+        Assert.InRange(QuantifyRun.Number(pairs["P1"], "chromogen_ratio"), 0.6, 0.8);
+        Assert.Contains("chromogen intensity post/pre", pairs["P1"]["flags"]);
+        Assert.InRange(QuantifyRun.Number(pairs["P2"], "chromogen_ratio"), 0.8, 1.25);
+        Assert.Equal("", pairs["P2"]["flags"]);
+        Assert.Contains("too few for cohort z-scores", File.ReadAllText(tmp.File("qc/qc.html")));
+        Assert.True(File.Exists(tmp.File("qc/plots/qc-cd163-chromogen.png")));
+
+        Assert.Equal(0, HistoQuant.Cli.HistoQuantCli.Main(["compare", tmp.File("out/results.csv"), "--pre", "pre", "--post", "post", "--out", tmp.File("cmp")]));
+        Assert.Contains("stain QC, P1 cd163: chromogen intensity", File.ReadAllText(tmp.File("cmp/report.html")));
+    }
+
+    [Fact]
+    public void RobustZFlagsOnlyTheOutlier()
+    {
+        var z = HistoQuant.Study.StainQc.Z([1.0, 1.1, 0.9, 1.05, 0.95, 3.0, null]);
+        Assert.True(z[5] > HistoQuant.Study.StainQc.OutlierZ);
+        Assert.All(z.Take(5), v => Assert.True(Math.Abs(v!.Value) < 2));
+        Assert.Null(z[6]);
+    }
+}

@@ -192,7 +192,7 @@ public sealed class Quantifier
         if (values.FirstOrDefault(v => v.Value is { } x && !double.IsFinite(x)) is { Key: { } bad })
             throw new SlideException(slidePath, $"{bad} came out as {values[bad]} (check --mpp, --background and the stain vectors)");
         var check = _options.CheckStains
-            ? StainCheck.Run(slide, tissue, _options.Stains ?? _options.Marker.Stains, chromogen, m.PositiveAreaPct)
+            ? StainCheck.Run(slide, tissue, _options.Stains ?? _options.Marker.Stains, chromogen, m.PositiveAreaPct, thresholds.Weak)
             : null;
         var result = new SlideResult
         {
@@ -218,7 +218,7 @@ public sealed class Quantifier
                 m.TissuePixels, totals.TilesTotal, totals.TilesRead, slide.Levels.Count, slide.Magnification,
                 _options.Histogram ? totals.Sums.Histogram.ToArray() : null, _options.Histogram ? DabHistogram.BinWidth : 0,
                 check?.Estimated is { } e ? [[e.Stain1.R, e.Stain1.G, e.Stain1.B], [e.Stain2.R, e.Stain2.G, e.Stain2.B]] : null,
-                check?.ChromogenAngle, check?.CounterstainAngle),
+                check?.ChromogenAngle, check?.CounterstainAngle, check?.PositiveChromogenP90, check?.CounterstainMedian),
         };
         measured?.Invoke(new MeasuredSlide(slide, slidePath, tissue, model, _measures, objects, result));
         return result;

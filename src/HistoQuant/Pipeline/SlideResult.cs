@@ -71,7 +71,10 @@ public sealed record SlideDetails(
     // The stain check: the two stain vectors estimated on the slide and their angles to the model's.
     double[][]? EstimatedStainVectors = null,
     double? ChromogenAngleDegrees = null,
-    double? CounterstainAngleDegrees = null);
+    double? CounterstainAngleDegrees = null,
+    // Stain intensities for drift checks (`histoquant qc`): see Pipeline.StainCheckResult.
+    double? PositiveChromogenOdP90 = null,
+    double? CounterstainOdMedian = null);
 
 /// <summary>Where a row came from, so that a number can be traced and re-made later.</summary>
 /// <param name="Sha256">Of the whole slide file, read beside the measurement (hex); null for a slide that failed.</param>

@@ -133,6 +133,53 @@ public static class StudyFiles
         ResultsWriter.WriteAtomically(Path.Combine(folder, "report.html"), html.ToString());
     }
 
+    public static void WriteStainQc(StainQcReport qc, string? pre, string? post, string folder, IReadOnlyList<string> inputs)
+    {
+        Directory.CreateDirectory(folder);
+        var slides = new CsvBuilder(["slide", "marker", "patient", "timepoint", "stain_check", "chromogen_angle_degrees", "counterstain_angle_degrees",
+            "glass_r", "glass_g", "glass_b", "positive_chromogen_od_p90", "counterstain_od_median", "chromogen_z", "counterstain_z", "glass_z", "flags"]);
+        foreach (var s in qc.Slides)
+            slides.Row(Csv(s.Slide), Csv(s.Marker), Csv(s.Patient), Csv(s.Timepoint), s.StainCheck, N(s.ChromogenAngle), N(s.CounterstainAngle),
+                N(s.Glass?[0]), N(s.Glass?[1]), N(s.Glass?[2]), N(s.ChromogenP90), N(s.CounterstainMedian), N(s.ChromogenZ), N(s.CounterstainZ), N(s.GlassZ),
+                Csv(string.Join("; ", s.Flags)));
+        ResultsWriter.WriteAtomically(Path.Combine(folder, "qc.csv"), slides.ToString());
+        var pairs = new CsvBuilder(["patient", "marker", "pre_slide", "post_slide", "chromogen_ratio", "counterstain_ratio", "flags"]);
+        foreach (var p in qc.Pairs)
+            pairs.Row(Csv(p.Patient), Csv(p.Marker), Csv(p.PreSlide), Csv(p.PostSlide), N(p.ChromogenRatio), N(p.CounterstainRatio), Csv(string.Join("; ", p.Flags)));
+        if (qc.Pairs.Count > 0)
+            ResultsWriter.WriteAtomically(Path.Combine(folder, "qc_pairs.csv"), pairs.ToString());
+
+        var plots = new List<(string Title, string File)>();
+        if (pre is not null && post is not null)
+            foreach (var g in qc.Pairs.Where(p => p.ChromogenRatio is not null).GroupBy(p => p.Marker))
+            {
+                var rows = g.Select(p => new PairRow(p.Patient, p.Marker, "", "positive_chromogen_od_p90",
+                    qc.Slides.First(s => s.Slide == p.PreSlide && s.Marker == p.Marker).ChromogenP90 ?? 0,
+                    qc.Slides.First(s => s.Slide == p.PostSlide && s.Marker == p.Marker).ChromogenP90 ?? 0, p.PreSlide, p.PostSlide)).ToList();
+                string file = $"plots/qc-{Safe(g.Key)}-chromogen.png";
+                StudyCharts.PairedDots(rows, pre, post, Path.Combine(folder, file));
+                plots.Add(($"{g.Key}: chromogen intensity (90th percentile OD of positive pixels), {pre} → {post}", file));
+            }
+
+        var html = new Html("HistoQuant: stain QC");
+        html.Paragraph($"Inputs: {string.Join(", ", inputs)}. Per marker, each slide's chromogen intensity (90th percentile of the chromogen OD of " +
+            $"positive pixels), counterstain intensity (median counterstain OD of tissue) and glass colour against the cohort's: robust z = 0.6745·(x − median)/MAD " +
+            $"(intensities on the log scale), |z| > {StainQc.OutlierZ} flagged. Pre/post pairs flagged when an intensity ratio is outside {StainQc.MinRatio}–{StainQc.MaxRatio}. " +
+            "To lock a study's stain vectors: `histoquant stains estimate` over the cohort's slides → one file → `quantify --stains FILE`.");
+        html.Table(["slide", "marker", "patient", "timepoint", "stain check", "chromogen angle °", "chromogen OD p90", "z", "counterstain OD median", "z", "glass z", "flags"],
+            qc.Slides.Select(s => (IReadOnlyList<string>)[s.Slide, s.Marker, s.Patient, s.Timepoint, s.StainCheck, N(s.ChromogenAngle), N(s.ChromogenP90), N(s.ChromogenZ),
+                N(s.CounterstainMedian), N(s.CounterstainZ), N(s.GlassZ), string.Join("; ", s.Flags)]).ToList());
+        if (qc.Pairs.Count > 0)
+        {
+            html.Heading($"Pairs, {pre} → {post}");
+            html.Table(["patient", "marker", "chromogen ratio", "counterstain ratio", "flags"],
+                qc.Pairs.Select(p => (IReadOnlyList<string>)[p.Patient, p.Marker, N(p.ChromogenRatio), N(p.CounterstainRatio), string.Join("; ", p.Flags)]).ToList());
+        }
+        html.Warnings(qc.Notes);
+        html.Images(plots);
+        ResultsWriter.WriteAtomically(Path.Combine(folder, "qc.html"), html.ToString());
+    }
+
     private static string Csv(string s) => CsvBuilder.Text(s);
 
     private static string I(int? v) => v?.ToString(CultureInfo.InvariantCulture) ?? "";
