@@ -283,7 +283,7 @@ public sealed class Quantifier
     {
         var t = _options.Thresholds ?? _options.Marker.Thresholds;
         return new MeasureSetup(measure.SectionName is { } s ? _settings[s] : null, _options.Marker.Compartment, t.Weak, t.Moderate, t.Strong,
-            mpp, slideWidth, slideHeight, _options.Detections);
+            mpp, slideWidth, slideHeight, _options.Detections, _options.Marker.Measures);
     }
 
     /// <summary>A folder name for a slide: its file name without extensions that identify the format.</summary>
