@@ -200,7 +200,7 @@ public sealed class Quantifier
             Marker = _options.Marker.Id,
             Status = SlideResult.Ok,
             StainCheck = check?.Verdict ?? "",
-            Warnings = string.Join("; ", Warnings(values, m.PositiveAreaPct, check)),
+            Warnings = string.Join("; ", Warnings(values, _options.Marker.Measures.Contains("positive_area") ? m.PositiveAreaPct : null, check)),
             Parameters = Fingerprint,
             WidthPx = level0.Width,
             HeightPx = level0.Height,
@@ -225,11 +225,12 @@ public sealed class Quantifier
     }
 
     /// <summary>Reasons to look at a row before trusting it: a stain mismatch, most of the tissue positive, fibres that cover little of it.</summary>
-    private static IEnumerable<string> Warnings(IReadOnlyDictionary<string, double?> values, double positivePct, StainCheckResult? check)
+    /// <param name="positivePct">The % positive area when the model grades it (morphometry-only models colour-deconvolve too, but "positive" means nothing there).</param>
+    private static IEnumerable<string> Warnings(IReadOnlyDictionary<string, double?> values, double? positivePct, StainCheckResult? check)
     {
         foreach (var reason in check?.Reasons ?? [])
             yield return reason;
-        if (positivePct > 50)
+        if (positivePct is > 50)
             yield return $"{positivePct:0}% of the tissue is positive: check the stain and thresholds";
         if (values.TryGetValue("fibre_area_pct", out var fibreArea) && fibreArea is < 50)
             yield return $"fibres cover only {fibreArea:0}% of the tissue: fibre segmentation may have failed (see the overlay)";
