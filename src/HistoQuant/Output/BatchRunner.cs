@@ -5,7 +5,8 @@ namespace HistoQuant.Output;
 
 /// <summary>One slide to measure with one marker; <see cref="Columns"/> are a manifest row's other columns.</summary>
 /// <param name="InputOrder">Position in the whole batch as given (before --shard), so merged shards keep the input order.</param>
-public sealed record BatchJob(string Slide, string Marker, IReadOnlyDictionary<string, string>? Columns = null, int? InputOrder = null);
+/// <param name="Regions">A QuPath annotation GeoJSON the slide is measured inside (`--regions`, the manifest's `regions`).</param>
+public sealed record BatchJob(string Slide, string Marker, IReadOnlyDictionary<string, string>? Columns = null, int? InputOrder = null, string? Regions = null);
 
 /// <summary>Where a batch tells its progress (a terminal's status line, or nothing).</summary>
 public interface IBatchProgress
@@ -42,10 +43,11 @@ public sealed class BatchRunner(IReadOnlyDictionary<string, Quantifier> quantifi
                 return;
             var job = batch[i];
             var quantifier = quantifiers[job.Marker];
-            // A re-run (after a crash, or with more slides) keeps rows finished with the same parameters.
+            // A re-run (after a crash, or with more slides) keeps rows finished with the same parameters (and regions).
+            string parameters = ParametersOf(quantifier, job);
             bool kept;
             lock (writer)
-                kept = !force && writer.Finished(job.Slide, quantifier.MarkerId, quantifier.Fingerprint) is not null;
+                kept = !force && writer.Finished(job.Slide, quantifier.MarkerId, job.Regions ?? "", parameters) is not null;
             if (kept)
             {
                 progressSink?.Finish(null, $"{job.Slide}: already measured with these parameters, kept (--force redoes it)", failed: false);
@@ -53,7 +55,7 @@ public sealed class BatchRunner(IReadOnlyDictionary<string, Quantifier> quantifi
             }
             var progress = progressSink?.Start(job.Slide);
             Action<MeasuredSlide>? write = detections ? m => DetectionFiles.Write(m, DetectionFolder(job.Slide)) : null;
-            var result = quantifier.Run(job.Slide, default, progress, write) with { Manifest = job.Columns, InputOrder = job.InputOrder ?? i };
+            var result = quantifier.Run(job.Slide, default, progress, write, job.Regions) with { Manifest = job.Columns, InputOrder = job.InputOrder ?? i, Parameters = parameters, Regions = job.Regions ?? "" };
             try
             {
                 lock (writer)
@@ -77,13 +79,22 @@ public sealed class BatchRunner(IReadOnlyDictionary<string, Quantifier> quantifi
         if (writeFailure is not null)
             throw new IOException($"{outDir}: results could not be written ({writeFailure.Message}); the rows written before are intact, run the same command again to finish");
         // Slides finish in any order with --jobs; the tables list them in the order they were given.
-        var order = batch.Select((j, i) => (Key: (j.Slide, quantifiers[j.Marker].MarkerId), i)).GroupBy(x => x.Key).ToDictionary(g => g.Key, g => g.First().i);
-        writer.Reorder(r => order.TryGetValue((r.Slide, r.Marker), out int rank) ? rank : int.MaxValue);
+        var order = batch.Select((j, i) => (Key: (j.Slide, quantifiers[j.Marker].MarkerId, j.Regions ?? ""), i)).GroupBy(x => x.Key).ToDictionary(g => g.Key, g => g.First().i);
+        writer.Reorder(r => order.TryGetValue((r.Slide, r.Marker, r.Regions), out int rank) ? rank : int.MaxValue);
         return Failed = failed;
     }
 
     /// <summary>DIR/&lt;slide name&gt;: where a slide's detections.geojson and overlay.png go.</summary>
     public string DetectionFolder(string slide) => Path.Combine(outDir, Quantifier.SafeName(slide));
+
+    /// <summary>The quantifier's fingerprint, and the regions file's content when there is one: new regions, new numbers.</summary>
+    private static string ParametersOf(Quantifier quantifier, BatchJob job)
+    {
+        if (job.Regions is null)
+            return quantifier.Fingerprint;
+        string content = File.Exists(job.Regions) ? Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(job.Regions)), 0, 4) : "missing";
+        return $"{quantifier.Fingerprint}+regions-{content.ToLowerInvariant()}";
+    }
 
     /// <summary>The progress line of a finished slide: tissue, % positive and H-score, then each measure's headline.</summary>
     public static string Headline(Quantifier quantifier, SlideResult r)

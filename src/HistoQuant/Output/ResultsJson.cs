@@ -37,6 +37,7 @@ public static class ResultsJson
         w.WriteStartObject();
         w.WriteString("slide", r.Slide);
         w.WriteString("marker", r.Marker);
+        w.WriteString("regions", r.Regions);
         w.WriteString("status", r.Status);
         w.WriteString("error", r.Error);
         w.WriteString("stain_check", r.StainCheck);
@@ -108,6 +109,7 @@ public static class ResultsJson
         {
             Slide = Required("slide"),
             Marker = Required("marker"),
+            Regions = Text("regions"),
             Status = Required("status"),
             Error = Text("error"),
             StainCheck = Text("stain_check"),

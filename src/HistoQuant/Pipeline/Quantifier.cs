@@ -121,7 +121,8 @@ public sealed class Quantifier
     /// <summary>Never throws for a bad slide: the result row says what went wrong.</summary>
     /// <param name="measured">Called with the open slide and its objects once measured (detection files are written
     /// there); an exception from it makes the slide an error row like any other.</param>
-    public SlideResult Run(string slidePath, CancellationToken cancel = default, SlideProgress? progress = null, Action<MeasuredSlide>? measured = null)
+    /// <param name="regions">A QuPath annotation GeoJSON restricting measurement to its regions (see <see cref="RegionsFile"/>).</param>
+    public SlideResult Run(string slidePath, CancellationToken cancel = default, SlideProgress? progress = null, Action<MeasuredSlide>? measured = null, string? regions = null)
     {
         var clock = Stopwatch.StartNew();
         try
@@ -129,7 +130,7 @@ public sealed class Quantifier
             using var slide = SlideOpener.Open(slidePath);
             // The file's hash is read beside the measurement (a second pass over the file, mostly from the page cache).
             var hash = _options.HashFiles ? Task.Run(() => FileHash(slidePath), cancel) : Task.FromResult<string?>(null);
-            var result = Measure(slide, slidePath, clock, cancel, progress, measured);
+            var result = Measure(slide, slidePath, clock, cancel, progress, measured, regions);
             return result with { Provenance = Provenance(slidePath, hash.GetAwaiter().GetResult()) };
         }
         catch (OperationCanceledException)
@@ -152,7 +153,7 @@ public sealed class Quantifier
         }
     }
 
-    private SlideResult Measure(ISlide slide, string slidePath, Stopwatch clock, CancellationToken cancel, SlideProgress? progress, Action<MeasuredSlide>? measured)
+    private SlideResult Measure(ISlide slide, string slidePath, Stopwatch clock, CancellationToken cancel, SlideProgress? progress, Action<MeasuredSlide>? measured, string? regions)
     {
         var level0 = slide.Levels[0];
         (double? mppX, double? mppY, string mppSource) = _options.Mpp is { } forced
@@ -170,12 +171,16 @@ public sealed class Quantifier
             : TissueDetector.Detect(slide, mppX, _options.TissueSettings, _options.Threads);
         if (_options.Tissue == TissueMode.All && !tissue.IsAllTissue)
             tissue = new TissueMask(1, 1, level0.Width, level0.Height, null, tissue.Glass);
+        if (regions is not null)
+            tissue = tissue.Within(RegionsFile.Load(regions, level0.Width, level0.Height));
 
         var model = PixelModelFor(slide, tissue, slidePath);
         var (stains, chromogen, thresholds) = (model.Stains, model.ChromogenIndex, _options.Thresholds ?? _options.Marker.Thresholds);
 
         var totals = SlideAnalyzer.Run(slide, tissue, model, _engine, _options.Threads, cancel, progress);
         var m = IntensityMeasures.From(totals.Sums, mppX, mppY);
+        if (regions is not null && m.TissuePixels == 0)
+            throw new SlideException(regions, $"the regions cover no tissue of {slidePath}{(_options.Tissue == TissueMode.Auto ? " (with --tissue all every pixel inside them counts)" : "")}");
         double mpp = Math.Sqrt(mppX.Value * mppY.Value);
         var objects = new SlideObjects();
         foreach (var measure in _measures)
@@ -218,7 +223,7 @@ public sealed class Quantifier
                 m.TissuePixels, totals.TilesTotal, totals.TilesRead, slide.Levels.Count, slide.Magnification,
                 _options.Histogram ? totals.Sums.Histogram.ToArray() : null, _options.Histogram ? DabHistogram.BinWidth : 0,
                 check?.Estimated is { } e ? [[e.Stain1.R, e.Stain1.G, e.Stain1.B], [e.Stain2.R, e.Stain2.G, e.Stain2.B]] : null,
-                check?.ChromogenAngle, check?.CounterstainAngle, check?.PositiveChromogenP90, check?.CounterstainMedian),
+                check?.ChromogenAngle, check?.CounterstainAngle, check?.PositiveChromogenP90, check?.CounterstainMedian, regions),
         };
         measured?.Invoke(new MeasuredSlide(slide, slidePath, tissue, model, _measures, objects, result));
         return result;

@@ -8,6 +8,9 @@ public sealed record SlideResult
 {
     public required string Slide { get; init; }
     public required string Marker { get; init; }
+
+    /// <summary>The regions file the slide was measured inside (`--regions`, the manifest's `regions`); empty for the whole slide. Part of the row's identity with slide and marker.</summary>
+    public string Regions { get; init; } = "";
     public required string Status { get; init; }
     public string Error { get; init; } = "";
 
@@ -74,7 +77,9 @@ public sealed record SlideDetails(
     double? CounterstainAngleDegrees = null,
     // Stain intensities for drift checks (`histoquant qc`): see Pipeline.StainCheckResult.
     double? PositiveChromogenOdP90 = null,
-    double? CounterstainOdMedian = null);
+    double? CounterstainOdMedian = null,
+    // The regions file measurement was restricted to (`--regions` or the manifest's `regions`), if any.
+    string? Regions = null);
 
 /// <summary>Where a row came from, so that a number can be traced and re-made later.</summary>
 /// <param name="Sha256">Of the whole slide file, read beside the measurement (hex); null for a slide that failed.</param>

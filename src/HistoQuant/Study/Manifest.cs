@@ -1,7 +1,8 @@
 namespace HistoQuant.Study;
 
 /// <summary>One slide of a study: its path, the marker it is stained for, and the manifest's other columns.</summary>
-public sealed record ManifestEntry(string Slide, string? Marker, IReadOnlyDictionary<string, string> Columns, int Line);
+/// <param name="Regions">The row's `regions` file (QuPath annotations), relative to the manifest; null when none.</param>
+public sealed record ManifestEntry(string Slide, string? Marker, IReadOnlyDictionary<string, string> Columns, int Line, string? Regions = null);
 
 /// <summary>
 /// A study manifest: a CSV with a header and at least a <c>slide</c> column; <c>marker</c>, <c>patient</c>,
@@ -17,12 +18,12 @@ public static class Manifest
         string? markerColumn = table.Columns.FirstOrDefault(c => c.Equals("marker", StringComparison.OrdinalIgnoreCase));
         string folder = Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".";
         // Carried columns go into results.csv after the measured ones: one named like a result would shadow it.
-        if (table.Columns.FirstOrDefault(c => c != slideColumn && c != markerColumn
+        if (table.Columns.FirstOrDefault(c => c != slideColumn && c != markerColumn && !c.Equals("regions", StringComparison.OrdinalIgnoreCase)
                 && Output.ResultsWriter.Columns.Contains(c, StringComparer.OrdinalIgnoreCase)) is { } clash)
             throw new FormatException($"{path}:1: column '{clash}' is also a results column; rename it (e.g. 'manual_{clash}')");
 
         var entries = new List<ManifestEntry>();
-        var seen = new Dictionary<(string, string?), int>();
+        var seen = new Dictionary<(string, string?, string?), int>();
         var known = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         foreach (var row in table.Rows)
         {
@@ -43,14 +44,17 @@ public static class Manifest
                 known.Add(marker);
             }
             string full = Path.IsPathRooted(slide) ? slide : Path.GetRelativePath(Directory.GetCurrentDirectory(), Path.Combine(folder, slide));
-            if (seen.TryGetValue((full, marker), out int first))
-                throw new FormatException($"{path}:{row.Line}: slide '{slide}' with marker '{marker}' is already listed on line {first}");
-            seen[(full, marker)] = row.Line;
+            string? regions = null;
+            if (table.Has("regions") && row["regions"] is { Length: > 0 } r)
+                regions = Path.IsPathRooted(r) ? r : Path.GetRelativePath(Directory.GetCurrentDirectory(), Path.Combine(folder, r));
+            if (seen.TryGetValue((full, marker, regions), out int first))
+                throw new FormatException($"{path}:{row.Line}: slide '{slide}' with marker '{marker}'{(regions is null ? "" : $" and regions '{row["regions"]}'")} is already listed on line {first}");
+            seen[(full, marker, regions)] = row.Line;
             var columns = new Dictionary<string, string>();
             foreach (var column in table.Columns)
-                if (column != slideColumn && column != markerColumn)
+                if (column != slideColumn && column != markerColumn && !column.Equals("regions", StringComparison.OrdinalIgnoreCase))
                     columns[column] = row[column];
-            entries.Add(new ManifestEntry(full, marker, columns, row.Line));
+            entries.Add(new ManifestEntry(full, marker, columns, row.Line, regions));
         }
         if (entries.Count == 0)
             throw new FormatException($"{path}: the manifest lists no slides");
