@@ -68,7 +68,8 @@ public static class QuantifyCommand
                 Background = ParseBackground(parse.GetValue(background), out bool estimate),
                 EstimateBackground = estimate,
                 Threads = BatchRunner.ThreadsPerJob(parse.GetValue(threads), parse.GetValue(parallel)),
-                Cells = parse.GetValue(cells) || parse.GetValue(detections),
+                // --detections only writes files: it never switches a measure on or changes a number.
+                Cells = parse.GetValue(cells),
                 Histogram = parse.GetValue(histogram),
                 Detections = parse.GetValue(detections),
                 CellSettings = core is { } c ? m.Cells with { CoreMicrons = c } : null,

@@ -92,7 +92,7 @@ public class FibreAndCapillaryTests
         var (path, truth) = Generate(tmp, Small with { Seed = 34, FibresPositive = 0.5 });
         string outDir = tmp.File("out");
         Assert.Equal(0, HistoQuant.Cli.HistoQuantCli.Main(["quantify", path, "--marker", "mhc1", "--detections", "--out", outDir]));
-        string folder = Path.Combine(outDir, "synthetic-34");
+        string folder = DetectionOutput.Folder(outDir, "synthetic-34");
         Assert.True(new FileInfo(Path.Combine(folder, "overlay.png")).Length > 1000);
         var features = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "detections.geojson"))).RootElement.GetProperty("features");
         var classes = features.EnumerateArray().Select(f => f.GetProperty("properties").GetProperty("classification").GetProperty("name").GetString()).ToList();
@@ -149,7 +149,7 @@ public class QcOverlayTests
         using var tmp = new TempDir();
         string slide = TestData.RepoFile("sample-slides/synthetic/P01-pre-MHC1.tif");
         Assert.Equal(0, HistoQuant.Cli.HistoQuantCli.Main(["quantify", slide, "--marker", "mhc1", "--detections", "--out", tmp.Path]));
-        using var overlay = OpenCvSharp.Cv2.ImRead(Path.Combine(tmp.Path, "P01-pre-MHC1", "overlay.png"));
+        using var overlay = OpenCvSharp.Cv2.ImRead(Path.Combine(DetectionOutput.Folder(tmp.Path, "P01-pre-MHC1"), "overlay.png"));
         Assert.Equal((2048, 1536), (overlay.Cols, overlay.Rows)); // the overview, longest side 2048
         int outline = 0, tinted = 0;
         for (int y = 0; y < overlay.Rows; y++)

@@ -87,3 +87,62 @@ public class RegionsTests
         Assert.Equal(HistoQuant.Cli.Cli.BadArguments, HistoQuant.Cli.HistoQuantCli.Main(["quantify", Slide, Slide, "--regions", regions, "--out", tmp.File("o")]));
     }
 }
+
+/// <summary>Detection files QuPath opens as if it had made them, one folder per slide and marker.</summary>
+public class DetectionFileTests
+{
+    private static string Synthetic(string name) => Path.Combine(TestData.RepoRoot, "sample-slides", "synthetic", name);
+
+    [Fact]
+    public void DetectionsOnlyWriteFilesTheyChangeNoNumber()
+    {
+        using var tmp = new TempDir();
+        foreach (var marker in new[] { "dab-generic", "il1a" })
+        {
+            Assert.Equal(0, HistoQuant.Cli.HistoQuantCli.Main(["quantify", Synthetic("P01-pre-CD163.tif"), "--marker", marker, "--out", tmp.File($"off-{marker}")]));
+            Assert.Equal(0, HistoQuant.Cli.HistoQuantCli.Main(["quantify", Synthetic("P01-pre-CD163.tif"), "--marker", marker, "--detections", "--out", tmp.File($"on-{marker}")]));
+            string Numbers(string dir) => string.Join("\n", QuantifyRun.ReadCsv(Path.Combine(dir, "results.csv")).Select(r => string.Join(",", r.Where(c => c.Key != "seconds"))));
+            Assert.Equal(Numbers(tmp.File($"off-{marker}")), Numbers(tmp.File($"on-{marker}")));
+        }
+        Assert.Equal("", QuantifyRun.ReadCsv(tmp.File("on-dab-generic/results.csv"))[0]["total_cells"]);
+    }
+
+    [Fact]
+    public void TwoMarkersOnOneSlideAndTwoSlidesOfOneNameKeepAllTheirFiles()
+    {
+        using var tmp = new TempDir();
+        Directory.CreateDirectory(tmp.File("a"));
+        Directory.CreateDirectory(tmp.File("b"));
+        File.Copy(Synthetic("P01-pre-CD163.tif"), tmp.File("a/s.tif"));
+        File.Copy(Synthetic("P01-pre-MHC1.tif"), tmp.File("b/s.tif"));
+        File.WriteAllText(tmp.File("m.csv"), "slide,marker\na/s.tif,cd163\na/s.tif,il1a\nb/s.tif,cd163\n");
+        Assert.Equal(0, HistoQuant.Cli.HistoQuantCli.Main(["quantify", "--manifest", tmp.File("m.csv"), "--detections", "--out", tmp.File("out")]));
+        var folders = Directory.GetDirectories(tmp.File("out"), "s.*").Select(Path.GetFileName).Order().ToList();
+        Assert.Equal(3, folders.Count);
+        Assert.Equal(2, folders.Count(f => f!.StartsWith("s.cd163-")));
+        Assert.All(folders, f => Assert.True(File.Exists(Path.Combine(tmp.File("out"), f!, "detections.geojson"))));
+    }
+
+    [Fact]
+    public void FeaturesHaveStableIdsAndCapillariesTheirOutline()
+    {
+        using var tmp = new TempDir();
+        var o = new HistoQuant.Synth.SynthOptions { Width = 1536, Height = 1152, Mpp = 0.5, Seed = 8, Capillaries = 30 };
+        HistoQuant.Synth.SyntheticSlideWriter.Write(o, tmp.File("cap.tif"));
+        List<System.Text.Json.JsonElement> Features(string outDir)
+        {
+            Assert.Equal(0, HistoQuant.Cli.HistoQuantCli.Main(["quantify", tmp.File("cap.tif"), "--marker", "il1a", "--detections", "--out", outDir]));
+            string file = Path.Combine(DetectionOutput.Folder(outDir, "cap"), "detections.geojson");
+            return System.Text.Json.JsonDocument.Parse(File.ReadAllText(file)).RootElement.GetProperty("features").EnumerateArray().ToList();
+        }
+        var first = Features(tmp.File("one"));
+        var second = Features(tmp.File("two"));
+        Assert.Equal(first.Select(f => f.GetProperty("id").GetString()), second.Select(f => f.GetProperty("id").GetString()));
+        Assert.All(first, f => Assert.True(Guid.TryParse(f.GetProperty("id").GetString(), out _)));
+        var capillaries = first.Where(f => f.GetProperty("properties").GetProperty("classification").GetProperty("name").GetString()!.StartsWith("Capillary")).ToList();
+        Assert.True(capillaries.Count >= 10, $"{capillaries.Count} capillaries");
+        Assert.All(capillaries, f => Assert.Equal("detection", f.GetProperty("properties").GetProperty("objectType").GetString()));
+        // Real outlines: not the 5-point placeholder square of an object without one.
+        Assert.True(capillaries.Count(f => f.GetProperty("geometry").GetProperty("coordinates")[0].GetArrayLength() > 5) > capillaries.Count * 0.8);
+    }
+}

@@ -11,8 +11,12 @@ public sealed class RegionPolygon
     public double MaxX { get; }
     public double MaxY { get; }
 
+    /// <summary>The outer ring, then the holes, as given.</summary>
+    public IReadOnlyList<IReadOnlyList<(double X, double Y)>> Rings { get; }
+
     public RegionPolygon(IReadOnlyList<IReadOnlyList<(double X, double Y)>> rings)
     {
+        Rings = rings;
         var edges = new List<(double, double, double, double)>();
         foreach (var ring in rings)
             for (int i = 0; i < ring.Count; i++)

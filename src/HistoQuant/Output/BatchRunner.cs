@@ -54,7 +54,7 @@ public sealed class BatchRunner(IReadOnlyDictionary<string, Quantifier> quantifi
                 return;
             }
             var progress = progressSink?.Start(job.Slide);
-            Action<MeasuredSlide>? write = detections ? m => DetectionFiles.Write(m, DetectionFolder(job.Slide)) : null;
+            Action<MeasuredSlide>? write = detections ? m => DetectionFiles.Write(m, DetectionFolder(job.Slide, quantifier.MarkerId, job.Regions)) : null;
             var result = quantifier.Run(job.Slide, default, progress, write, job.Regions) with { Manifest = job.Columns, InputOrder = job.InputOrder ?? i, Parameters = parameters, Regions = job.Regions ?? "" };
             try
             {
@@ -85,7 +85,16 @@ public sealed class BatchRunner(IReadOnlyDictionary<string, Quantifier> quantifi
     }
 
     /// <summary>DIR/&lt;slide name&gt;: where a slide's detections.geojson and overlay.png go.</summary>
-    public string DetectionFolder(string slide) => Path.Combine(outDir, Quantifier.SafeName(slide));
+    /// <summary>
+    /// DIR/&lt;slide name&gt;.&lt;marker&gt;-&lt;hash&gt;/: one folder per slide, marker and regions, unique for slides of the same name in
+    /// different folders (the hash is of the slide's full path, the marker and the regions file).
+    /// </summary>
+    public string DetectionFolder(string slide, string marker, string? regions = null)
+    {
+        string key = $"{Path.GetFullPath(slide)}|{marker}|{(regions is null ? "" : Path.GetFullPath(regions))}";
+        string hash = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key)), 0, 3).ToLowerInvariant();
+        return Path.Combine(outDir, $"{Quantifier.SafeName(slide)}.{marker}-{hash}");
+    }
 
     /// <summary>The quantifier's fingerprint, and the regions file's content when there is one: new regions, new numbers.</summary>
     private static string ParametersOf(Quantifier quantifier, BatchJob job)
