@@ -190,6 +190,13 @@ public sealed class IlgpuPixelEngine : IPixelEngine
         _free.Release();
     }
 
+    /// <summary>Every kernel this engine launches, for the CUDA compile check (`.ci/ptx-check`).</summary>
+    public static IReadOnlyList<System.Reflection.MethodInfo> Kernels { get; } =
+    [
+        typeof(IlgpuPixelEngine).GetMethod(nameof(MeasureKernel), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!,
+        typeof(IlgpuPixelEngine).GetMethod(nameof(PlanesKernel), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!,
+    ];
+
     internal readonly record struct PlaneArgs(int Width, int Stride);
 
     private static void PlanesKernel(Index1D p, ArrayView<byte> rgb, ArrayView<float> hLut, ArrayView<float> dLut, ArrayView<float> h, ArrayView<float> d, PlaneArgs a)
