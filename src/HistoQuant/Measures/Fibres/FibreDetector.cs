@@ -87,7 +87,7 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
             return [];
         var seeded = (int[])label.Clone();
         var sides = Sides(w, h);
-        Flood(label, dist, line, tissue, sides, w);
+        Flood(label, dist, line, pale, tissue, sides, w);
         var fibre = KeepSeedConnected(label, seeded, pale, sides, w);
         fibre = Tidy(fibre, seeded, sides, w, h, px);
         MergeUnsupportedCuts(fibre, seeded, count, line, w, h);
@@ -187,6 +187,7 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
     private const int CropPad = 8;
     // Outline pixels this close to glass (the tissue detector's own mask) lie on the section edge.
     private const double GlassMicrons = 4;
+    private const double OuterBandMicrons = 1;
 
     /// <summary>
     /// Dark blobs are nuclei and cells, not boundaries: the thick parts of the dark lines (what an opening by a disk
@@ -426,16 +427,16 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
     /// (the top level is flooded first in, first out from all sides). A bucket queue of linked lists keeps it
     /// O(pixels); OpenCV's watershed floods by colour difference between neighbours, not by a relief.
     /// </summary>
-    private static void Flood(int[] label, float[] dist, bool[] line, bool[] tissue, byte[] sides, int w)
+    private static void Flood(int[] label, float[] dist, bool[] line, bool[] pale, bool[] tissue, byte[] sides, int w)
     {
         int n = label.Length;
         float maxD = 0;
         for (int i = 0; i < n; i++)
             maxD = Math.Max(maxD, dist[i]);
-        int top = (int)(maxD * 4) + 1;
+        int top = (int)(maxD * 4) + 2;
         var level = new ushort[n];
         for (int i = 0; i < n; i++)
-            level[i] = (ushort)(line[i] ? top : Math.Clamp((int)((maxD - dist[i]) * 4), 0, top - 1));
+            level[i] = (ushort)(pale[i] ? top : line[i] ? top - 1 : Math.Clamp((int)((maxD - dist[i]) * 4), 0, top - 2));
         var head = new int[top + 1];
         var tail = new int[top + 1];
         Array.Fill(head, -1);
@@ -758,6 +759,33 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
                     innerSum[l] += dab[i];
                 }
             }
+
+        // The sarcolemma lies on the border: where two fibres touch with no visible gap, the line between them may run
+        // through a stained ring. So the band also takes the tissue just outside the fibre (OuterBandMicrons), each
+        // pixel once per fibre.
+        int ro = Math.Max(1, (int)Math.Round(OuterBandMicrons / px));
+        var stamp = new int[n];
+        for (int l = 1; l <= count; l++)
+        {
+            if (edgePoints[l] is not { } pts)
+                continue;
+            foreach (var p in pts)
+                for (int dy = -ro; dy <= ro; dy++)
+                    for (int dx = -ro; dx <= ro; dx++)
+                    {
+                        int qx = p.X + dx, qy = p.Y + dy;
+                        if (dx * dx + dy * dy > ro * ro || qx < 0 || qy < 0 || qx >= w || qy >= h)
+                            continue;
+                        int j = qy * w + qx;
+                        if (label[j] == l || !stained[j] || stamp[j] == l)
+                            continue;
+                        stamp[j] = l;
+                        bandN[l]++;
+                        bandSum[l] += dab[j];
+                        if (dab[j] >= weak)
+                            bandPositive[l]++;
+                    }
+        }
 
         var fibres = new List<DetectedFibre>();
         double px2 = px * px;
