@@ -20,6 +20,8 @@ public static class SynthCommand
         var fibres = new Option<double>("--fibres-positive") { DefaultValueFactory = _ => 0.3, Description = "Fraction of fibres with a sarcolemmal DAB ring." };
         var capillaries = new Option<int>("--capillaries") { DefaultValueFactory = _ => 0, Description = "DAB-positive capillaries (rings and segments)." };
         var dab = new Option<double>("--dab-scale") { DefaultValueFactory = _ => 1.0, Description = "Multiplies all DAB (0 = negative slide)." };
+        var sarcoplasmic = new Option<double>("--fibres-sarcoplasmic") { DefaultValueFactory = _ => 0, Description = "Fraction of fibres with diffuse sarcoplasmic DAB as well as the ring." };
+        var endomysiumWidth = new Option<double>("--endomysium-um") { DefaultValueFactory = _ => 2.5, Description = "Width of the endomysium between fibres in µm (below 1: touching fibres, a faint line)." };
         var endomysium = new Option<double>("--endomysium-od") { DefaultValueFactory = _ => 0.008, Description = "Hematoxylin OD of the endomysium between fibres (fibres take 0.03–0.06)." };
         var tile = new Option<int>("--tile-size") { DefaultValueFactory = _ => 256, Description = "Tile side in px." };
         var quality = new Option<int>("--quality") { DefaultValueFactory = _ => 90, Description = "JPEG quality." };
@@ -27,7 +29,7 @@ public static class SynthCommand
         var glass = new Option<string?>("--glass") { Description = "Glass intensity I0: one value or R,G,B (default 255)." };
         var command = new Command("synth", "Render a synthetic muscle-biopsy IHC slide (pyramidal JPEG TIFF) with known ground truth.")
         {
-            output, seed, width, height, mpp, cells, nuclei, fibres, capillaries, dab, endomysium, tile, quality, stains, glass,
+            output, seed, width, height, mpp, cells, nuclei, fibres, sarcoplasmic, endomysiumWidth, capillaries, dab, endomysium, tile, quality, stains, glass,
         };
         command.SetAction(parse =>
         {
@@ -40,6 +42,8 @@ public static class SynthCommand
                 Cells = parse.GetValue(cells),
                 NegativeNuclei = parse.GetValue(nuclei),
                 FibresPositive = parse.GetValue(fibres),
+                FibresSarcoplasmic = parse.GetValue(sarcoplasmic),
+                EndomysiumMicrons = parse.GetValue(endomysiumWidth),
                 Capillaries = parse.GetValue(capillaries),
                 DabScale = parse.GetValue(dab),
                 EndomysiumOd = parse.GetValue(endomysium),

@@ -151,9 +151,9 @@ public class QcOverlayTests
         Assert.Equal(0, HistoQuant.Cli.HistoQuantCli.Main(["quantify", slide, "--marker", "mhc1", "--detections", "--out", tmp.Path]));
         using var overlay = OpenCvSharp.Cv2.ImRead(Path.Combine(DetectionOutput.Folder(tmp.Path, "P01-pre-MHC1"), "overlay.png"));
         Assert.Equal((2048, 1536), (overlay.Cols, overlay.Rows)); // the overview, longest side 2048
-        int outline = 0, tinted = 0;
-        for (int y = 0; y < overlay.Rows; y++)
-            for (int x = 0; x < overlay.Cols; x++)
+        int outline = 0, tinted = 0, rows = overlay.Rows, cols = overlay.Cols;
+        for (int y = 0; y < rows; y++)
+            for (int x = 0; x < cols; x++)
             {
                 var p = overlay.At<OpenCvSharp.Vec3b>(y, x); // B, G, R
                 if (p.Item0 == 0 && p.Item1 == 160 && p.Item2 == 0)

@@ -15,6 +15,10 @@ public sealed record SynthOptions
     public int? NegativeNuclei { get; init; }
     /// <summary>Fraction of fibres with a sarcolemmal DAB ring (MHC class I-like).</summary>
     public double FibresPositive { get; init; } = 0.3;
+    /// <summary>Fraction of fibres with diffuse sarcoplasmic DAB (0.25–0.4 OD) as well as the ring: counted positive too.</summary>
+    public double FibresSarcoplasmic { get; init; }
+    /// <summary>Width of the endomysium between fibres (µm); below 1 the fibres touch with only a faint line.</summary>
+    public double EndomysiumMicrons { get; init; } = 2.5;
     /// <summary>DAB-positive capillaries (IL-1α-like), half as rings and half as segments.</summary>
     public int Capillaries { get; init; }
     /// <summary>Multiplies every DAB concentration (0 gives a DAB-negative slide).</summary>
@@ -34,6 +38,8 @@ public sealed record SynthOptions
         : (long)Width * Height > 20_000_000_000L ? "slides above 20 gigapixels are not supported"
         : !(Mpp is > 0.05 and <= 20) ? "--mpp must be between 0.05 and 20"
         : !(FibresPositive is >= 0 and <= 1) ? "--fibres-positive must be between 0 and 1"
+        : !(FibresSarcoplasmic is >= 0 and <= 1) ? "--fibres-sarcoplasmic must be between 0 and 1"
+        : !(EndomysiumMicrons is >= 0 and <= 20) ? "--endomysium-um must be between 0 and 20"
         : !(DabScale is >= 0 and <= 5) ? "--dab-scale must be between 0 and 5"
         : !(EndomysiumOd is >= 0 and <= 1) ? "--endomysium-od must be between 0 and 1"
         : Cells is < 0 || NegativeNuclei is < 0 || Capillaries < 0 ? "cell and capillary counts must not be negative"

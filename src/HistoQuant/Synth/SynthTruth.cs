@@ -23,7 +23,9 @@ public sealed record SynthTruth(
     int PositiveFibres,
     double PositiveFibresPct,
     int Capillaries,
-    double CapillariesPerMm2)
+    double CapillariesPerMm2,
+    int SarcoplasmicFibres = 0,
+    double SarcoplasmicFibresPct = 0)
 {
     public static readonly double[] Thresholds = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6];
 }

@@ -40,7 +40,6 @@ internal readonly record struct Blob(double X, double Y, double Radius, double D
 /// </summary>
 internal sealed class SyntheticScene
 {
-    private const double EndomysiumMicrons = 2.5;   // total width of the gap between fibres
     private const double RingMicrons = 2.5;         // sarcolemmal DAB band inside a positive fibre
     private const double BucketMicrons = 40;
 
@@ -158,13 +157,16 @@ internal sealed class SyntheticScene
         return ((i + 0.5 + 0.6 * (Hash.Unit(_o.Seed, i, j, 1) - 0.5)) * s, (j + 0.5 + 0.6 * (Hash.Unit(_o.Seed, i, j, 2) - 0.5)) * s);
     }
 
-    public bool FibreIsPositive(int i, int j) => Hash.Unit(_o.Seed, i, j, 3) < _o.FibresPositive;
+    public bool FibreIsSarcoplasmic(int i, int j) => Hash.Unit(_o.Seed, i, j, 6) < _o.FibresSarcoplasmic;
+
+    /// <summary>Ring-positive: the chosen fraction, and every sarcoplasmic fibre (diffuse staining comes with the ring).</summary>
+    public bool FibreIsPositive(int i, int j) => Hash.Unit(_o.Seed, i, j, 3) < _o.FibresPositive || FibreIsSarcoplasmic(i, j);
 
     /// <summary>Fibres (grid cells) whose seed lies in the tissue: the truth's fibre count.</summary>
-    public (int Fibres, int Positive) CountFibres()
+    public (int Fibres, int Positive, int Sarcoplasmic) CountFibres()
     {
         double s = _o.FibreDiameterMicrons;
-        int fibres = 0, positive = 0;
+        int fibres = 0, positive = 0, sarcoplasmic = 0;
         for (int i = 0; i <= (int)(_widthUm / s); i++)
             for (int j = 0; j <= (int)(_heightUm / s); j++)
             {
@@ -174,9 +176,11 @@ internal sealed class SyntheticScene
                     fibres++;
                     if (FibreIsPositive(i, j))
                         positive++;
+                    if (FibreIsSarcoplasmic(i, j))
+                        sarcoplasmic++;
                 }
             }
-        return (fibres, positive);
+        return (fibres, positive, sarcoplasmic);
     }
 
     /// <summary>Hematoxylin and DAB concentrations (OD units) of the fibre pattern at a point in tissue.</summary>
@@ -205,11 +209,14 @@ internal sealed class SyntheticScene
         // Distance to the bisector between the two nearest seeds: how far inside its fibre the point lies.
         double edge = (second - best) / (2 * Math.Sqrt((sx - bx) * (sx - bx) + (sy - by) * (sy - by)));
         double nonSpecific = (0.02 + 0.015 * Hash.Smooth(_o.Seed, x / 150, y / 150)) * _o.DabScale;
-        if (edge < EndomysiumMicrons / 2)
+        double gap = _o.EndomysiumMicrons;
+        if (edge < gap / 2)
             return (_o.EndomysiumOd, 0.3 * nonSpecific);
         double h = 0.03 + 0.03 * Hash.Unit(_o.Seed, bi, bj, 4); // muscle fibres take little hematoxylin
-        if (edge < EndomysiumMicrons / 2 + RingMicrons && FibreIsPositive(bi, bj))
+        if (edge < gap / 2 + RingMicrons && FibreIsPositive(bi, bj))
             return (h, (0.45 + 0.35 * Hash.Unit(_o.Seed, bi, bj, 5)) * _o.DabScale);
+        if (FibreIsSarcoplasmic(bi, bj))
+            return (h, (0.25 + 0.15 * Hash.Unit(_o.Seed, bi, bj, 7)) * _o.DabScale + nonSpecific);
         return (h, nonSpecific);
     }
 }

@@ -57,10 +57,14 @@ public static class SyntheticSlideWriter
         }
         first!.Finish();
 
-        var (fibres, positiveFibres) = scene.CountFibres();
-        var result = truth.Result(Path.GetFileName(path), scene.PositiveCells, scene.NegativeNuclei, fibres, positiveFibres, scene.Capillaries);
+        var (fibres, positiveFibres, sarcoplasmicFibres) = scene.CountFibres();
+        var result = truth.Result(Path.GetFileName(path), scene.PositiveCells, scene.NegativeNuclei, fibres, positiveFibres, scene.Capillaries) with
+        {
+            SarcoplasmicFibres = sarcoplasmicFibres,
+            SarcoplasmicFibresPct = fibres > 0 ? 100.0 * sarcoplasmicFibres / fibres : 0,
+        };
         writer.Finish(string.Create(CultureInfo.InvariantCulture,
-            $"HistoQuant synthetic muscle biopsy IHC; seed={o.Seed}; mpp={o.Mpp}; stains={o.Stains.Name}; fibres-positive={o.FibresPositive}; dab-scale={o.DabScale}{(o.EndomysiumOd != new SynthOptions().EndomysiumOd ? $"; endomysium-od={o.EndomysiumOd}" : "")}"), o.Mpp);
+            $"HistoQuant synthetic muscle biopsy IHC; seed={o.Seed}; mpp={o.Mpp}; stains={o.Stains.Name}; fibres-positive={o.FibresPositive}; dab-scale={o.DabScale}{(o.EndomysiumOd != new SynthOptions().EndomysiumOd ? $"; endomysium-od={o.EndomysiumOd}" : "")}{(o.FibresSarcoplasmic > 0 ? $"; fibres-sarcoplasmic={o.FibresSarcoplasmic}" : "")}{(o.EndomysiumMicrons != new SynthOptions().EndomysiumMicrons ? $"; endomysium-um={o.EndomysiumMicrons}" : "")}"), o.Mpp);
         return result;
     }
 

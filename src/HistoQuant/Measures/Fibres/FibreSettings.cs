@@ -19,6 +19,8 @@ public sealed record FibreSettings(
     // Half the widest line the two contrasts see (the radius of the closing and the opening); the curvature is taken
     // at a third of it.
     double LineMicrons = 3,
+    // Half the widest dark line (the radius of the opening that takes dark lines and nuclei away from the fibre level).
+    double DarkLineMicrons = 3,
     // Faint thin lines: a curvature across the line (scale-normalised Hessian eigenvalue relative to the median tissue
     // OD) of at least ValleyCurvature (pale) or RidgeCurvature (dark), with a contrast of at least LineContrast.
     double ValleyCurvature = 0.025,
@@ -29,10 +31,11 @@ public sealed record FibreSettings(
     // Seeds: maxima of the distance to the nearest line that stand at least this high over the saddle to a higher
     // one (h-maxima), and are at least MarkerDepthMicrons deep; a neck between two fibres narrower than 2 × (depth -
     // dynamic) below both centres splits them even where the line between them is not seen.
-    double SeedDynamicMicrons = 2.5,
+    double SeedDynamicMicrons = 2,
+    double SeedDynamicFraction = 0.22,
     double MarkerDepthMicrons = 3,
     // Fibres are opened by a disk of this radius (thin attachments and ragged edges taken off) after holes are filled.
-    double SmoothMicrons = 1.5,
+    double SmoothMicrons = 3,
     // Counterstain OD that marks a nucleus (used for internal nuclei only; nuclei never decide where a fibre is).
     double NucleusOd = 0.25,
     // An internal (central) nucleus: nucleus pixels at least this far inside the fibre's outline, covering NucleusMicrons2.

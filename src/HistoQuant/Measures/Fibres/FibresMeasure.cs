@@ -33,7 +33,7 @@ public sealed class FibresMeasure : IMeasure
     public object? ParseSection(ModelSection s)
     {
         s.OnlyKeys("min_area_um2", "max_area_um2", "min_solidity", "band_um", "ring_fraction", "gap_fraction", "valley_contrast", "ridge_contrast",
-            "smooth_um", "line_um", "valley_curvature", "ridge_curvature", "line_contrast", "min_line_um2", "seed_dynamic_um", "marker_depth_um", "nucleus_od", "internal_nucleus_um", "smooth_sigma_um", "um_per_px");
+            "line_um", "valley_um", "dark_line_um", "valley_curvature", "ridge_curvature", "line_contrast", "min_line_um2", "seed_dynamic_um", "seed_dynamic_fraction", "smooth_um", "marker_depth_um", "nucleus_od", "internal_nucleus_um", "smooth_sigma_um", "um_per_px");
         var d = (FibreSettings)DefaultSettings!;
         var f = d with
         {
@@ -45,12 +45,15 @@ public sealed class FibresMeasure : IMeasure
             GapFraction = s.Get("gap_fraction", d.GapFraction, 0.05, 1),
             ValleyContrast = s.Get("valley_contrast", d.ValleyContrast, 0, 0.9),
             RidgeContrast = s.Get("ridge_contrast", d.RidgeContrast, 0, 5),
-            LineMicrons = s.Get("line_um", d.LineMicrons, 0.5, 20),
+            // valley_um: the earlier name of line_um, still read.
+            LineMicrons = s.Get("line_um", s.Get("valley_um", d.LineMicrons, 0.5, 20), 0.5, 20),
+            DarkLineMicrons = s.Get("dark_line_um", d.DarkLineMicrons, 0.5, 20),
             ValleyCurvature = s.Get("valley_curvature", d.ValleyCurvature, 0, 10),
             RidgeCurvature = s.Get("ridge_curvature", d.RidgeCurvature, 0, 10),
             LineContrast = s.Get("line_contrast", d.LineContrast, 0, 1),
             MinLineMicrons2 = s.Get("min_line_um2", d.MinLineMicrons2, 0, 1000),
             SeedDynamicMicrons = s.Get("seed_dynamic_um", d.SeedDynamicMicrons, 0.1, 50),
+            SeedDynamicFraction = s.Get("seed_dynamic_fraction", d.SeedDynamicFraction, 0, 1),
             SmoothMicrons = s.Get("smooth_um", d.SmoothMicrons, 0, 20),
             MarkerDepthMicrons = s.Get("marker_depth_um", d.MarkerDepthMicrons, 1, 50),
             NucleusOd = s.Get("nucleus_od", d.NucleusOd, 0.01, 3),

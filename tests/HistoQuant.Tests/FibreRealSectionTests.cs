@@ -1,0 +1,244 @@
+using System.Globalization;
+using System.Text.Json;
+using HistoQuant.Synth;
+using OpenCvSharp;
+
+namespace HistoQuant.Tests;
+
+/// <summary>
+/// Fibre segmentation, morphometry and MHC class I scoring on real H&amp;E muscle cross-sections
+/// (../shared/data/muscle: Cellpose outlines and ImageJ's Area/MinFeret of the inner fibres) and on generated slides
+/// with the hard cases (touching fibres, diffuse sarcoplasmic DAB). A detected fibre matches a reference fibre at
+/// IoU ≥ 0.5; fibres touching the image edge are left out of the reference, as in ../shared/tools/score-real.
+/// </summary>
+public class FibreRealSectionTests
+{
+    private const double Mpp = 0.2765;
+
+    private static string Muscle(string name) => Path.Combine(TestData.SharedData, "muscle", name);
+
+    /// <summary>Reference labels (16-bit) and the ids of the fibres that do not touch the image edge.</summary>
+    private static (int[] Labels, int W, int H, HashSet<int> Inner) Reference(string n)
+    {
+        using var m = Cv2.ImRead(Muscle($"he-muscle-{n}.cellpose-masks.png"), ImreadModes.Unchanged);
+        int w = m.Cols, h = m.Rows;
+        var labels = new int[w * h];
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+                labels[y * w + x] = m.Get<ushort>(y, x);
+        var edge = new HashSet<int>();
+        for (int x = 0; x < w; x++) { edge.Add(labels[x]); edge.Add(labels[(h - 1) * w + x]); }
+        for (int y = 0; y < h; y++) { edge.Add(labels[y * w]); edge.Add(labels[y * w + w - 1]); }
+        var inner = labels.Where(l => l > 0 && !edge.Contains(l)).ToHashSet();
+        return (labels, w, h, inner);
+    }
+
+    /// <summary>Quantifies an image and matches its fibre detections to the reference: reference id → class name.</summary>
+    private static (Dictionary<string, string> Row, Dictionary<int, string> Found) Measure(TempDir tmp, string image, string model,
+        int[] labels, int w, int h, HashSet<int> inner)
+    {
+        string outDir = tmp.File("out");
+        Assert.Equal(0, HistoQuant.Cli.HistoQuantCli.Main(["quantify", image, "--out", outDir, "--marker", model,
+            "--mpp", Mpp.ToString(CultureInfo.InvariantCulture), "--detections"]));
+        var row = QuantifyRun.ReadCsv(Path.Combine(outDir, "results.csv")).Single();
+        string geo = Directory.GetFiles(outDir, "detections.geojson", SearchOption.AllDirectories).Single();
+        var found = new Dictionary<int, string>();
+        var refArea = new Dictionary<int, int>();
+        foreach (int l in labels)
+            if (l > 0)
+                refArea[l] = refArea.GetValueOrDefault(l) + 1;
+        foreach (var f in JsonDocument.Parse(File.ReadAllText(geo)).RootElement.GetProperty("features").EnumerateArray())
+        {
+            string name = f.GetProperty("properties").GetProperty("classification").GetProperty("name").GetString()!;
+            if (!name.StartsWith("Fibre"))
+                continue;
+            var ring = f.GetProperty("geometry").GetProperty("coordinates")[0].EnumerateArray()
+                .Select(p => new Point((int)Math.Round(p[0].GetDouble()), (int)Math.Round(p[1].GetDouble()))).ToArray();
+            using var mask = new Mat(h, w, MatType.CV_8UC1, Scalar.All(0));
+            Cv2.FillPoly(mask, [ring], Scalar.All(255));
+            var overlap = new Dictionary<int, int>();
+            int size = 0;
+            for (int y = 0; y < h; y++)
+                for (int x = 0; x < w; x++)
+                    if (mask.Get<byte>(y, x) != 0)
+                    {
+                        size++;
+                        int l = labels[y * w + x];
+                        if (l > 0)
+                            overlap[l] = overlap.GetValueOrDefault(l) + 1;
+                    }
+            foreach (var (l, c) in overlap)
+                if (inner.Contains(l) && c / (double)(size + refArea[l] - c) >= 0.5)
+                    found[l] = name;
+        }
+        return (row, found);
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var v = values.Order().ToArray();
+        return v.Length % 2 == 1 ? v[v.Length / 2] : (v[v.Length / 2 - 1] + v[v.Length / 2]) / 2;
+    }
+
+    // Targets of issue 16: ≥ 90% of the inner fibres matched, median area and median MinFeret within 5% of ImageJ's.
+    // Not reached yet (see the README's Fibres section); these bounds hold the level reached so far so that it cannot
+    // silently get worse.
+    [Theory]
+    [InlineData("01", 0.7, 0.2, 0.1)]
+    [InlineData("02", 0.65, 0.2, 0.1)]
+    public void MuscleHeFindsTheFibresOfARealSectionAndMeasuresThem(string n, double minMatched, double areaTolerance, double feretTolerance)
+    {
+        using var tmp = new TempDir();
+        var (labels, w, h, inner) = Reference(n);
+        var (row, found) = Measure(tmp, Muscle($"he-muscle-{n}.tif"), "muscle-he", labels, w, h, inner);
+        Assert.True(found.Count >= minMatched * inner.Count, $"{found.Count} of {inner.Count} fibres matched");
+        var imagej = File.ReadAllLines(Muscle($"he-muscle-{n}.imagej-fibres.csv")).Skip(1).Select(l => l.Split(',')).ToList();
+        double area = Median(imagej.Select(c => double.Parse(c[2], CultureInfo.InvariantCulture)));
+        double feret = Median(imagej.Select(c => double.Parse(c[^1], CultureInfo.InvariantCulture)));
+        Assert.InRange(QuantifyRun.Number(row, "fibre_area_median_um2"), area * (1 - areaTolerance), area * (1 + areaTolerance));
+        Assert.InRange(QuantifyRun.Number(row, "fibre_min_feret_median_um"), feret * (1 - feretTolerance), feret * (1 + feretTolerance));
+        // Most fibres of these sections have internal nuclei (ImageJ's "Abnormal": 76% and 83%); muscle-he grades nothing.
+        Assert.InRange(QuantifyRun.Number(row, "central_nuclei_fibres_pct"), 40, 100);
+        Assert.Equal("", row["positive_fibres_pct"]);
+        Assert.All(found.Values, c => Assert.Equal("Fibre", c));
+    }
+
+    /// <summary>
+    /// The real section re-stained as MHC class I IHC with known fibres: the hematoxylin of the H&amp;E (colour
+    /// deconvolution with Ruifrok's H, E, DAB vectors; 0.7·H + 0.3·E, so the fibres keep a faint counterstain) is kept,
+    /// the eosin dropped, and DAB painted from the reference outlines: on a random 30% of the fibres a ring (DAB 0.45–0.7
+    /// within 2.5 µm of the outline), on another 20% the ring plus diffuse sarcoplasmic DAB (0.25–0.4 inside); then a
+    /// blur (σ 0.6 px), non-specific DAB (0.03 ± 0.01), OD noise (± 0.004) and Beer–Lambert with QuPath's H-DAB
+    /// vectors at I0 = 245. ../shared/tools/score-real re-stains the same way in Python (other random fibres).
+    /// </summary>
+    private static (string Path, Dictionary<int, string> Kinds) Restain(TempDir tmp, string n, int[] labels, int w, int h, int seed)
+    {
+        using var bgr = Cv2.ImRead(Muscle($"he-muscle-{n}.tif"), ImreadModes.Color);
+        double[,] rgbFromHed = { { 0.65, 0.70, 0.29 }, { 0.07, 0.99, 0.11 }, { 0.27, 0.57, 0.78 } };
+        var inv = Invert(rgbFromHed);
+        var rng = new Random(seed);
+        var kinds = new Dictionary<int, string>();
+        foreach (int l in labels.Where(l => l > 0).Distinct().Order())
+        {
+            double u = rng.NextDouble();
+            kinds[l] = u < 0.2 ? "sarco" : u < 0.5 ? "ring" : "neg";
+        }
+        // Distance of every labelled pixel to the outside of its own label.
+        using var inside = new Mat(h, w, MatType.CV_8UC1, Scalar.All(0));
+        for (int y = 1; y < h - 1; y++)
+            for (int x = 1; x < w - 1; x++)
+            {
+                int i = y * w + x, l = labels[i];
+                if (l > 0 && labels[i - 1] == l && labels[i + 1] == l && labels[i - w] == l && labels[i + w] == l)
+                    inside.Set(y, x, (byte)255);
+            }
+        using var dist = new Mat();
+        Cv2.DistanceTransform(inside, dist, DistanceTypes.L2, DistanceTransformMasks.Precise);
+        var level = new Dictionary<int, (double Ring, double Inner)>();
+        foreach (var (l, k) in kinds)
+            level[l] = (0.45 + 0.25 * rng.NextDouble(), k == "sarco" ? 0.25 + 0.15 * rng.NextDouble() : 0);
+        using var dab = new Mat(h, w, MatType.CV_32FC1, Scalar.All(0));
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+            {
+                int l = labels[y * w + x];
+                if (l == 0 || kinds[l] == "neg")
+                    continue;
+                double d = dist.Get<float>(y, x) + 1;
+                dab.Set(y, x, (float)(d <= 2.5 / Mpp ? level[l].Ring : level[l].Inner));
+            }
+        Cv2.GaussianBlur(dab, dab, new Size(0, 0), 0.6);
+        double[] hv = Unit([0.65111, 0.70119, 0.29049]), dv = Unit([0.26917, 0.56824, 0.77759]);
+        using var outImg = new Mat(h, w, MatType.CV_8UC3);
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+            {
+                var p = bgr.Get<Vec3b>(y, x);
+                double[] od = [-Math.Log10(Math.Max((int)p.Item2, 1) / 255.0), -Math.Log10(Math.Max((int)p.Item1, 1) / 255.0), -Math.Log10(Math.Max((int)p.Item0, 1) / 255.0)];
+                double hem = 0, eos = 0;
+                for (int c = 0; c < 3; c++)
+                {
+                    hem += od[c] * inv[c, 0];
+                    eos += od[c] * inv[c, 1];
+                }
+                double hc = 0.7 * Math.Max(0, hem) + 0.3 * Math.Max(0, eos);
+                double dc = dab.Get<float>(y, x) + Math.Clamp(0.03 + 0.01 * Gauss(rng), 0, 0.06);
+                var v = new byte[3];
+                for (int c = 0; c < 3; c++)
+                    v[c] = (byte)Math.Clamp(Math.Round(245 * Math.Pow(10, -(hc * hv[c] + dc * dv[c] + 0.004 * Gauss(rng)))), 0, 255);
+                outImg.Set(y, x, new Vec3b(v[2], v[1], v[0]));
+            }
+        string path = tmp.File($"restained-{n}.png");
+        Cv2.ImWrite(path, outImg);
+        return (path, kinds);
+    }
+
+    // Targets of issue 16 on the re-stained sections: ≥ 90% of the inner fibres matched (not reached yet: the bound
+    // holds the level reached so far), % ring-positive within 5 points of the painted truth, ≥ 90% of the sarcoplasmic
+    // fibres found and called sarcoplasmic.
+    [Theory]
+    [InlineData("01", 7, 0.6)]
+    [InlineData("02", 8, 0.55)]
+    public void Mhc1ScoresARealSectionRestainedWithKnownFibres(string n, int seed, double minMatched)
+    {
+        using var tmp = new TempDir();
+        var (labels, w, h, inner) = Reference(n);
+        var (image, kinds) = Restain(tmp, n, labels, w, h, seed);
+        var (row, found) = Measure(tmp, image, "mhc1", labels, w, h, inner);
+        Assert.True(found.Count >= minMatched * inner.Count, $"{found.Count} of {inner.Count} fibres matched");
+        double truth = 100.0 * inner.Count(l => kinds[l] != "neg") / inner.Count;
+        Assert.InRange(QuantifyRun.Number(row, "positive_fibres_pct"), truth - 5, truth + 5);
+        var sarco = inner.Where(l => kinds[l] == "sarco").ToList();
+        int called = sarco.Count(l => found.TryGetValue(l, out var c) && c.Contains("sarcoplasm", StringComparison.OrdinalIgnoreCase));
+        Assert.True(called >= 0.9 * sarco.Count, $"{called} of {sarco.Count} sarcoplasmic fibres found and called sarcoplasmic");
+    }
+
+    private static double Gauss(Random rng) =>
+        Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
+
+    private static double[] Unit(double[] v)
+    {
+        double len = Math.Sqrt(v.Sum(x => x * x));
+        return v.Select(x => x / len).ToArray();
+    }
+
+    private static double[,] Invert(double[,] m)
+    {
+        double a = m[0, 0], b = m[0, 1], c = m[0, 2], d = m[1, 0], e = m[1, 1], f = m[1, 2], g = m[2, 0], hh = m[2, 1], i = m[2, 2];
+        double det = a * (e * i - f * hh) - b * (d * i - f * g) + c * (d * hh - e * g);
+        return new[,]
+        {
+            { (e * i - f * hh) / det, (c * hh - b * i) / det, (b * f - c * e) / det },
+            { (f * g - d * i) / det, (a * i - c * g) / det, (c * d - a * f) / det },
+            { (d * hh - e * g) / det, (b * g - a * hh) / det, (a * e - b * d) / det },
+        };
+    }
+
+    // Generated slides with the hard cases, truth from the scene.
+    private static readonly SynthOptions Small = new() { Width = 2048, Height = 1536, Mpp = 0.5, Cells = 20 };
+
+    [Fact]
+    public void DiffuseSarcoplasmicFibresAreFoundAndCalled()
+    {
+        using var tmp = new TempDir();
+        string path = tmp.File("sarcoplasmic.tif");
+        var truth = SyntheticSlideWriter.Write(Small with { Seed = 41, FibresPositive = 0.2, FibresSarcoplasmic = 0.2 }, path);
+        var row = QuantifyRun.Row(tmp, path, "--marker", "mhc1");
+        Assert.InRange(QuantifyRun.Number(row, "positive_fibres_pct"), truth.PositiveFibresPct - 5, truth.PositiveFibresPct + 5);
+        Assert.InRange(QuantifyRun.Number(row, "sarcoplasmic_fibres_pct"), truth.SarcoplasmicFibresPct - 5, truth.SarcoplasmicFibresPct + 5);
+        Assert.InRange(QuantifyRun.Number(row, "fibres") / truth.Fibres, 0.9, 1.2);
+    }
+
+    [Fact]
+    public void TouchingFibresWithOnlyAFaintLineAreSeparatedAndScored()
+    {
+        // 0.8 µm of endomysium: the fibres touch, a ring lies against the next fibre with no gap between them.
+        using var tmp = new TempDir();
+        string path = tmp.File("touching.tif");
+        var truth = SyntheticSlideWriter.Write(Small with { Seed = 41, FibresPositive = 0.3, EndomysiumMicrons = 0.8 }, path);
+        var row = QuantifyRun.Row(tmp, path, "--marker", "mhc1");
+        Assert.InRange(QuantifyRun.Number(row, "positive_fibres_pct"), truth.PositiveFibresPct - 5, truth.PositiveFibresPct + 5);
+        Assert.InRange(QuantifyRun.Number(row, "fibres") / truth.Fibres, 0.9, 1.2);
+        Assert.InRange(QuantifyRun.Number(row, "fibre_area_pct"), 85, 100.5);
+    }
+}
