@@ -13,7 +13,7 @@ public sealed class CellsMeasure : IMeasure
     private static readonly string[] SectionKeys =
     [
         "detection", "nucleus_threshold", "smooth_sigma_um", "min_nucleus_area_um2", "max_nucleus_area_um2", "expansion_um",
-        "pixel_size_um", "background_radius_um", "median_radius_um", "split_tolerance_um", "merge_ratio", "dab_objects_without_nucleus", "qupath",
+        "pixel_size_um", "background_radius_um", "median_radius_um", "split_tolerance_um", "merge_ratio", "background_by_reconstruction", "dab_objects_without_nucleus", "qupath",
     ];
 
     public string Name => "cells";
@@ -63,6 +63,7 @@ public sealed class CellsMeasure : IMeasure
             SplitToleranceMicrons = section.Json.TryGetProperty("split_tolerance_um", out _) ? section.Get("split_tolerance_um", 0, 0.01, 10) : s.SplitToleranceMicrons,
             StainedObjectsWithoutNucleus = QuPathParameters.Bool(section, "dab_objects_without_nucleus", s.StainedObjectsWithoutNucleus),
             DetectOnHematoxylinPlusDab = detection == "hematoxylin+dab",
+            BackgroundByReconstruction = QuPathParameters.Bool(section, "background_by_reconstruction", s.BackgroundByReconstruction),
             MergeRatio = section.Json.TryGetProperty("merge_ratio", out _) ? section.Get("merge_ratio", 0, 0.1, 2) : s.MergeRatio,
         };
         if (s.MinNucleusArea > s.MaxNucleusArea)

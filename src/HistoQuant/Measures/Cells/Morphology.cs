@@ -122,27 +122,13 @@ public static class Morphology
                     if (x > 0 && marker[up - 1] > m) m = marker[up - 1];
                     if (x < w - 1 && marker[up + 1] > m) m = marker[up + 1];
                 }
-                marker[i] = m < mask[i] ? m : mask[i];
+                float k = mask[i];
+                marker[i] = m < k ? m : k;
             }
         }
-        // Backward scan, queueing pixels that could still raise a neighbour below its mask.
-        var queue = new int[Math.Max(16, n / 8)];
-        int head = 0, tail = 0, count = 0;
-        void Push(int p)
-        {
-            if (count == queue.Length)
-            {
-                var bigger = new int[queue.Length * 2];
-                for (int k = 0; k < count; k++)
-                    bigger[k] = queue[(head + k) % queue.Length];
-                queue = bigger;
-                head = 0;
-                tail = count;
-            }
-            queue[tail] = p;
-            tail = (tail + 1) % queue.Length;
-            count++;
-        }
+        // Backward scan, queueing pixels that could still raise a later neighbour below its mask.
+        var queue = new int[Math.Max(64, n / 16)];
+        int head = 0, tail = 0;
         for (int y = h - 1; y >= 0; y--)
         {
             int row = y * w;
@@ -150,49 +136,64 @@ public static class Morphology
             {
                 int i = row + x;
                 float m = marker[i];
-                if (x < w - 1 && marker[i + 1] > m) m = marker[i + 1];
-                if (y < h - 1)
+                bool right = x < w - 1, down = y < h - 1, left = x > 0;
+                if (right && marker[i + 1] > m) m = marker[i + 1];
+                if (down)
                 {
                     int dn = i + w;
                     if (marker[dn] > m) m = marker[dn];
-                    if (x < w - 1 && marker[dn + 1] > m) m = marker[dn + 1];
-                    if (x > 0 && marker[dn - 1] > m) m = marker[dn - 1];
+                    if (right && marker[dn + 1] > m) m = marker[dn + 1];
+                    if (left && marker[dn - 1] > m) m = marker[dn - 1];
                 }
-                m = m < mask[i] ? m : mask[i];
+                float k = mask[i];
+                m = m < k ? m : k;
                 marker[i] = m;
-                bool push = (x < w - 1 && Raisable(i + 1, m)) || (y < h - 1 && (Raisable(i + w, m)
-                    || (x < w - 1 && Raisable(i + w + 1, m)) || (x > 0 && Raisable(i + w - 1, m))));
-                if (push)
-                    Push(i);
+                if ((right && marker[i + 1] < m && marker[i + 1] < mask[i + 1])
+                    || (down && ((marker[i + w] < m && marker[i + w] < mask[i + w])
+                        || (right && marker[i + w + 1] < m && marker[i + w + 1] < mask[i + w + 1])
+                        || (left && marker[i + w - 1] < m && marker[i + w - 1] < mask[i + w - 1]))))
+                {
+                    if (tail == queue.Length)
+                        Grow(ref queue, ref head, ref tail);
+                    queue[tail++] = i;
+                }
             }
         }
-        bool Raisable(int q, float level) => marker[q] < level && marker[q] < mask[q];
-        while (count > 0)
+        // FIFO propagation.
+        while (head < tail)
         {
-            int p = queue[head];
-            head = (head + 1) % queue.Length;
-            count--;
-            int px = p % w, py = p / w;
+            int p = queue[head++];
+            int py = p / w, px = p - py * w;
             float level = marker[p];
-            for (int dy = -1; dy <= 1; dy++)
+            int y0 = py > 0 ? -1 : 0, y1 = py < h - 1 ? 1 : 0, x0 = px > 0 ? -1 : 0, x1 = px < w - 1 ? 1 : 0;
+            for (int dy = y0; dy <= y1; dy++)
             {
-                int yy = py + dy;
-                if (yy < 0 || yy >= h)
-                    continue;
-                for (int dx = -1; dx <= 1; dx++)
+                int rowq = p + dy * w;
+                for (int dx = x0; dx <= x1; dx++)
                 {
-                    int xx = px + dx;
-                    if ((dx | dy) == 0 || xx < 0 || xx >= w)
-                        continue;
-                    int q = yy * w + xx;
-                    if (marker[q] < level && marker[q] != mask[q])
+                    int q = rowq + dx;
+                    float mq = marker[q], kq = mask[q];
+                    if (mq < level && mq != kq)
                     {
-                        marker[q] = level < mask[q] ? level : mask[q];
-                        Push(q);
+                        marker[q] = level < kq ? level : kq;
+                        if (tail == queue.Length)
+                            Grow(ref queue, ref head, ref tail);
+                        queue[tail++] = q;
                     }
                 }
             }
         }
+    }
+
+    /// <summary>Makes room at the end of a linear queue: drops the consumed head, doubling when still full.</summary>
+    private static void Grow(ref int[] queue, ref int head, ref int tail)
+    {
+        int live = tail - head;
+        var target = live * 2 > queue.Length ? new int[queue.Length * 2] : queue;
+        Array.Copy(queue, head, target, 0, live);
+        queue = target;
+        head = 0;
+        tail = live;
     }
 
     /// <summary>
@@ -252,41 +253,27 @@ public static class Morphology
     }
 
     /// <summary>Sets to 255 every 0 pixel that no 4-connected path of 0 pixels joins to the image edge.</summary>
-    public static void FillHoles(byte[] mask, int w, int h)
+    public static unsafe void FillHoles(byte[] mask, int w, int h)
     {
+        // A one-pixel empty frame joins everything outside; one flood fill from a corner marks it (128).
+        using var framed = new Mat(h + 2, w + 2, MatType.CV_8UC1, Scalar.All(0));
+        fixed (byte* mp = mask)
+        {
+            using var m = Mat.FromPixelData(h, w, MatType.CV_8UC1, (IntPtr)mp);
+            using var inner = new Mat(framed, new Rect(1, 1, w, h));
+            m.CopyTo(inner);
+        }
+        Cv2.FloodFill(framed, new Point(0, 0), Scalar.All(128), out _, Scalar.All(0), Scalar.All(0), FloodFillFlags.Link4);
         int n = w * h;
-        var outside = new bool[n];
-        var stack = new int[n];
-        int top = 0;
-        void Seed(int i)
-        {
-            if (mask[i] == 0 && !outside[i])
-            {
-                outside[i] = true;
-                stack[top++] = i;
-            }
-        }
-        for (int x = 0; x < w; x++)
-        {
-            Seed(x);
-            Seed((h - 1) * w + x);
-        }
+        byte* f = (byte*)framed.Data;
+        long step = framed.Step();
         for (int y = 0; y < h; y++)
         {
-            Seed(y * w);
-            Seed(y * w + w - 1);
+            byte* row = f + (y + 1) * step + 1;
+            int o = y * w;
+            for (int x = 0; x < w; x++)
+                if (row[x] == 0)
+                    mask[o + x] = 255;
         }
-        while (top > 0)
-        {
-            int p = stack[--top];
-            int x = p % w;
-            if (x > 0) Seed(p - 1);
-            if (x < w - 1) Seed(p + 1);
-            if (p >= w) Seed(p - w);
-            if (p < n - w) Seed(p + w);
-        }
-        for (int i = 0; i < n; i++)
-            if (mask[i] == 0 && !outside[i])
-                mask[i] = 255;
     }
 }
