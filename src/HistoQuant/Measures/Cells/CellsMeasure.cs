@@ -75,6 +75,15 @@ public sealed class CellsMeasure : IMeasure
 
     public bool IsWanted(MeasureRequest request) => request.ForceCells || request.Asks(this);
 
+    /// <summary>
+    /// The cell thresholds (1+, 2+, 3+): a "qupath" object's thresholdPositive1..3 (only the first, with
+    /// singleThreshold), else the model's (and the command line's).
+    /// </summary>
+    public static (double Weak, double Moderate, double Strong) ClassThresholds(CellSettings settings, double weak, double moderate, double strong) =>
+        settings.Thresholds is [var t1, var t2, var t3]
+            ? settings.SingleThreshold ? (t1, double.PositiveInfinity, double.PositiveInfinity) : (t1, t2, t3)
+            : (weak, moderate, strong);
+
     public IRegionDetector? CreateDetector(MeasureSetup setup)
     {
         var section = (CellSection)setup.Settings!;
@@ -87,9 +96,7 @@ public sealed class CellsMeasure : IMeasure
             "cytoplasm" => CellCompartment.Cytoplasm,
             _ => CellCompartment.Cell,
         }, false);
-        var (weak, moderate, strong) = settings.Thresholds is [var t1, var t2, var t3]
-            ? settings.SingleThreshold ? (t1, double.PositiveInfinity, double.PositiveInfinity) : (t1, t2, t3)
-            : (setup.Weak, setup.Moderate, setup.Strong);
+        var (weak, moderate, strong) = ClassThresholds(settings, setup.Weak, setup.Moderate, setup.Strong);
         if (settings.Legacy)
         {
             var legacy = new LegacyCellDetector(settings, measurement.Compartment, weak, moderate, strong);
