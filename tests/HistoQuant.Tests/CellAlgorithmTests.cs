@@ -77,6 +77,23 @@ public class CellAlgorithmTests
     }
 
     [Fact]
+    public void DistanceMapIsTheExactEuclideanDistanceToTheNearestZeroPixel()
+    {
+        var rnd = new Random(3);
+        int w = 31, h = 19, n = w * h;
+        var mask = Enumerable.Range(0, n).Select(_ => rnd.Next(9) == 0 ? (byte)0 : (byte)255).ToArray();
+        var d = Morphology.DistanceToZero(mask, w, h);
+        for (int i = 0; i < n; i++)
+        {
+            double best = double.PositiveInfinity;
+            for (int j = 0; j < n; j++)
+                if (mask[j] == 0)
+                    best = Math.Min(best, Math.Sqrt(Math.Pow(i % w - j % w, 2) + Math.Pow(i / w - j / w, 2)));
+            Assert.Equal(best, d[i], 4);
+        }
+    }
+
+    [Fact]
     public void HMaximaKeepPeaksThatStandHigherThanTheToleranceAboveTheirSaddle()
     {
         // Two peaks (5 and 4.6) with a saddle at 4.2 between them.

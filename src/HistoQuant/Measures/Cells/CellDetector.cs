@@ -54,7 +54,6 @@ public sealed class CellDetector(CellSettings settings, CellMeasurement measurem
         var sy = new double[count + 1];
         var nucDab = new double[count + 1];
         var nucMax = new float[count + 1];
-        var nucDet = new double[count + 1];
         Array.Fill(nucMax, float.MinValue);
         var nucleusBoxes = outlines ? EmptyBoxes(count + 1) : null;
         for (int i = 0; i < n; i++)
@@ -67,7 +66,6 @@ public sealed class CellDetector(CellSettings settings, CellMeasurement measurem
             sx[l] += xi;
             sy[l] += yi;
             nucDab[l] += dab[i];
-            nucDet[l] += det[i];
             if (dab[i] > nucMax[l])
                 nucMax[l] = dab[i];
             if (nucleusBoxes is not null)
@@ -126,7 +124,6 @@ public sealed class CellDetector(CellSettings settings, CellMeasurement measurem
             {
                 NucleusMaxDab = nucMax[l],
                 CytoplasmMaxDab = cytoplasmMax,
-                NucleusCounterstain = nucDet[l] / area[l],
                 NucleusOutline = nucleusBoxes is not null && settings.IncludeNuclei ? Contour(lab, l, w, nucleusBoxes[l], ToLevel0) : null,
                 IncludeNucleus = settings.IncludeNuclei,
                 SingleThreshold = settings.SingleThreshold && settings.QuPathMode,

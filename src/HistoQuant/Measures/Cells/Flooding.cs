@@ -24,6 +24,7 @@ public static class Flooding
                 max = plane[i];
         if (!(max > floor))
             return;
+        levels = Math.Min(levels, Math.Max(64, n / 2)); // small images (one object) need no more levels than pixels
         float scale = (levels - 1) / (max - floor);
         var head = new int[levels];
         var tail = new int[levels];
@@ -108,6 +109,8 @@ public static class Flooding
     /// <summary>4-connected components of the non-zero pixels of a mask, labelled 1..count (in raster order of first pixel).</summary>
     public static unsafe int[] Components(byte[] mask, int w, int h, out int count)
     {
+        if (w * h < 1 << 16)
+            return SmallComponents(mask, w, h, out count); // OpenCV's per-call overhead dominates on small images
         var labels = new int[w * h];
         fixed (byte* mp = mask)
         fixed (int* lp = labels)
@@ -143,6 +146,22 @@ public static class Flooding
                 }
                 int best = i;
                 float top = v;
+                if (x > 0 && x < w - 1 && y0 < 0 && y1 > 0)
+                {
+                    // Interior pixel: the eight neighbours unrolled.
+                    int a = i - w;
+                    if (plane[a - 1] > top) { top = plane[a - 1]; best = a - 1; }
+                    if (plane[a] > top) { top = plane[a]; best = a; }
+                    if (plane[a + 1] > top) { top = plane[a + 1]; best = a + 1; }
+                    if (plane[i - 1] > top) { top = plane[i - 1]; best = i - 1; }
+                    if (plane[i + 1] > top) { top = plane[i + 1]; best = i + 1; }
+                    int b = i + w;
+                    if (plane[b - 1] > top) { top = plane[b - 1]; best = b - 1; }
+                    if (plane[b] > top) { top = plane[b]; best = b; }
+                    if (plane[b + 1] > top) { best = b + 1; }
+                    up[i] = best;
+                    continue;
+                }
                 int x0 = x > 0 ? -1 : 0, x1 = x < w - 1 ? 1 : 0;
                 for (int dy = y0; dy <= y1; dy++)
                 {
@@ -198,5 +217,31 @@ public static class Flooding
             i = next;
         }
         return r;
+    }
+
+    private static int[] SmallComponents(byte[] mask, int w, int h, out int count)
+    {
+        int n = w * h;
+        var labels = new int[n];
+        var stack = new int[n];
+        count = 0;
+        for (int s = 0; s < n; s++)
+        {
+            if (mask[s] == 0 || labels[s] != 0)
+                continue;
+            int label = ++count, top = 0;
+            labels[s] = label;
+            stack[top++] = s;
+            while (top > 0)
+            {
+                int p = stack[--top];
+                int x = p % w;
+                if (x > 0 && mask[p - 1] != 0 && labels[p - 1] == 0) { labels[p - 1] = label; stack[top++] = p - 1; }
+                if (x < w - 1 && mask[p + 1] != 0 && labels[p + 1] == 0) { labels[p + 1] = label; stack[top++] = p + 1; }
+                if (p >= w && mask[p - w] != 0 && labels[p - w] == 0) { labels[p - w] = label; stack[top++] = p - w; }
+                if (p < n - w && mask[p + w] != 0 && labels[p + w] == 0) { labels[p + w] = label; stack[top++] = p + w; }
+            }
+        }
+        return labels;
     }
 }

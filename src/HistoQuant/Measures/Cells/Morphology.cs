@@ -216,42 +216,6 @@ public static class Morphology
         return mask;
     }
 
-    /// <summary>
-    /// Pixels above <paramref name="floor"/> that are at least as high as their 8 neighbours (255 in the mask):
-    /// the regional maxima of a plane without plateaus in one pass (h-maxima with h → 0, without a reconstruction).
-    /// </summary>
-    public static byte[] LocalMaxima(float[] plane, int w, int h, float floor)
-    {
-        var mask = new byte[w * h];
-        for (int y = 0; y < h; y++)
-            for (int x = 0; x < w; x++)
-            {
-                int i = y * w + x;
-                float v = plane[i];
-                if (!(v > floor))
-                    continue;
-                bool top = true;
-                for (int dy = -1; dy <= 1 && top; dy++)
-                {
-                    int yy = y + dy;
-                    if (yy < 0 || yy >= h)
-                        continue;
-                    for (int dx = -1; dx <= 1; dx++)
-                    {
-                        int xx = x + dx;
-                        if (xx >= 0 && xx < w && plane[yy * w + xx] > v)
-                        {
-                            top = false;
-                            break;
-                        }
-                    }
-                }
-                if (top)
-                    mask[i] = 255;
-            }
-        return mask;
-    }
-
     /// <summary>Sets to 255 every 0 pixel that no 4-connected path of 0 pixels joins to the image edge.</summary>
     public static unsafe void FillHoles(byte[] mask, int w, int h)
     {
@@ -274,6 +238,73 @@ public static class Morphology
             for (int x = 0; x < w; x++)
                 if (row[x] == 0)
                     mask[o + x] = 255;
+        }
+    }
+
+    /// <summary>
+    /// Exact Euclidean distance of every non-zero pixel to the nearest zero pixel (zero pixels get 0; pixels beyond
+    /// the image edge do not count as zero): Felzenszwalb and Huttenlocher's separable squared-distance transform.
+    /// </summary>
+    public static float[] DistanceToZero(byte[] mask, int w, int h)
+    {
+        int n = w * h;
+        const float Far = 1e20f;
+        var d = new float[n];
+        for (int i = 0; i < n; i++)
+            d[i] = mask[i] == 0 ? 0 : Far;
+        int m = Math.Max(w, h);
+        var f = new float[m];
+        var z = new float[m + 1];
+        var v = new int[m];
+        var result = new float[m];
+        for (int x = 0; x < w; x++)
+        {
+            for (int y = 0; y < h; y++)
+                f[y] = d[y * w + x];
+            Transform1D(f, h, v, z, result);
+            for (int y = 0; y < h; y++)
+                d[y * w + x] = result[y];
+        }
+        for (int y = 0; y < h; y++)
+        {
+            Array.Copy(d, y * w, f, 0, w);
+            Transform1D(f, w, v, z, result);
+            for (int x = 0; x < w; x++)
+                d[y * w + x] = MathF.Sqrt(result[x]);
+        }
+        return d;
+    }
+
+    private static void Transform1D(float[] f, int n, int[] v, float[] z, float[] d)
+    {
+        int k = 0;
+        v[0] = 0;
+        z[0] = float.NegativeInfinity;
+        z[1] = float.PositiveInfinity;
+        for (int q = 1; q < n; q++)
+        {
+            // z[0] is −∞, so k never drops below 0. (Zero pixels are 0 and others 1e20, not ∞: no ∞ − ∞.)
+            float s;
+            while (true)
+            {
+                int p = v[k];
+                s = ((f[q] + q * q) - (f[p] + p * p)) / (2f * q - 2f * p);
+                if (s > z[k])
+                    break;
+                k--;
+            }
+            k++;
+            v[k] = q;
+            z[k] = s;
+            z[k + 1] = float.PositiveInfinity;
+        }
+        k = 0;
+        for (int q = 0; q < n; q++)
+        {
+            while (z[k + 1] < q)
+                k++;
+            float dq = q - v[k];
+            d[q] = dq * dq + f[v[k]];
         }
     }
 }

@@ -185,7 +185,7 @@ public static class NucleusSegmenter
         // Boundary pixels: unlabelled, next to an object, with exactly two labels within two pixels (gaps of up to
         // three pixels between two objects are found).
         var pairSum = new Dictionary<long, (double Sum, int Count)>();
-        var between = new List<(int Pixel, long Pair)>();
+        var between = new Dictionary<long, List<int>>();
         for (int y = 2; y < h - 2; y++)
             for (int x = 2; x < w - 2; x++)
             {
@@ -209,7 +209,9 @@ public static class NucleusSegmenter
                 long key = (long)Math.Min(a, b) << 32 | (uint)Math.Max(a, b);
                 var v = pairSum.GetValueOrDefault(key);
                 pairSum[key] = (v.Sum + smooth[i], v.Count + 1);
-                between.Add((i, key));
+                if (!between.TryGetValue(key, out var list))
+                    between[key] = list = [];
+                list.Add(i);
             }
         var parent = new int[count + 1];
         for (int l = 0; l <= count; l++)
@@ -243,9 +245,7 @@ public static class NucleusSegmenter
             var union = new List<int>(pixelsOf[ra].Count + pixelsOf[rb].Count + v.Count);
             union.AddRange(pixelsOf[ra]);
             union.AddRange(pixelsOf[rb]);
-            foreach (var (pixel, k) in between)
-                if (k == key)
-                    union.Add(pixel);
+            union.AddRange(between[key]);
             if (Solidity(union, w) < minSolidity)
                 continue;
             merged.Add(key);
@@ -254,8 +254,8 @@ public static class NucleusSegmenter
         }
         if (merged.Count == 0)
             return count;
-        foreach (var (pixel, key) in between)
-            if (merged.Contains(key))
+        foreach (var key in merged)
+            foreach (int pixel in between[key])
                 labels[pixel] = (int)(key >> 32);
         var compact = new int[count + 1];
         int next = 0;
@@ -271,19 +271,14 @@ public static class NucleusSegmenter
     /// <summary>Pixel count over the area of the convex hull of the pixel squares (1 for a convex object).</summary>
     public static double Solidity(List<int> pixels, int w)
     {
-        var corners = new Point2f[pixels.Count * 4];
+        var centres = new Point2f[pixels.Count];
         int k = 0;
         foreach (int p in pixels)
-        {
-            int x = p % w, y = p / w;
-            corners[k++] = new Point2f(x, y);
-            corners[k++] = new Point2f(x + 1, y);
-            corners[k++] = new Point2f(x, y + 1);
-            corners[k++] = new Point2f(x + 1, y + 1);
-        }
-        var hull = Cv2.ConvexHull(corners);
-        double hullArea = Cv2.ContourArea(hull);
-        return hullArea > 0 ? pixels.Count / hullArea : 1;
+            centres[k++] = new Point2f(p % w, p / w);
+        var hull = Cv2.ConvexHull(centres);
+        // The hull of the pixel squares: the centres' hull grown by half a pixel (Steiner: area + perimeter / 2 + 1).
+        double hullArea = Cv2.ContourArea(hull) + Cv2.ArcLength(hull, true) / 2 + 1;
+        return Math.Min(1, pixels.Count / hullArea);
     }
 
     private static float[] Smoothed(float[] image, int w, int h, double sigma)
@@ -433,12 +428,14 @@ public static class NucleusSegmenter
         // Each object on its own (bounding box plus a one-pixel frame): the cost follows the objects, not the image.
         var objects = Flooding.Components(mask, w, h, out int count);
         var boxes = new (int X0, int Y0, int X1, int Y1)[count + 1];
+        var areas = new int[count + 1];
         Array.Fill(boxes, (int.MaxValue, int.MaxValue, -1, -1));
         for (int i = 0; i < n; i++)
         {
             int l = objects[i];
             if (l == 0)
                 continue;
+            areas[l]++;
             int x = i % w, y = i / w;
             var b = boxes[l];
             boxes[l] = (Math.Min(b.X0, x), Math.Min(b.Y0, y), Math.Max(b.X1, x), Math.Max(b.Y1, y));
@@ -446,8 +443,8 @@ public static class NucleusSegmenter
         for (int l = 1; l <= count; l++)
         {
             var (x0, y0, x1, y1) = boxes[l];
-            // An object narrower than two tolerances cannot hold two maxima that far apart.
-            if (x1 - x0 < 3 || y1 - y0 < 3)
+            // Objects of a few pixels, or a few pixels wide, hold no two distance maxima worth a split.
+            if (x1 - x0 < 3 || y1 - y0 < 3 || areas[l] < 24)
                 continue;
             int bw = x1 - x0 + 3, bh = y1 - y0 + 3;
             var inside = new byte[bw * bh];
@@ -456,17 +453,7 @@ public static class NucleusSegmenter
                     if (objects[y * w + x] == l)
                         inside[(y - y0 + 1) * bw + x - x0 + 1] = 255;
             // The object's distance map (ImageJ's EDM: distance to the nearest pixel outside the object).
-            var sub = new float[bw * bh];
-            unsafe
-            {
-                fixed (byte* ip = inside)
-                fixed (float* sp = sub)
-                {
-                    using var insideMat = Mat.FromPixelData(bh, bw, MatType.CV_8UC1, (IntPtr)ip);
-                    using var subMat = Mat.FromPixelData(bh, bw, MatType.CV_32FC1, (IntPtr)sp);
-                    Cv2.DistanceTransform(insideMat, subMat, DistanceTypes.L2, DistanceTransformMasks.Precise);
-                }
-            }
+            var sub = Morphology.DistanceToZero(inside, bw, bh);
             var seeds = Morphology.HMaxima(sub, bw, bh, tolerance, 0f);
             var labels = Flooding.Components(seeds, bw, bh, out int basins);
             if (basins < 2)
