@@ -108,10 +108,10 @@ public static class Morphology
                 marker[i] = mask[i];
         // Raster scan pairs while they still change much (sequential memory access is far cheaper than the queue's
         // scattered one), then Vincent's hybrid: a last pair whose backward scan seeds the FIFO queue.
-        for (int pass = 0; pass < 16; pass++)
+        for (int pass = 0; pass < 8; pass++)
         {
             ForwardScan(marker, mask, w, h);
-            if (BackwardScan(marker, mask, w, h) < n / 1024)
+            if (BackwardScan(marker, mask, w, h) < n / 64)
                 break;
         }
         ForwardScan(marker, mask, w, h);
