@@ -24,14 +24,25 @@ public static class CompareCommand
         command.SetAction(parse =>
         {
             string path = parse.GetValue(results)!;
+            CsvTable? table = null;
             var comparison = Cli.Load(() =>
             {
-                var table = CsvTable.Load(path, "slide", "marker");
+                table = CsvTable.Load(path, "slide", "marker");
                 var clinicalTable = parse.GetValue(clinical) is { } c ? CsvTable.Load(c, "patient") : null;
                 return PrePostComparison.Compare(table, parse.GetValue(pre)!, parse.GetValue(post)!, parse.GetValue(group), clinicalTable, parse.GetValue(clinicalColumns));
             });
             if (comparison.Pairs.Count == 0)
-                throw new UsageException($"{path}: no patient has both a '{parse.GetValue(pre)}' and a '{parse.GetValue(post)}' slide with the same marker");
+            {
+                var found = table!.Has("timepoint") ? table.Rows.Select(r => r["timepoint"]).Where(t => t.Length > 0).Distinct().Order().ToList() : [];
+                throw new UsageException($"{path}: no patient has both a '{parse.GetValue(pre)}' and a '{parse.GetValue(post)}' slide with the same marker " +
+                    (found.Count > 0 ? $"(timepoints found: {string.Join(", ", found)})" : "(no timepoint values found)"));
+            }
+            // Stain drift between a patient's biopsies looks like a treatment effect: say so in the report.
+            if (File.Exists(QcCommand.JsonOf(path)))
+            {
+                var qc = StainQc.Compute(Cli.Load(() => QcCommand.ReadRows(QcCommand.JsonOf(path))), parse.GetValue(pre), parse.GetValue(post));
+                comparison.Warnings.AddRange(qc.Pairs.SelectMany(p => p.Flags.Select(f => $"stain QC, {p.Patient} {p.Marker}: {f}")));
+            }
             string folder = parse.GetValue(output)!;
             StudyFiles.WriteComparison(comparison, parse.GetValue(pre)!, parse.GetValue(post)!, parse.GetValue(group), folder,
                 new[] { path, parse.GetValue(clinical) }.OfType<string>().ToList());

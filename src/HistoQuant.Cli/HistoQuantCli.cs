@@ -4,7 +4,7 @@ namespace HistoQuant.Cli;
 
 public static class HistoQuantCli
 {
-    public static RootCommand BuildRoot() => new("HistoQuant: quantify immunohistochemistry in whole-slide images.")
+    public static RootCommand BuildRoot() => new RootCommand("HistoQuant: quantify immunohistochemistry in whole-slide images.")
     {
         InfoCommand.Create(),
         ThumbnailCommand.Create(),
@@ -15,7 +15,15 @@ public static class HistoQuantCli
         MergeCommand.Create(),
         CompareCommand.Create(),
         ValidateCommand.Create(),
-    };
+        QcCommand.Create(),
+    }.Named("histoquant");
+
+    // Usage lines name the launcher users type, not the assembly (HistoQuant.Cli.dll).
+    private static RootCommand Named(this RootCommand root, string name)
+    {
+        root.HelpName = name;
+        return root;
+    }
 
     public static int Main(string[] args) => Cli.Run(BuildRoot(), args);
 }

@@ -33,6 +33,11 @@ public static class MergeCommand
             using var writer = new ResultsWriter(parse.GetValue(output)!);
             foreach (var row in merged)
                 writer.Add(row);
+            // Shards of one batch (every position distinct) go back into the order the slides were given; folders of
+            // separate runs (positions repeat) keep folder order.
+            var orders = writer.Results.Select(r => r.InputOrder).ToList();
+            if (orders.All(o => o is not null) && orders.Distinct().Count() == orders.Count)
+                writer.Reorder(r => r.InputOrder!.Value);
             Console.Error.WriteLine($"merged {merged.Count} rows into {writer.Results.Count} in {writer.CsvPath}");
             return Cli.Ok;
         });

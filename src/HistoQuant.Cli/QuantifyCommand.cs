@@ -35,11 +35,14 @@ public static class QuantifyCommand
         var force = new Option<bool>("--force") { Description = "Measure again slides that DIR already holds finished rows for." };
         var cellTile = new Option<double?>("--cell-tile") { Description = "Core size of cell detection regions in µm (default 512)." };
         var histogram = new Option<bool>("--histogram") { Description = "Add each slide's 64-bin chromogen OD histogram (0.05 OD bins) to results.json." };
+        var regions = new Option<string?>("--regions") { Description = "QuPath annotations (GeoJSON, level-0 pixels) to measure inside; Ignore*/Exclude/Artefact annotations are cut out. One slide; a manifest takes a 'regions' column." };
+        var noStainCheck = new Option<bool>("--no-stain-check") { Description = "Do not estimate each slide's stain vectors to compare them with the model's (stain_check stays empty)." };
+        var noHash = new Option<bool>("--no-hash") { Description = "Do not compute each slide file's sha256 for results.json's provenance." };
         var parallel = new Option<int>("--jobs") { Description = "Slides measured at once (each gets its share of the threads); limited by memory.", DefaultValueFactory = _ => 1 };
 
         var command = new Command("quantify", "Measure DAB (or another chromogen) per slide: tissue area, % positive area, intensity grades, H-score.")
         {
-            inputs, output, marker, stains, mpp, tissue, weak, moderate, strong, device, background, threads, cells, detections, cellTile, force, manifest, shard, parallel, histogram,
+            inputs, output, marker, stains, mpp, tissue, weak, moderate, strong, device, background, threads, cells, detections, cellTile, force, manifest, shard, parallel, histogram, noStainCheck, noHash, regions,
         };
         command.SetAction(parse =>
         {
@@ -49,9 +52,13 @@ public static class QuantifyCommand
             double? core = parse.GetValue(cellTile);
             if (core is not null and not (>= 32 and <= 8192))
                 throw new UsageException("--cell-tile must be between 32 and 8192 µm");
+            var run = RunInfo.Now("histoquant " + string.Join(' ', parse.Tokens.Select(t => t.Value.Length == 0 || t.Value.Any(c => char.IsWhiteSpace(c) || c is '"' or '\'') ? "'" + t.Value.Replace("'", "'\\''") + "'" : t.Value)));
             // Command-line overrides apply to every marker; everything else comes from each marker's model.
             QuantifyOptions For(MarkerModel m) => new()
             {
+                Run = run,
+                CheckStains = !parse.GetValue(noStainCheck),
+                HashFiles = !parse.GetValue(noHash),
                 Marker = m,
                 Stains = parse.GetValue(stains) is { } s && s != "auto" ? Cli.Load(() => ResolveStains(s)) : null,
                 EstimateStains = parse.GetValue(stains) == "auto",
@@ -61,7 +68,8 @@ public static class QuantifyCommand
                 Background = ParseBackground(parse.GetValue(background), out bool estimate),
                 EstimateBackground = estimate,
                 Threads = BatchRunner.ThreadsPerJob(parse.GetValue(threads), parse.GetValue(parallel)),
-                Cells = parse.GetValue(cells) || parse.GetValue(detections),
+                // --detections only writes files: it never switches a measure on or changes a number.
+                Cells = parse.GetValue(cells),
                 Histogram = parse.GetValue(histogram),
                 Detections = parse.GetValue(detections),
                 CellSettings = core is { } c ? m.Cells with { CoreMicrons = c } : null,
@@ -78,9 +86,12 @@ public static class QuantifyCommand
             }
             using (engine)
             {
-                var jobs = ExpandInputs(parse.GetValue(inputs)!).Select(s => new BatchJob(s, options.Marker.Id)).ToList();
+                var jobs = ExpandInputs(parse.GetValue(inputs)!).Select(s => new BatchJob(s, options.Marker.Id, Regions: parse.GetValue(regions))).ToList();
+                if (parse.GetValue(regions) is not null && jobs.Count != 1)
+                    throw new UsageException("--regions belongs to one slide (its coordinates are that slide's pixels); for several, give a manifest with a 'regions' column");
                 if (parse.GetValue(manifest) is { } file)
-                    jobs.AddRange(Cli.Load(() => Manifest.Load(file)).Select(e => new BatchJob(e.Slide, e.Marker ?? options.Marker.Id, e.Columns)));
+                    jobs.AddRange(Cli.Load(() => Manifest.Load(file)).Select(e => new BatchJob(e.Slide, e.Marker ?? options.Marker.Id, e.Columns, Regions: e.Regions)));
+                jobs = jobs.Select((j, i) => j with { InputOrder = i }).ToList();
                 if (parse.GetValue(shard) is { } text)
                     jobs = Cli.Load(() => Shard.Parse(text)).Take(jobs).ToList();
                 // One quantifier per marker: a manifest may mix markers, each with its own model.

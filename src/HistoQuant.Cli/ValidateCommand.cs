@@ -31,9 +31,11 @@ public static class ValidateCommand
             StudyFiles.WriteValidation(report, folder, [path, manualPath]);
             foreach (var w in report.Warnings)
                 Console.Error.WriteLine($"note: {w}");
-            Console.Error.WriteLine($"{report.Rows.Count} comparisons over {report.Points.Select(p => p.Slide).Distinct().Count()} slides; {Path.Combine(folder, "agreement.csv")} and {Path.Combine(folder, "report.html")}");
+            Console.Error.WriteLine($"{Plural(report.Rows.Count, "comparison")} over {Plural(report.Points.Select(p => p.Slide).Distinct().Count(), "slide")}; {Path.Combine(folder, "agreement.csv")} and {Path.Combine(folder, "report.html")}");
             return Cli.Ok;
         });
         return command;
     }
+
+    private static string Plural(int n, string noun) => $"{n} {noun}{(n == 1 ? "" : "s")}";
 }

@@ -32,7 +32,7 @@ public class BatchProgressTests
         using (var display = new ProgressDisplay(2, output, live: false))
         {
             var a = display.Start("a.tif");
-            a.Begin("pixels", 10);
+            a!.Begin("pixels", 10);
             display.Finish(a, "a.tif: ok", failed: false);
             display.Finish(display.Start("b.tif"), "error: b.tif: corrupt", failed: true);
         }
@@ -47,7 +47,7 @@ public class BatchProgressTests
         {
             var a = display.Start("a.tif");
             var b = display.Start("b.tif");
-            b.Begin("pixels", 4);
+            b!.Begin("pixels", 4);
             b.Step();
             display.Finish(a, "a.tif: ok", failed: true);
             Assert.Contains("\r1/3 done, 1 failed | b.tif pixels 25%", output.ToString());

@@ -49,10 +49,10 @@ public class BatchRunnerTests
         using var engine = new CpuPixelEngine();
         var runner = new BatchRunner(Quantifiers(engine, detections: true), tmp.File("out"), detections: true);
         Assert.Equal(0, runner.Run([new BatchJob(Synthetic("P01-post-CD163.tif"), "dab-generic")]));
-        Assert.True(File.Exists(Path.Combine(runner.DetectionFolder(Synthetic("P01-post-CD163.tif")), "overlay.png")));
+        Assert.True(File.Exists(Path.Combine(runner.DetectionFolder(Synthetic("P01-post-CD163.tif"), "dab-generic"), "overlay.png")));
         var plain = new BatchRunner(Quantifiers(engine), tmp.File("plain"));
         plain.Run([new BatchJob(Synthetic("P01-post-CD163.tif"), "dab-generic")]);
-        Assert.False(Directory.Exists(plain.DetectionFolder(Synthetic("P01-post-CD163.tif"))));
+        Assert.False(Directory.Exists(plain.DetectionFolder(Synthetic("P01-post-CD163.tif"), "dab-generic")));
     }
 
     [Fact]

@@ -54,9 +54,14 @@ public class CellTests
         var header = File.ReadAllLines(Path.Combine(outDir, "results.csv"))[0].Split(',');
         int total = int.Parse(row[Array.IndexOf(header, "total_cells")], CultureInfo.InvariantCulture);
         int positive = int.Parse(row[Array.IndexOf(header, "positive_cells")], CultureInfo.InvariantCulture);
-        var geo = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "OS-2-vsi", "detections.geojson"))).RootElement;
+        var geo = JsonDocument.Parse(File.ReadAllText(Path.Combine(DetectionOutput.Folder(outDir, "OS-2-vsi"), "detections.geojson"))).RootElement;
         Assert.Equal("FeatureCollection", geo.GetProperty("type").GetString());
-        var features = geo.GetProperty("features").EnumerateArray().ToList();
+        var all = geo.GetProperty("features").EnumerateArray().ToList();
+        // What was measured comes first, as a locked annotation: the tissue outline.
+        Assert.Equal("annotation", all[0].GetProperty("properties").GetProperty("objectType").GetString());
+        Assert.Equal("Tissue", all[0].GetProperty("properties").GetProperty("classification").GetProperty("name").GetString());
+        Assert.Equal(all.Count, all.Select(f => f.GetProperty("id").GetString()).Distinct().Count());
+        var features = all.Where(f => f.GetProperty("properties").GetProperty("objectType").GetString() != "annotation").ToList();
         Assert.Equal(total, features.Count);
         Assert.Equal(positive, features.Count(f => f.GetProperty("properties").GetProperty("classification").GetProperty("name").GetString() != "Negative"));
         foreach (var f in features.Take(50))
@@ -71,7 +76,7 @@ public class CellTests
             Assert.True(nucleus.Count >= 4);
             Assert.Equal(nucleus[0].ToString(), nucleus[^1].ToString());
         }
-        Assert.True(new FileInfo(Path.Combine(outDir, "OS-2-vsi", "overlay.png")).Length > 1000);
+        Assert.True(new FileInfo(Path.Combine(DetectionOutput.Folder(outDir, "OS-2-vsi"), "overlay.png")).Length > 1000);
         // Plausible for a Ki-67 field: thousands of nuclei per mm² (dense tumour reaches ~11,000/mm²: the DeepLIIF
         // Bladder1 reference has 184 nuclei in 0.0164 mm²), a minority positive.
         double density = total / 0.2022;

@@ -27,7 +27,7 @@ public class DeepLiifCellTests
 
         string outDir = tmp.File("out");
         Assert.Equal(0, HistoQuantCli.Main(["quantify", png, "--out", outDir, "--marker", "ki67", "--mpp", "0.25", "--tissue", "all", "--detections"]));
-        var found = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, tile, "detections.geojson"))).RootElement
+        var found = JsonDocument.Parse(File.ReadAllText(Path.Combine(DetectionOutput.Folder(outDir, tile), "detections.geojson"))).RootElement
             .GetProperty("features").EnumerateArray()
             .Where(f => f.GetProperty("properties").GetProperty("objectType").GetString() == "cell")
             .Select(f =>

@@ -6,9 +6,9 @@ public class DeterminismTests
 {
     private static string[] Numbers(string outDir)
     {
-        var lines = File.ReadAllLines(Path.Combine(outDir, "results.csv"));
-        int seconds = Array.IndexOf(lines[0].Split(','), "seconds");
-        return lines.Select(l => string.Join(',', l.Split(',').Where((_, i) => i != seconds))).ToArray();
+        // Every cell but the wall time (text cells may hold commas: read as CSV).
+        return QuantifyRun.ReadCsv(Path.Combine(outDir, "results.csv"))
+            .Select(r => string.Join('|', r.Where(c => c.Key != "seconds").Select(c => $"{c.Key}={c.Value}"))).ToArray();
     }
 
     [Fact]

@@ -64,8 +64,8 @@ public class FibreAndCapillaryTests
     public void FaintEndomysiumStillSeparatesFibres()
     {
         // Endomysium at 0.035 OD sums to about 0.6 of the fibres' OD: above the global pale cut (half the median),
-        // so only the local-valley boundary separates the unstained fibres. Without it they merge into blobs that
-        // are dropped, and only the ring-positive fibres (cut apart by their own rings) are left.
+        // so only the local line tests (contrast and curvature) separate the fibres. Without them (valley_contrast and
+        // ridge_contrast 0) the fibres merge into blobs that are dropped.
         using var tmp = new TempDir();
         var (path, truth) = Generate(tmp, Small with { Seed = 34, FibresPositive = 0.3, EndomysiumOd = 0.035 });
         var row = QuantifyRun.Row(tmp, path, "--marker", "mhc1");
@@ -76,6 +76,7 @@ public class FibreAndCapillaryTests
         string model = tmp.File("mhc1-no-valley.json");
         var json = TestData.ModelCopy("mhc1", "mhc1-no-valley");
         json["fibres"]!["valley_contrast"] = 0;
+        json["fibres"]!["ridge_contrast"] = 0;
         File.WriteAllText(model, json.ToJsonString());
         using var tmp2 = new TempDir();
         var off = QuantifyRun.Row(tmp2, path, "--marker", model);
@@ -91,11 +92,11 @@ public class FibreAndCapillaryTests
         var (path, truth) = Generate(tmp, Small with { Seed = 34, FibresPositive = 0.5 });
         string outDir = tmp.File("out");
         Assert.Equal(0, HistoQuant.Cli.HistoQuantCli.Main(["quantify", path, "--marker", "mhc1", "--detections", "--out", outDir]));
-        string folder = Path.Combine(outDir, "synthetic-34");
+        string folder = DetectionOutput.Folder(outDir, "synthetic-34");
         Assert.True(new FileInfo(Path.Combine(folder, "overlay.png")).Length > 1000);
         var features = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "detections.geojson"))).RootElement.GetProperty("features");
         var classes = features.EnumerateArray().Select(f => f.GetProperty("properties").GetProperty("classification").GetProperty("name").GetString()).ToList();
-        int positive = classes.Count(c => c == "Fibre: sarcolemmal positive"), negative = classes.Count(c => c == "Fibre: negative");
+        int positive = classes.Count(c => c is "Fibre: Sarcolemmal" or "Fibre: Sarcoplasmic"), negative = classes.Count(c => c == "Fibre: Negative");
         var row = QuantifyRun.ReadCsv(Path.Combine(outDir, "results.csv")).Single();
         Assert.Equal((int)QuantifyRun.Number(row, "fibres"), classes.Count(c => c!.StartsWith("Fibre")));
         Assert.InRange(100.0 * positive / (positive + negative), truth.PositiveFibresPct - 5, truth.PositiveFibresPct + 5);
@@ -148,7 +149,7 @@ public class QcOverlayTests
         using var tmp = new TempDir();
         string slide = TestData.RepoFile("sample-slides/synthetic/P01-pre-MHC1.tif");
         Assert.Equal(0, HistoQuant.Cli.HistoQuantCli.Main(["quantify", slide, "--marker", "mhc1", "--detections", "--out", tmp.Path]));
-        using var overlay = OpenCvSharp.Cv2.ImRead(Path.Combine(tmp.Path, "P01-pre-MHC1", "overlay.png"));
+        using var overlay = OpenCvSharp.Cv2.ImRead(Path.Combine(DetectionOutput.Folder(tmp.Path, "P01-pre-MHC1"), "overlay.png"));
         Assert.Equal((2048, 1536), (overlay.Cols, overlay.Rows)); // the overview, longest side 2048
         int outline = 0, tinted = 0;
         for (int y = 0; y < overlay.Rows; y++)

@@ -132,6 +132,143 @@ public class FuzzTests
         Assert.True(failures.Count == 0, string.Join("\n", failures));
     }
 
+    /// <summary>
+    /// The hostile kinds an outside test found (each once fixed by a targeted test in HostileInputTests), made many
+    /// times over with a fixed seed: JPEG entropy garbage, damaged JPEG tables, SOF bombs in tiles and in plain
+    /// JPEGs, PNG chunk lengths, SubIFD amplification and sparse giants. Each case gets the same time and memory
+    /// budget as the corpus above; damaged JPEG data must be reported, not measured.
+    /// </summary>
+    [Fact]
+    public void HostileMutationsFailCleanlyWithinBudget()
+    {
+        using var tmp = new TempDir();
+        var failures = new List<string>();
+        var rng = new Random(2311);
+        int cases = 0, jpegCases = 0, jpegReported = 0;
+
+        bool Try(string name, byte[] bytes)
+        {
+            string path = tmp.File($"{cases++}-{name}");
+            File.WriteAllBytes(path, bytes);
+            int before = failures.Count;
+            Check(path, failures);
+            bool refused;
+            try
+            {
+                // Every tile of level 0 (ReadAll samples large levels), so that damage anywhere is met.
+                using var slide = SlideOpener.Open(path);
+                var level = slide.Levels[0];
+                var tile = new byte[level.TileBufferBytes() + 64];
+                for (int t = 0; t < level.TileCount; t++)
+                    slide.ReadTile(0, t % level.TilesAcross, t / level.TilesAcross, tile);
+                refused = false;
+            }
+            catch (SlideException)
+            {
+                refused = true;
+            }
+            catch (Exception)
+            {
+                refused = false; // Check has recorded it
+            }
+            File.Delete(path);
+            return refused && failures.Count == before;
+        }
+
+        // JPEG tiles of an SVS: garbage in the entropy data of one to three tiles, and damaged JPEGTables.
+        string svs = TestData.Wsi("cmu-1-small-region.svs");
+        var original = File.ReadAllBytes(svs);
+        long[] offsets, counts;
+        byte[] tables;
+        using (var file = HistoQuant.Slides.Tiff.TiffFile.Open(svs))
+        {
+            var dir = file.Directories[0];
+            offsets = dir.GetLongArray(HistoQuant.Slides.Tiff.TiffTag.TileOffsets, file)!;
+            counts = dir.GetLongArray(HistoQuant.Slides.Tiff.TiffTag.TileByteCounts, file)!;
+            tables = dir.GetBytes(HistoQuant.Slides.Tiff.TiffTag.JpegTables, file)!;
+        }
+        for (int i = 0; i < 20; i++)
+        {
+            var b = (byte[])original.Clone();
+            for (int k = 0, n = 1 + rng.Next(3); k < n; k++)
+            {
+                int t = rng.Next(offsets.Length);
+                int sos = b.AsSpan((int)offsets[t], (int)counts[t]).IndexOf([(byte)0xFF, (byte)0xDA]);
+                int start = (int)offsets[t] + sos + 14, len = Math.Min(64 + rng.Next(400), (int)counts[t] - sos - 16);
+                rng.NextBytes(b.AsSpan(start, Math.Max(1, len)));
+            }
+            jpegCases++;
+            if (Try("entropy.svs", b)) jpegReported++;
+        }
+        int tablesAt = original.AsSpan().IndexOf(tables);
+        int dqt = tables.AsSpan().IndexOf([(byte)0xFF, (byte)0xDB]), dht = tables.AsSpan().IndexOf([(byte)0xFF, (byte)0xC4]);
+        foreach (var (at, len) in new[] { (dqt + 5, 64), (dqt + 5, 64 + 65), (dht + 4, 17), (dht + 4, 40) })
+        {
+            var zeroed = (byte[])original.Clone();
+            zeroed.AsSpan(tablesAt + at, len).Clear();
+            jpegCases++;
+            if (Try("tables.svs", zeroed)) jpegReported++;
+            var random = (byte[])original.Clone();
+            rng.NextBytes(random.AsSpan(tablesAt + at, len));
+            Try("tables-random.svs", random);
+        }
+        // SOF bombs: a tile whose frame claims up to 65535² px.
+        for (int i = 0; i < 4; i++)
+        {
+            var b = (byte[])original.Clone();
+            int t = rng.Next(offsets.Length);
+            int sof = b.AsSpan((int)offsets[t], (int)counts[t]).IndexOf([(byte)0xFF, (byte)0xC0]);
+            BinaryPrimitives.WriteUInt16BigEndian(b.AsSpan((int)offsets[t] + sof + 5), (ushort)rng.Next(2000, 65536));
+            BinaryPrimitives.WriteUInt16BigEndian(b.AsSpan((int)offsets[t] + sof + 7), (ushort)rng.Next(2000, 65536));
+            jpegCases++;
+            if (Try("sof-tile.svs", b)) jpegReported++;
+        }
+        // Plain JPEG and PNG headers that declare more than they hold.
+        using (var image = new OpenCvSharp.Mat(48, 64, OpenCvSharp.MatType.CV_8UC3, OpenCvSharp.Scalar.All(180)))
+        {
+            OpenCvSharp.Cv2.ImEncode(".jpg", image, out var jpeg);
+            OpenCvSharp.Cv2.ImEncode(".png", image, out var png);
+            for (int i = 0; i < 4; i++)
+            {
+                var b = (byte[])jpeg.Clone();
+                int sof = b.AsSpan().IndexOf([(byte)0xFF, (byte)0xC0]);
+                BinaryPrimitives.WriteUInt16BigEndian(b.AsSpan(sof + 5), (ushort)rng.Next(10000, 65536));
+                BinaryPrimitives.WriteUInt16BigEndian(b.AsSpan(sof + 7), (ushort)rng.Next(10000, 65536));
+                Try("sof.jpg", b);
+            }
+            int idat = png.AsSpan().IndexOf("IDAT"u8);
+            foreach (uint length in new uint[] { 0, 1, 0x7FFF_FFF0, 0xFFFF_FFFF, (uint)png.Length })
+            {
+                var b = (byte[])png.Clone();
+                BinaryPrimitives.WriteUInt32BigEndian(b.AsSpan(idat - 4), length);
+                Try("idat.png", b);
+            }
+        }
+        // Container-level amplification: sparse giants and SubIFDs pointing back at the main chain.
+        foreach (var (w, h) in new[] { (70_000L, 70_000L), (300_000L, 300_000L), (2_097_152L, 2_097_152L), (4_294_967_295L, 4096L) })
+        {
+            var giant = new TinyTiff();
+            giant.AddSparseTiled(w, h, 4096);
+            giant.Write(tmp.File("giant.tif"));
+            Try("giant.tif", File.ReadAllBytes(tmp.File("giant.tif")));
+        }
+        for (int i = 0; i < 3; i++)
+        {
+            var loop = new TinyTiff();
+            int n = 2 + rng.Next(4);
+            for (int k = 0; k < n; k++)
+                loop.AddSparseTiled(8192, 8192, 512).Next = k < n - 1 ? k + 1 : -1;
+            loop.Directories[rng.Next(n)].SubIfds(Enumerable.Range(0, n).OrderBy(_ => rng.Next()).Take(1 + rng.Next(n)).ToArray());
+            loop.Write(tmp.File("subifd.tif"));
+            Try("subifd.tif", File.ReadAllBytes(tmp.File("subifd.tif")));
+        }
+
+        Assert.True(failures.Count == 0, string.Join("\n", failures));
+        // Random bytes occasionally decode as valid Huffman codes; nearly all damaged JPEG data must be caught.
+        Assert.True(jpegReported >= jpegCases * 0.9, $"{jpegReported} of {jpegCases} damaged JPEG cases reported");
+        Assert.True(cases > 40, $"only {cases} cases");
+    }
+
     [Fact]
     public void AbsurdTileSizeIsRefusedBeforeAllocating()
     {

@@ -131,4 +131,107 @@ public class HostileInputTests
         int right = (10 * 64 + 40) * 3;
         Assert.Equal([140, 90, 60], rgb.Pixels[right..(right + 3)].Select(b => (int)b));
     }
+
+    [Theory]
+    [InlineData(2, 255)] // unassociated alpha: transparent black is glass
+    [InlineData(1, 255)] // associated (premultiplied) alpha: likewise
+    [InlineData(0, 0)]   // unspecified extra sample: not alpha, the colour stands
+    public void TransparentPixelsOfAnRgbaTiffAreGlass(int extraSamples, int expected)
+    {
+        using var tmp = new TempDir();
+        var tiff = new TinyTiff();
+        // 16x16 uncompressed RGBA strip: left half transparent black, right half opaque brown.
+        var pixels = new byte[16 * 16 * 4];
+        for (int i = 0; i < 16 * 16; i++)
+            if (i % 16 >= 8)
+                new byte[] { 140, 90, 60, 255 }.CopyTo(pixels, i * 4);
+        tiff.Directories.Add(new TinyTiff.Directory()
+            .Tag(256, TinyTiff.Long, 16).Tag(257, TinyTiff.Long, 16).Tag(258, TinyTiff.Short, 8, 8, 8, 8).Tag(259, TinyTiff.Short, 1)
+            .Tag(262, TinyTiff.Short, 2).Tag(273, TinyTiff.Long, 0).Tag(277, TinyTiff.Short, 4).Tag(278, TinyTiff.Long, 16)
+            .Tag(279, TinyTiff.Long, pixels.Length).Tag(338, TinyTiff.Short, extraSamples));
+        tiff.Write(tmp.File("rgba.tif"));
+        var bytes = File.ReadAllBytes(tmp.File("rgba.tif"));
+        // The strip goes at the end of the file; StripOffsets (tag 273) is patched to point at it.
+        using (var file = TiffFile.Open(tmp.File("rgba.tif")))
+            Assert.NotNull(file.Directories[0].GetLong(TiffTag.StripOffsets, file));
+        int entry = bytes.AsSpan(8).IndexOf(new byte[] { 0x11, 0x01, 4, 0, 1, 0, 0, 0 }) + 8;
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(entry + 8), (uint)bytes.Length);
+        File.WriteAllBytes(tmp.File("rgba.tif"), [.. bytes, .. pixels]);
+        using var slide = SlideOpener.Open(tmp.File("rgba.tif"));
+        var rgb = TestData.ReadLevel(slide, 0);
+        Assert.Equal([expected, expected, expected], rgb.Pixels[..3].Select(b => (int)b));
+        int right = (5 * 16 + 12) * 3;
+        Assert.Equal([140, 90, 60], rgb.Pixels[right..(right + 3)].Select(b => (int)b));
+    }
+}
+
+/// <summary>Tiny TIFF containers that declare huge work: refused when opened, before any pixel is decoded.</summary>
+[Collection(MeasuresAllocations.Name)]
+public class SlideBudgetTests
+{
+    private static SlideException Refused(TinyTiff tiff, string name)
+    {
+        using var tmp = new TempDir();
+        string path = tmp.File(name);
+        tiff.Write(path);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var e = Assert.Throws<SlideException>(() => SlideOpener.Open(path).Dispose());
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"took {clock.Elapsed}");
+        Assert.StartsWith(path + ": ", e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+        return e;
+    }
+
+    [Fact]
+    public void SparseTerapixelTiffIsRefusedAtOnce()
+    {
+        // 2 MB on disk, 2,097,152² px declared: this took hours (the overview decoded every sparse tile).
+        var tiff = new TinyTiff();
+        tiff.AddSparseTiled(2_097_152, 2_097_152, 4096);
+        Assert.Contains("Gpx", Refused(tiff, "giant.tif").Message);
+    }
+
+    [Fact]
+    public void HugeImageWithoutAPyramidIsRefusedButWithOneIsOpened()
+    {
+        var flat = new TinyTiff();
+        flat.AddSparseTiled(80_000, 60_000, 512);
+        Assert.Contains("no reduced-resolution level", Refused(flat, "flat.tif").Message);
+
+        var pyramid = new TinyTiff();
+        pyramid.AddSparseTiled(80_000, 60_000, 512).Next = 1;
+        pyramid.AddSparseTiled(2_500, 1_875, 512).Tag(254, TinyTiff.Long, 1);
+        using var tmp = new TempDir();
+        pyramid.Write(tmp.File("pyramid.tif"));
+        using var slide = SlideOpener.Open(tmp.File("pyramid.tif"));
+        Assert.Equal(2, slide.Levels.Count);
+    }
+
+    [Fact]
+    public void SubIfdPointingBackAtTheMainChainIsRefused()
+    {
+        // Each main image's SubIFDs re-point at the next main image: read this way the large images multiply.
+        var tiff = new TinyTiff();
+        for (int i = 0; i < 3; i++)
+            tiff.AddSparseTiled(4096, 4096, 512).Next = i < 2 ? i + 1 : -1;
+        tiff.Directories[0].SubIfds(1, 2);
+        Assert.Contains("referenced twice", Refused(tiff, "subifd-loop.tif").Message);
+    }
+
+    [Fact]
+    public void DirectoryBudgetIsFileWideNotPerChain()
+    {
+        // 80 main images with 60 SubIFDs each: 4,880 directories, no chain longer than 80.
+        var tiff = new TinyTiff();
+        for (int i = 0; i < 80; i++)
+        {
+            var main = tiff.AddSparseTiled(256, 256, 256);
+            main.Next = i < 79 ? tiff.Directories.Count + 60 : -1;
+            int first = tiff.Directories.Count;
+            for (int k = 0; k < 60; k++)
+                tiff.AddSparseTiled(128, 128, 128);
+            main.SubIfds(Enumerable.Range(first, 60).ToArray());
+        }
+        Assert.Contains("more than 4096 image directories", Refused(tiff, "flood.tif").Message);
+    }
 }

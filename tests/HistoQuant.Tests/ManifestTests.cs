@@ -35,6 +35,10 @@ public class ManifestTests
     [InlineData("slide,patient\na.tif,P1\na.tif,P2\n", ":3: slide 'a.tif' with marker '' is already listed on line 2")]
     [InlineData("slide,patient\n\"a.tif,P1\n", ":2: a quoted field is not closed")]
     [InlineData("slide\n", "lists no slides")]
+    [InlineData("slide,marker\na.tif,cd163\nb.tif,mhcl\n", ":3: unknown marker 'mhcl' (known: ")]
+    [InlineData("slide,marker\n\n\"a\nb.tif\",cd163\n\nc.tif,mhcl\n", ":6: unknown marker 'mhcl'")]
+    [InlineData("slide;patient\na.tif;P1;extra\n", ":2: 3 fields, the header has 2")]
+    [InlineData("slide,patient\na\"b.tif,P1\n", ":2: a quoted field is not closed")]
     public void BadManifestsNameTheFileAndLine(string content, string expected)
     {
         using var tmp = new TempDir();
@@ -44,6 +48,21 @@ public class ManifestTests
         Assert.StartsWith(path + ":", e.Message);
         Assert.Contains(expected, e.Message);
         Assert.Equal(Cli.Cli.BadArguments, HistoQuantCli.Main(["quantify", "--manifest", path, "--out", tmp.File("out")]));
+    }
+
+    [Theory]
+    [InlineData(';')]
+    [InlineData('\t')]
+    public void SemicolonAndTabManifestsAreReadWhenTheHeaderUsesThem(char separator)
+    {
+        // What Excel writes where the comma is the decimal separator; a comma inside a field stays text.
+        using var tmp = new TempDir();
+        string path = tmp.File("study.csv");
+        File.WriteAllText(path, string.Join(separator, "slide", "patient", "note") + "\n" + string.Join(separator, "a.tif", "P01", "1,5 mm; fixed") .Replace("1,5 mm; fixed", separator == ';' ? "\"1,5 mm; fixed\"" : "1,5 mm; fixed") + "\n");
+        var entry = Assert.Single(Manifest.Load(path));
+        Assert.EndsWith("a.tif", entry.Slide);
+        Assert.Equal("P01", entry.Columns["patient"]);
+        Assert.Equal("1,5 mm; fixed", entry.Columns["note"]);
     }
 
     [Fact]

@@ -1,8 +1,8 @@
 namespace HistoQuant.Tests;
 
 /// <summary>
-/// Tests that bound allocations with the process-wide GC counter run alone: other tests running beside them would
-/// count against their budget.
+/// Tests that read process-wide state run alone: the GC allocation counter (other tests running beside them would
+/// count against their budget) and Console.Error (other tests would write into what they capture).
 /// </summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class MeasuresAllocations

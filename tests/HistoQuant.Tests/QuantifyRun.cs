@@ -18,13 +18,16 @@ public static class QuantifyRun
 
     public static List<Dictionary<string, string>> ReadCsv(string path)
     {
-        var lines = File.ReadAllLines(path);
-        var header = ParseCsvLine(lines[0]);
-        return lines.Skip(1).Select(l => header.Zip(ParseCsvLine(l)).ToDictionary(p => p.First, p => p.Second)).ToList();
+        // Read by the same code that reads manifests and results for compare/validate.
+        return HistoQuant.Study.CsvTable.Load(path).Rows.Select(r => new Dictionary<string, string>(r.Cells)).ToList();
     }
 
     public static double Number(Dictionary<string, string> row, string column) => double.Parse(row[column], CultureInfo.InvariantCulture);
 
-    /// <summary>RFC 4180 fields, split by the same code that reads manifests.</summary>
-    public static string[] ParseCsvLine(string line) => HistoQuant.Study.Csv.Split(line, "results.csv", 0);
+    /// <summary>RFC 4180 fields of one line, split by CsvHelper as the tool's reader does.</summary>
+    public static string[] ParseCsvLine(string line)
+    {
+        using var parser = new CsvHelper.CsvParser(new StringReader(line), CultureInfo.InvariantCulture);
+        return parser.Read() ? parser.Record! : [];
+    }
 }

@@ -1,3 +1,4 @@
+using HistoQuant.Common;
 using System.Buffers.Binary;
 using System.Diagnostics;
 using HistoQuant.Cli;
@@ -7,6 +8,7 @@ using HistoQuant.Slides;
 namespace HistoQuant.Tests;
 
 /// <summary>Inputs and outputs that used to hang, lose rows, leak runtime messages or write wrong "ok" rows.</summary>
+[Collection(MeasuresAllocations.Name)] // reads the process-wide Console.Error: other tests must not write to it meanwhile
 public class ReliabilityTests
 {
     private static (int Code, string Stderr) Run(params string[] args)
@@ -27,24 +29,22 @@ public class ReliabilityTests
     private static string Synthetic => Path.Combine(TestData.RepoRoot, "sample-slides", "synthetic", "P01-post-CD163.tif");
 
     [Fact]
-    public void APipeNamedLikeASlideOrAModelIsRefusedWithoutWaitingForAWriter()
+    public async Task APipeNamedLikeASlideOrAModelIsRefusedWithoutWaitingForAWriter()
     {
         using var tmp = new TempDir();
         Directory.CreateDirectory(tmp.File("in"));
         foreach (var name in new[] { "in/pipe.svs", "pipe.json" })
             Process.Start("mkfifo", tmp.File(name))!.WaitForExit();
         File.Copy(Synthetic, tmp.File("in/real.tif"));
-        var run = Task.Run(() => Run("quantify", tmp.File("in"), "--out", tmp.File("out")));
-        Assert.True(run.Wait(TimeSpan.FromSeconds(60)), "quantify waited on the pipe");
-        Assert.Equal(1, run.Result.Code);
+        var run = await Task.Run(() => Run("quantify", tmp.File("in"), "--out", tmp.File("out"))).WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(1, run.Code);
         var rows = QuantifyRun.ReadCsv(tmp.File("out/results.csv"));
         Assert.Equal(["error", "ok"], rows.Select(r => r["status"]));
         Assert.Contains("not a regular file", rows[0]["error"]);
 
-        var model = Task.Run(() => Run("quantify", Synthetic, "--marker", tmp.File("pipe.json"), "--out", tmp.File("out2")));
-        Assert.True(model.Wait(TimeSpan.FromSeconds(30)), "the model pipe was opened");
-        Assert.Equal(2, model.Result.Code);
-        Assert.Contains("pipe.json: file is empty (or not a regular file", model.Result.Stderr);
+        var model = await Task.Run(() => Run("quantify", Synthetic, "--marker", tmp.File("pipe.json"), "--out", tmp.File("out2"))).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(2, model.Code);
+        Assert.Contains("pipe.json: file is empty (or not a regular file", model.Stderr);
     }
 
     [Fact]
@@ -78,12 +78,12 @@ public class ReliabilityTests
     [Fact]
     public void TextCellsThatASpreadsheetWouldRunAreNeutralisedNumbersStay()
     {
-        Assert.Equal("'=HYPERLINK(\"x\")".Replace("\"", "\"\""), ResultsWriter.Csv("=HYPERLINK(\"x\")")[1..^1]);
-        Assert.Equal("'+1+2", ResultsWriter.Csv("+1+2"));
-        Assert.Equal("'@SUM(A1)", ResultsWriter.Csv("@SUM(A1)"));
-        Assert.Equal("-5", ResultsWriter.Csv("-5"));
-        Assert.Equal("+0.5", ResultsWriter.Csv("+0.5"));
-        Assert.Equal("P01", ResultsWriter.Csv("P01"));
+        Assert.Equal("'=HYPERLINK(\"x\")", CsvBuilder.Text("=HYPERLINK(\"x\")"));
+        Assert.Equal("'+1+2", CsvBuilder.Text("+1+2"));
+        Assert.Equal("'@SUM(A1)", CsvBuilder.Text("@SUM(A1)"));
+        Assert.Equal("-5", CsvBuilder.Text("-5"));
+        Assert.Equal("+0.5", CsvBuilder.Text("+0.5"));
+        Assert.Equal("P01", CsvBuilder.Text("P01"));
     }
 
     [Fact]
@@ -136,5 +136,21 @@ public class ReliabilityTests
         File.WriteAllBytes(tmp.File("spp.tiff"), b);
         var ex = Assert.Throws<SlideException>(() => SlideOpener.Open(tmp.File("spp.tiff")).Dispose());
         Assert.Contains($"{samples} samples per pixel", ex.Message);
+    }
+}
+
+/// <summary>results.csv is read back by compare and validate with the same CSV library that wrote it.</summary>
+public class CsvRoundTripTests
+{
+    [Fact]
+    public void ASlideNameWithALineBreakAndQuotesSurvivesResultsCsv()
+    {
+        using var tmp = new TempDir();
+        string name = tmp.File("P01 \"pre\",\nCD163.tif");
+        File.Copy(Path.Combine(TestData.RepoRoot, "sample-slides", "synthetic", "P01-pre-CD163.tif"), name);
+        var rows = QuantifyRun.Rows(tmp, name, "--marker", "cd163");
+        var row = Assert.Single(rows);
+        Assert.Equal("ok", row["status"]);
+        Assert.Equal(name, row["slide"]);
     }
 }

@@ -78,6 +78,13 @@ public static class TestData
 }
 
 /// <summary>A scratch folder deleted after the test.</summary>
+public static class DetectionOutput
+{
+    /// <summary>The detection folder of the one slide named <paramref name="stem"/> in a results folder (DIR/stem.marker-hash/).</summary>
+    public static string Folder(string outDir, string stem) =>
+        Assert.Single(Directory.GetDirectories(outDir, stem + ".*-*"));
+}
+
 public sealed class TempDir : IDisposable
 {
     public string Path { get; } = Directory.CreateTempSubdirectory("histoquant-test-").FullName;

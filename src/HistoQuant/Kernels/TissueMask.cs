@@ -19,7 +19,10 @@ public sealed class TissueMask
     /// <summary>Glass colour seen on the slide (median of the brightest mask pixels); null for --tissue all.</summary>
     public Background? Glass { get; }
 
-    public TissueMask(int width, int height, int level0Width, int level0Height, byte[]? mask, Background? glass)
+    /// <summary>The regions of interest measurement is restricted to (`--regions`), at level-0 precision; null = the whole slide.</summary>
+    public RegionShape? Region { get; }
+
+    public TissueMask(int width, int height, int level0Width, int level0Height, byte[]? mask, Background? glass, RegionShape? region = null)
     {
         Width = width;
         Height = height;
@@ -27,7 +30,14 @@ public sealed class TissueMask
         Level0Height = level0Height;
         Mask = mask;
         Glass = glass;
+        Region = region;
     }
+
+    /// <summary>The tissue without the regions of interest (objects are segmented on it, then kept by their centre).</summary>
+    public TissueMask WithoutRegion() => Region is null ? this : new(Width, Height, Level0Width, Level0Height, Mask, Glass);
+
+    /// <summary>This tissue, restricted to <paramref name="region"/>: only pixels and objects inside it count.</summary>
+    public TissueMask Within(RegionShape region) => new(Width, Height, Level0Width, Level0Height, Mask, Glass, region);
 
     public static TissueMask All(SlideLevel level0) => new(1, 1, level0.Width, level0.Height, null, null);
 
@@ -41,6 +51,8 @@ public sealed class TissueMask
     /// <summary>Whether the level-0 point lies on tissue.</summary>
     public bool IsTissue(double x, double y)
     {
+        if (Region is not null && !Region.Contains(x, y))
+            return false;
         if (Mask is null)
             return true;
         int mx = Math.Clamp((int)(x * Width / Level0Width), 0, Width - 1), my = Math.Clamp((int)(y * Height / Level0Height), 0, Height - 1);
@@ -50,6 +62,8 @@ public sealed class TissueMask
     /// <summary>True when any mask pixel under the level-0 rectangle is tissue (the tile must be read).</summary>
     public bool Touches(TileRect r)
     {
+        if (Region is not null && !Region.Touches(r))
+            return false;
         if (Mask is null)
             return true;
         int mx0 = MaskX(r.X), mx1 = MaskX(r.X + r.Width - 1), my0 = MaskY(r.Y), my1 = MaskY(r.Y + r.Height - 1);
@@ -74,8 +88,32 @@ public sealed class TissueMask
         return tiles;
     }
 
-    /// <summary>Tissue runs of a level-0 tile, row by row.</summary>
+    /// <summary>Tissue runs of a level-0 tile, row by row (inside the regions, when there are any).</summary>
     public TissueSpans SpansFor(TileRect r)
+    {
+        var tissue = MaskSpansFor(r);
+        if (Region is null)
+            return tissue;
+        var regionRows = Region.RowRuns(r);
+        var rowStart = new int[r.Height + 1];
+        var starts = new List<int>();
+        var ends = new List<int>();
+        for (int y = 0; y < r.Height; y++)
+        {
+            var mask = new List<(int Start, int End)>();
+            for (int k = tissue.RowStart[y]; k < tissue.RowStart[y + 1]; k++)
+                mask.Add((tissue.Start[k], tissue.End[k]));
+            foreach (var (a, b) in RegionShape.Intersect(mask, regionRows[y]))
+            {
+                starts.Add(a);
+                ends.Add(b);
+            }
+            rowStart[y + 1] = starts.Count;
+        }
+        return new TissueSpans(r.Height, rowStart, starts.ToArray(), ends.ToArray());
+    }
+
+    private TissueSpans MaskSpansFor(TileRect r)
     {
         if (Mask is null)
             return TissueSpans.Full(r.Width, r.Height);

@@ -62,9 +62,9 @@ public sealed record MeasureRequest(IReadOnlyCollection<string> ModelMeasures, I
     public bool Asks(IMeasure measure) => measure.ModelNames.Any(ModelMeasures.Contains);
 }
 
-/// <summary>Everything a detector is built from for one slide.</summary>
+/// <summary>Everything a detector is built from for one slide; ModelMeasures: the model's "measures" list.</summary>
 public sealed record MeasureSetup(object? Settings, string Compartment, double Weak, double Moderate, double Strong, double Mpp,
-    int SlideWidth, int SlideHeight, bool Outlines);
+    int SlideWidth, int SlideHeight, bool Outlines, IReadOnlyCollection<string>? ModelMeasures = null);
 
 /// <summary>
 /// A detector of objects in one region of the slide (core plus margin, see Pipeline.RegionAnalyzer): an object

@@ -107,7 +107,7 @@ public static class MarkerCatalog
             foreach (var measure in MeasureRegistry.All)
                 if (measure.SectionName is { } section && root.TryGetProperty(section, out var sectionJson))
                     settings[section] = measure.ParseSection(new ModelSection(sectionJson, section, source));
-            return model with { Settings = settings };
+            return model with { Settings = settings, Json = json };
         }
     }
 

@@ -41,6 +41,9 @@ public sealed record MarkerModel(
         .Where(m => m.SectionName is not null).ToDictionary(m => m.SectionName!, m => m.DefaultSettings);
 
     /// <summary>A measure's settings of the type it parses them to.</summary>
+    /// <summary>The model file's JSON as read (kept for results.json's provenance).</summary>
+    public string Json { get; init; } = "";
+
     public T? SettingsOf<T>(string section) where T : class => Settings.GetValueOrDefault(section) as T;
 
     // Shorthands for the shipped measures' settings, which the CLI and tests read.

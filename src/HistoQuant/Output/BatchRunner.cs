@@ -4,7 +4,9 @@ using HistoQuant.Pipeline;
 namespace HistoQuant.Output;
 
 /// <summary>One slide to measure with one marker; <see cref="Columns"/> are a manifest row's other columns.</summary>
-public sealed record BatchJob(string Slide, string Marker, IReadOnlyDictionary<string, string>? Columns = null);
+/// <param name="InputOrder">Position in the whole batch as given (before --shard), so merged shards keep the input order.</param>
+/// <param name="Regions">A QuPath annotation GeoJSON the slide is measured inside (`--regions`, the manifest's `regions`).</param>
+public sealed record BatchJob(string Slide, string Marker, IReadOnlyDictionary<string, string>? Columns = null, int? InputOrder = null, string? Regions = null);
 
 /// <summary>Where a batch tells its progress (a terminal's status line, or nothing).</summary>
 public interface IBatchProgress
@@ -41,18 +43,19 @@ public sealed class BatchRunner(IReadOnlyDictionary<string, Quantifier> quantifi
                 return;
             var job = batch[i];
             var quantifier = quantifiers[job.Marker];
-            // A re-run (after a crash, or with more slides) keeps rows finished with the same parameters.
+            // A re-run (after a crash, or with more slides) keeps rows finished with the same parameters (and regions).
+            string parameters = ParametersOf(quantifier, job);
             bool kept;
             lock (writer)
-                kept = !force && writer.Finished(job.Slide, quantifier.MarkerId, quantifier.Fingerprint) is not null;
+                kept = !force && writer.Finished(job.Slide, quantifier.MarkerId, job.Regions ?? "", parameters) is not null;
             if (kept)
             {
                 progressSink?.Finish(null, $"{job.Slide}: already measured with these parameters, kept (--force redoes it)", failed: false);
                 return;
             }
             var progress = progressSink?.Start(job.Slide);
-            Action<MeasuredSlide>? write = detections ? m => DetectionFiles.Write(m, DetectionFolder(job.Slide)) : null;
-            var result = quantifier.Run(job.Slide, default, progress, write) with { Manifest = job.Columns };
+            Action<MeasuredSlide>? write = detections ? m => DetectionFiles.Write(m, DetectionFolder(job.Slide, quantifier.MarkerId, job.Regions)) : null;
+            var result = quantifier.Run(job.Slide, default, progress, write, job.Regions) with { Manifest = job.Columns, InputOrder = job.InputOrder ?? i, Parameters = parameters, Regions = job.Regions ?? "" };
             try
             {
                 lock (writer)
@@ -76,13 +79,31 @@ public sealed class BatchRunner(IReadOnlyDictionary<string, Quantifier> quantifi
         if (writeFailure is not null)
             throw new IOException($"{outDir}: results could not be written ({writeFailure.Message}); the rows written before are intact, run the same command again to finish");
         // Slides finish in any order with --jobs; the tables list them in the order they were given.
-        var order = batch.Select((j, i) => (Key: (j.Slide, quantifiers[j.Marker].MarkerId), i)).GroupBy(x => x.Key).ToDictionary(g => g.Key, g => g.First().i);
-        writer.Reorder(r => order.TryGetValue((r.Slide, r.Marker), out int rank) ? rank : int.MaxValue);
+        var order = batch.Select((j, i) => (Key: (j.Slide, quantifiers[j.Marker].MarkerId, j.Regions ?? ""), i)).GroupBy(x => x.Key).ToDictionary(g => g.Key, g => g.First().i);
+        writer.Reorder(r => order.TryGetValue((r.Slide, r.Marker, r.Regions), out int rank) ? rank : int.MaxValue);
         return Failed = failed;
     }
 
     /// <summary>DIR/&lt;slide name&gt;: where a slide's detections.geojson and overlay.png go.</summary>
-    public string DetectionFolder(string slide) => Path.Combine(outDir, Quantifier.SafeName(slide));
+    /// <summary>
+    /// DIR/&lt;slide name&gt;.&lt;marker&gt;-&lt;hash&gt;/: one folder per slide, marker and regions, unique for slides of the same name in
+    /// different folders (the hash is of the slide's full path, the marker and the regions file).
+    /// </summary>
+    public string DetectionFolder(string slide, string marker, string? regions = null)
+    {
+        string key = $"{Path.GetFullPath(slide)}|{marker}|{(regions is null ? "" : Path.GetFullPath(regions))}";
+        string hash = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key)), 0, 3).ToLowerInvariant();
+        return Path.Combine(outDir, $"{Quantifier.SafeName(slide)}.{marker}-{hash}");
+    }
+
+    /// <summary>The quantifier's fingerprint, and the regions file's content when there is one: new regions, new numbers.</summary>
+    private static string ParametersOf(Quantifier quantifier, BatchJob job)
+    {
+        if (job.Regions is null)
+            return quantifier.Fingerprint;
+        string content = File.Exists(job.Regions) ? Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(job.Regions)), 0, 4) : "missing";
+        return $"{quantifier.Fingerprint}+regions-{content.ToLowerInvariant()}";
+    }
 
     /// <summary>The progress line of a finished slide: tissue, % positive and H-score, then each measure's headline.</summary>
     public static string Headline(Quantifier quantifier, SlideResult r)
@@ -93,7 +114,7 @@ public sealed class BatchRunner(IReadOnlyDictionary<string, Quantifier> quantifi
         };
         foreach (var measure in quantifier.Measures)
             if (measure.Headline is { } column && Measures.MeasureRegistry.Column(column) is { } c)
-                parts.Add($"{column} {(c.ToCsv(r[column]) is { Length: > 0 } text ? text : "-")}");
+                parts.Add($"{column} {(r[column] is not { } v ? "-" : c.Kind == Measures.ColumnKind.Number ? v.ToString("0.#", CultureInfo.InvariantCulture) : c.ToCsv(v))}");
         return string.Join(", ", parts);
     }
 

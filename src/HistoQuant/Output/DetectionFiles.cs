@@ -12,21 +12,85 @@ namespace HistoQuant.Output;
 /// </summary>
 public static class DetectionFiles
 {
-    public static void WriteGeoJson(IReadOnlyList<IMeasure> measures, SlideObjects objects, string path)
+    /// <param name="idKey">What makes the features' ids unique to this slide and marker (the same on every re-run).</param>
+    public static void WriteGeoJson(IReadOnlyList<IMeasure> measures, SlideObjects objects, TissueMask tissue, string idKey, string path)
     {
         var features = new List<object>();
+        // What was measured, as annotations: the tissue outline and the regions of interest.
+        foreach (var (rings, name, colour) in Annotations(tissue))
+            features.Add(Annotation(rings, name, colour, StableId(idKey, "annotation", name, features.Count)));
         foreach (var measure in measures)
             if (objects[measure.Name] is { } list)
-                features.AddRange(measure.Features(list).Select(Feature));
+            {
+                int k = 0;
+                foreach (var f in measure.Features(list))
+                    features.Add(Feature(f, StableId(idKey, measure.Name, Math.Round(f.X, 1) + "," + Math.Round(f.Y, 1), k++)));
+            }
         var json = JsonSerializer.Serialize(new { type = "FeatureCollection", features });
         ResultsWriter.WriteAtomically(path, json);
     }
 
-    private static object Feature(GeoFeature f)
+    /// <summary>A UUID made from the slide, marker and object (SHA-256 of them, RFC 4122 variant bits): a re-run gives the same ids.</summary>
+    internal static string StableId(string idKey, string kind, string what, int ordinal)
+    {
+        var hash = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{idKey}|{kind}|{what}|{ordinal}"));
+        hash[6] = (byte)((hash[6] & 0x0F) | 0x50); // version 5-style: name-based
+        hash[8] = (byte)((hash[8] & 0x3F) | 0x80);
+        return new Guid(hash.AsSpan(0, 16), bigEndian: true).ToString();
+    }
+
+    private static IEnumerable<(List<List<(double X, double Y)>> Rings, string Name, int[] Colour)> Annotations(TissueMask tissue)
+    {
+        if (tissue.Mask is null)
+            yield return ([[(0, 0), (tissue.Level0Width, 0), (tissue.Level0Width, tissue.Level0Height), (0, tissue.Level0Height)]], "Tissue", [0, 160, 0]);
+        else
+        {
+            // The low-resolution mask's outlines (with holes), scaled to level-0 pixels.
+            using var mask = Mat.FromPixelData(tissue.Height, tissue.Width, MatType.CV_8UC1, tissue.Mask);
+            using var padded = new Mat();
+            Cv2.CopyMakeBorder(mask, padded, 1, 1, 1, 1, BorderTypes.Constant, Scalar.All(0));
+            Cv2.FindContours(padded, out Point[][] contours, out HierarchyIndex[] hierarchy, RetrievalModes.CComp, ContourApproximationModes.ApproxSimple);
+            double sx = (double)tissue.Level0Width / tissue.Width, sy = (double)tissue.Level0Height / tissue.Height;
+            List<(double, double)> Scale(Point[] c) => c.Select(p => ((p.X - 1 + 0.5) * sx, (p.Y - 1 + 0.5) * sy)).ToList();
+            for (int i = 0; i < contours.Length; i++)
+            {
+                if (hierarchy[i].Parent >= 0 || contours[i].Length < 3)
+                    continue;
+                var rings = new List<List<(double, double)>> { Scale(contours[i]) };
+                for (int child = hierarchy[i].Child; child >= 0; child = hierarchy[child].Next)
+                    if (contours[child].Length >= 3)
+                        rings.Add(Scale(contours[child]));
+                yield return (rings, "Tissue", [0, 160, 0]);
+            }
+        }
+        if (tissue.Region is { } region)
+        {
+            foreach (var p in region.Included)
+                yield return (p.Rings.Select(r => r.ToList()).ToList(), "Measured region", [0, 90, 200]);
+            foreach (var p in region.Excluded)
+                yield return (p.Rings.Select(r => r.ToList()).ToList(), "Ignore*", [180, 180, 180]);
+        }
+    }
+
+    private static object Annotation(List<List<(double X, double Y)>> rings, string name, int[] colour, string id) => new Dictionary<string, object>
+    {
+        ["type"] = "Feature",
+        ["id"] = id,
+        ["geometry"] = new { type = "Polygon", coordinates = rings.Select(r => Ring(r, 0, 0)).ToArray() },
+        ["properties"] = new Dictionary<string, object>
+        {
+            ["objectType"] = "annotation",
+            ["classification"] = new { name, color = colour },
+            ["isLocked"] = true,
+        },
+    };
+
+    private static object Feature(GeoFeature f, string id)
     {
         var feature = new Dictionary<string, object>
         {
             ["type"] = "Feature",
+            ["id"] = id,
             ["geometry"] = new { type = "Polygon", coordinates = new[] { Ring(f.Outline, f.X, f.Y) } },
         };
         // QuPath's cells: "geometry" is the cell, "nucleusGeometry" its nucleus.
@@ -77,12 +141,11 @@ public static class DetectionFiles
         Cv2.ImWrite(path, bgr);
     }
 
-    /// <summary>Both detection files of a measured slide into <paramref name="folder"/> (GeoJSON only when objects were detected).</summary>
+    /// <summary>Both detection files of a measured slide into <paramref name="folder"/>: the GeoJSON (what was measured, and the objects found) and the overlay.</summary>
     public static void Write(Pipeline.MeasuredSlide m, string folder)
     {
         Directory.CreateDirectory(folder);
-        if (!m.Objects.IsEmpty)
-            WriteGeoJson(m.Measures, m.Objects, Path.Combine(folder, "detections.geojson"));
+        WriteGeoJson(m.Measures, m.Objects, m.Tissue, $"{Path.GetFileName(m.Path)}|{m.Result.Marker}", Path.Combine(folder, "detections.geojson"));
         WriteOverlay(m.Slide, m.Tissue, m.Model, m.Measures, m.Objects, Path.Combine(folder, "overlay.png"));
     }
 

@@ -37,8 +37,11 @@ public static class ResultsJson
         w.WriteStartObject();
         w.WriteString("slide", r.Slide);
         w.WriteString("marker", r.Marker);
+        w.WriteString("regions", r.Regions);
         w.WriteString("status", r.Status);
         w.WriteString("error", r.Error);
+        w.WriteString("stain_check", r.StainCheck);
+        w.WriteString("warnings", r.Warnings);
         WriteNumber(w, "width_px", r.WidthPx);
         WriteNumber(w, "height_px", r.HeightPx);
         WriteNumber(w, "mpp", r.Mpp);
@@ -56,7 +59,10 @@ public static class ResultsJson
         WriteNumber(w, "seconds", r.Seconds);
         w.WritePropertyName("manifest");
         JsonSerializer.Serialize(w, r.Manifest, Options);
+        WriteNumber(w, "input_order", r.InputOrder);
         w.WriteString("parameters", r.Parameters);
+        w.WritePropertyName("provenance");
+        JsonSerializer.Serialize(w, r.Provenance, Options);
         w.WritePropertyName("details");
         JsonSerializer.Serialize(w, r.Details, Options);
         w.WriteEndObject();
@@ -103,8 +109,11 @@ public static class ResultsJson
         {
             Slide = Required("slide"),
             Marker = Required("marker"),
+            Regions = Text("regions"),
             Status = Required("status"),
             Error = Text("error"),
+            StainCheck = Text("stain_check"),
+            Warnings = Text("warnings"),
             WidthPx = Number("width_px") is { } width ? (int)width : null,
             HeightPx = Number("height_px") is { } height ? (int)height : null,
             Mpp = Number("mpp"),
@@ -112,7 +121,9 @@ public static class ResultsJson
             Device = Text("device"),
             Seconds = Number("seconds") ?? 0,
             Manifest = e.TryGetProperty("manifest", out var m) ? m.Deserialize<Dictionary<string, string>>(Options) : null,
+            InputOrder = Number("input_order") is { } order ? (int)order : null,
             Parameters = Text("parameters"),
+            Provenance = e.TryGetProperty("provenance", out var prov) && prov.ValueKind == JsonValueKind.Object ? prov.Deserialize<SlideProvenance>(Options) : null,
             Details = e.TryGetProperty("details", out var d) ? d.Deserialize<SlideDetails>(Options) : null,
         };
     }

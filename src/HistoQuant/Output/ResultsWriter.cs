@@ -1,3 +1,4 @@
+using HistoQuant.Common;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -15,7 +16,7 @@ public sealed class ResultsWriter : IDisposable
     /// <summary>results.csv's fixed columns: the slide's facts, every registered measure's columns, the run's.</summary>
     public static readonly string[] Columns =
     [
-        "slide", "marker", "status", "error", "width_px", "height_px", "mpp",
+        "slide", "marker", "regions", "status", "error", "stain_check", "warnings", "width_px", "height_px", "mpp",
         .. MeasureRegistry.Columns.Select(c => c.Name),
         "device", "seconds",
     ];
@@ -120,19 +121,19 @@ public sealed class ResultsWriter : IDisposable
 
     public static List<SlideResult> ReadJson(string path) => ResultsJson.Read(File.ReadAllText(path));
 
-    /// <summary>The finished row for this slide and marker, if an earlier run measured it with these parameters.</summary>
-    public SlideResult? Finished(string slide, string marker, string parameters) =>
-        _results.FirstOrDefault(r => r.Slide == slide && r.Marker == marker && r.Status == SlideResult.Ok && r.Parameters == parameters);
+    /// <summary>The finished row for this slide, marker and regions, if an earlier run measured it with these parameters.</summary>
+    public SlideResult? Finished(string slide, string marker, string regions, string parameters) =>
+        _results.FirstOrDefault(r => r.Slide == slide && r.Marker == marker && r.Regions == regions && r.Status == SlideResult.Ok && r.Parameters == parameters);
 
     public string CsvPath => Path.Combine(_folder, "results.csv");
     public string JsonPath => Path.Combine(_folder, "results.json");
 
     public IReadOnlyList<SlideResult> Results => _results;
 
-    /// <summary>Adds or replaces the row of this slide and marker, then rewrites both files atomically.</summary>
+    /// <summary>Adds or replaces the row of this slide, marker and regions, then rewrites both files atomically.</summary>
     public void Add(SlideResult result)
     {
-        int at = _results.FindIndex(r => r.Slide == result.Slide && r.Marker == result.Marker);
+        int at = _results.FindIndex(r => r.Slide == result.Slide && r.Marker == result.Marker && r.Regions == result.Regions);
         if (at >= 0)
             _results[at] = result;
         else
@@ -151,37 +152,21 @@ public sealed class ResultsWriter : IDisposable
         var list = results.ToList();
         // Manifest columns follow the fixed ones, in the order they first appear.
         var extra = list.Where(r => r.Manifest is not null).SelectMany(r => r.Manifest!.Keys).Distinct().ToList();
-        var sb = new StringBuilder();
-        sb.Append(string.Join(',', Columns.Concat(extra.Select(Csv)))).Append('\n');
+        var csv = new CsvBuilder(Columns.Concat(extra.Select(CsvBuilder.Text)));
         foreach (var r in list)
-        {
-            string[] cells =
+            csv.Row(
             [
-                Csv(r.Slide), Csv(r.Marker), r.Status, Csv(r.Error), Int(r.WidthPx), Int(r.HeightPx), Num(r.Mpp, "0.######"),
+                CsvBuilder.Text(r.Slide), CsvBuilder.Text(r.Marker), CsvBuilder.Text(r.Regions), r.Status, CsvBuilder.Text(r.Error), r.StainCheck, CsvBuilder.Text(r.Warnings), Int(r.WidthPx), Int(r.HeightPx), Num(r.Mpp, "0.######"),
                 .. MeasureRegistry.Columns.Select(c => c.ToCsv(r[c.Name])),
-                Csv(r.Device), r.Seconds.ToString("0.###", CultureInfo.InvariantCulture),
-                .. extra.Select(k => Csv(r.Manifest is { } m && m.TryGetValue(k, out var v) ? v : "")),
-            ];
-            sb.Append(string.Join(',', cells)).Append('\n');
-        }
-        return sb.ToString();
+                CsvBuilder.Text(r.Device), r.Seconds.ToString("0.###", CultureInfo.InvariantCulture),
+                .. extra.Select(k => CsvBuilder.Text(r.Manifest is { } m && m.TryGetValue(k, out var v) ? v : "")),
+            ]);
+        return csv.ToString();
     }
 
     private static string Int(int? v) => v?.ToString(CultureInfo.InvariantCulture) ?? "";
 
     private static string Num(double? v, string format) => v?.ToString(format, CultureInfo.InvariantCulture) ?? "";
-
-    /// <summary>
-    /// A text cell: RFC 4180 quoting where needed, and text a spreadsheet would run as a formula (starting with
-    /// =, +, -, @, tab or carriage return; OWASP's list) prefixed with an apostrophe. Text that is a number stays as is.
-    /// </summary>
-    public static string Csv(string s)
-    {
-        if (s.Length > 0 && s[0] is '=' or '+' or '-' or '@' or '\t' or '\r'
-            && !double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out _))
-            s = "'" + s;
-        return s.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + s.Replace("\"", "\"\"") + "\"" : s;
-    }
 
     public static void WriteAtomically(string path, string content)
     {

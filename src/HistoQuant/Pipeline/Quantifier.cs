@@ -37,6 +37,24 @@ public sealed record QuantifyOptions
     public bool Histogram { get; init; }
     /// <summary>Keep object outlines for detection files (`--detections`); the caller writes them.</summary>
     public bool Detections { get; init; }
+    /// <summary>Check the slide's own stains against the model's (`stain_check`); off for `--no-stain-check`.</summary>
+    public bool CheckStains { get; init; } = true;
+    /// <summary>Hash every slide file (sha256 in results.json's provenance); off for `--no-hash`.</summary>
+    public bool HashFiles { get; init; } = true;
+    /// <summary>The command line and start time written into each row's provenance.</summary>
+    public RunInfo Run { get; init; } = RunInfo.Now("");
+}
+
+/// <summary>What every row of one run shares in its provenance.</summary>
+public sealed record RunInfo(string ToolVersion, string Started, string CommandLine)
+{
+    /// <summary>The informational version: the version and, for a build from a git checkout, "+commit".</summary>
+    public static string Version { get; } = typeof(RunInfo).Assembly
+        .GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+        .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "unknown";
+
+    public static RunInfo Now(string commandLine) =>
+        new(Version, DateTimeOffset.Now.ToString("yyyy-MM-ddTHH:mm:sszzz", System.Globalization.CultureInfo.InvariantCulture), commandLine);
 }
 
 /// <summary>A measured slide, still open, with what was found on it: what detection files are drawn from.</summary>
@@ -103,13 +121,17 @@ public sealed class Quantifier
     /// <summary>Never throws for a bad slide: the result row says what went wrong.</summary>
     /// <param name="measured">Called with the open slide and its objects once measured (detection files are written
     /// there); an exception from it makes the slide an error row like any other.</param>
-    public SlideResult Run(string slidePath, CancellationToken cancel = default, SlideProgress? progress = null, Action<MeasuredSlide>? measured = null)
+    /// <param name="regions">A QuPath annotation GeoJSON restricting measurement to its regions (see <see cref="RegionsFile"/>).</param>
+    public SlideResult Run(string slidePath, CancellationToken cancel = default, SlideProgress? progress = null, Action<MeasuredSlide>? measured = null, string? regions = null)
     {
         var clock = Stopwatch.StartNew();
         try
         {
             using var slide = SlideOpener.Open(slidePath);
-            return Measure(slide, slidePath, clock, cancel, progress, measured);
+            // The file's hash is read beside the measurement (a second pass over the file, mostly from the page cache).
+            var hash = _options.HashFiles ? Task.Run(() => FileHash(slidePath), cancel) : Task.FromResult<string?>(null);
+            var result = Measure(slide, slidePath, clock, cancel, progress, measured, regions);
+            return result with { Provenance = Provenance(slidePath, hash.GetAwaiter().GetResult()) };
         }
         catch (OperationCanceledException)
         {
@@ -123,6 +145,7 @@ public sealed class Quantifier
                 Marker = _options.Marker.Id,
                 Status = SlideResult.Failed,
                 Error = OneLine(e, slidePath),
+                Provenance = Provenance(slidePath, null),
                 Parameters = Fingerprint,
                 Device = _engine.Name,
                 Seconds = clock.Elapsed.TotalSeconds,
@@ -130,7 +153,7 @@ public sealed class Quantifier
         }
     }
 
-    private SlideResult Measure(ISlide slide, string slidePath, Stopwatch clock, CancellationToken cancel, SlideProgress? progress, Action<MeasuredSlide>? measured)
+    private SlideResult Measure(ISlide slide, string slidePath, Stopwatch clock, CancellationToken cancel, SlideProgress? progress, Action<MeasuredSlide>? measured, string? regions)
     {
         var level0 = slide.Levels[0];
         (double? mppX, double? mppY, string mppSource) = _options.Mpp is { } forced
@@ -148,12 +171,16 @@ public sealed class Quantifier
             : TissueDetector.Detect(slide, mppX, _options.TissueSettings, _options.Threads);
         if (_options.Tissue == TissueMode.All && !tissue.IsAllTissue)
             tissue = new TissueMask(1, 1, level0.Width, level0.Height, null, tissue.Glass);
+        if (regions is not null)
+            tissue = tissue.Within(RegionsFile.Load(regions, level0.Width, level0.Height));
 
         var model = PixelModelFor(slide, tissue, slidePath);
         var (stains, chromogen, thresholds) = (model.Stains, model.ChromogenIndex, _options.Thresholds ?? _options.Marker.Thresholds);
 
         var totals = SlideAnalyzer.Run(slide, tissue, model, _engine, _options.Threads, cancel, progress);
         var m = IntensityMeasures.From(totals.Sums, mppX, mppY);
+        if (regions is not null && m.TissuePixels == 0)
+            throw new SlideException(regions, $"the regions cover no tissue of {slidePath}{(_options.Tissue == TissueMode.Auto ? " (with --tissue all every pixel inside them counts)" : "")}");
         double mpp = Math.Sqrt(mppX.Value * mppY.Value);
         var objects = new SlideObjects();
         foreach (var measure in _measures)
@@ -169,11 +196,16 @@ public sealed class Quantifier
         // Never an "ok" row with NaN or infinity: a degenerate background, stain matrix or pixel size shows here.
         if (values.FirstOrDefault(v => v.Value is { } x && !double.IsFinite(x)) is { Key: { } bad })
             throw new SlideException(slidePath, $"{bad} came out as {values[bad]} (check --mpp, --background and the stain vectors)");
+        var check = _options.CheckStains
+            ? StainCheck.Run(slide, tissue, _options.Stains ?? _options.Marker.Stains, chromogen, m.PositiveAreaPct, thresholds.Weak)
+            : null;
         var result = new SlideResult
         {
             Slide = slidePath,
             Marker = _options.Marker.Id,
             Status = SlideResult.Ok,
+            StainCheck = check?.Verdict ?? "",
+            Warnings = string.Join("; ", Warnings(values, _options.Marker.Measures.Contains("positive_area") ? m.PositiveAreaPct : null, check)),
             Parameters = Fingerprint,
             WidthPx = level0.Width,
             HeightPx = level0.Height,
@@ -189,10 +221,49 @@ public sealed class Quantifier
                 _options.Tissue == TissueMode.All ? "all" : "auto",
                 tissue.Glass is { } g ? [g.R, g.G, g.B] : null,
                 m.TissuePixels, totals.TilesTotal, totals.TilesRead, slide.Levels.Count, slide.Magnification,
-                _options.Histogram ? totals.Sums.Histogram.ToArray() : null, _options.Histogram ? DabHistogram.BinWidth : 0),
+                _options.Histogram ? totals.Sums.Histogram.ToArray() : null, _options.Histogram ? DabHistogram.BinWidth : 0,
+                check?.Estimated is { } e ? [[e.Stain1.R, e.Stain1.G, e.Stain1.B], [e.Stain2.R, e.Stain2.G, e.Stain2.B]] : null,
+                check?.ChromogenAngle, check?.CounterstainAngle, check?.PositiveChromogenP90, check?.CounterstainMedian, regions),
         };
         measured?.Invoke(new MeasuredSlide(slide, slidePath, tissue, model, _measures, objects, result));
         return result;
+    }
+
+    /// <summary>Reasons to look at a row before trusting it: a stain mismatch, most of the tissue positive, fibres that cover little of it.</summary>
+    /// <param name="positivePct">The % positive area when the model grades it (morphometry-only models colour-deconvolve too, but "positive" means nothing there).</param>
+    private static IEnumerable<string> Warnings(IReadOnlyDictionary<string, double?> values, double? positivePct, StainCheckResult? check)
+    {
+        foreach (var reason in check?.Reasons ?? [])
+            yield return reason;
+        if (positivePct is > 50)
+            yield return $"{positivePct:0}% of the tissue is positive: check the stain and thresholds";
+        if (values.TryGetValue("fibre_area_pct", out var fibreArea) && fibreArea is < 50)
+            yield return $"fibres cover only {fibreArea:0}% of the tissue: fibre segmentation may have failed (see the overlay)";
+    }
+
+    private SlideProvenance Provenance(string slidePath, string? sha256)
+    {
+        long? bytes = File.Exists(slidePath) ? new FileInfo(slidePath).Length : null;
+        System.Text.Json.JsonElement? model = null;
+        if (_options.Marker.Json.Length > 0)
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(_options.Marker.Json);
+            model = doc.RootElement.Clone();
+        }
+        return new SlideProvenance(_options.Run.ToolVersion, _options.Run.Started, _options.Run.CommandLine, bytes, sha256, model);
+    }
+
+    private static string? FileHash(string path)
+    {
+        try
+        {
+            using var stream = File.OpenRead(path);
+            return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(stream)).ToLowerInvariant();
+        }
+        catch (IOException)
+        {
+            return null;
+        }
     }
 
     /// <summary>
@@ -218,7 +289,7 @@ public sealed class Quantifier
     {
         var t = _options.Thresholds ?? _options.Marker.Thresholds;
         return new MeasureSetup(measure.SectionName is { } s ? _settings[s] : null, _options.Marker.Compartment, t.Weak, t.Moderate, t.Strong,
-            mpp, slideWidth, slideHeight, _options.Detections);
+            mpp, slideWidth, slideHeight, _options.Detections, _options.Marker.Measures);
     }
 
     /// <summary>A folder name for a slide: its file name without extensions that identify the format.</summary>

@@ -19,6 +19,7 @@ public static class RegionAnalyzer
         SlideProgress? progress = null, string stage = "objects")
     {
         var level = slide.Levels[0];
+        var whole = tissue.WithoutRegion();
         int core = Math.Max(64, (int)Math.Round(coreMicrons / mpp));
         int margin = (int)Math.Ceiling(marginMicrons / mpp);
         var cores = new List<TileRect>();
@@ -46,7 +47,7 @@ public static class RegionAnalyzer
             {
                 RegionReader.Read(slide, 0, x0, y0, w, h, rgb, tileBuffer);
                 engine.Deconvolve(new TileJob(rgb, w * 3, w, h, TissueSpans.Full(w, h)), model, counterstain, chromogen);
-                found[i] = detect(new RegionPlanes(counterstain, chromogen, w, h, x0, y0, c, tissue)).ToList();
+                found[i] = detect(new RegionPlanes(counterstain, chromogen, w, h, x0, y0, c, whole, tissue.Region)).ToList();
                 progress?.Step();
             }
             finally

@@ -34,7 +34,17 @@ public static class SlideOpener
                 if (f.Detect(probe))
                 {
                     format = f;
-                    return f.Open(probe);
+                    var slide = f.Open(probe);
+                    try
+                    {
+                        SlideBudget.Check(slide, path);
+                    }
+                    catch
+                    {
+                        slide.Dispose();
+                        throw;
+                    }
+                    return slide;
                 }
         }
         catch (SlideException)

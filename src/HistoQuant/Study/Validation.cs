@@ -25,7 +25,7 @@ public static class Validation
     /// </summary>
     public static List<(string Manual, string Tool)> Pairings(CsvTable manual, IReadOnlyList<string> explicitPairs)
     {
-        var known = StudyMeasures.Numeric.Concat(StudyMeasures.Ordinal).ToArray();
+        var known = StudyMeasures.Numeric.Concat(StudyMeasures.Ordinal).Distinct().ToArray();
         var pairs = new List<(string, string)>();
         foreach (var text in explicitPairs)
         {

@@ -39,7 +39,7 @@ public sealed class CapillariesMeasure : IMeasure
 
     public bool IsWanted(MeasureRequest request) => request.Asks(this);
 
-    public IRegionDetector? CreateDetector(MeasureSetup setup) => new Detector(new CapillaryDetector((CapillarySettings)setup.Settings!, setup.Weak), setup.Mpp);
+    public IRegionDetector? CreateDetector(MeasureSetup setup) => new Detector(new CapillaryDetector((CapillarySettings)setup.Settings!, setup.Weak, setup.Outlines), setup.Mpp);
 
     private sealed class Detector(CapillaryDetector detector, double mpp) : IRegionDetector
     {
@@ -58,7 +58,7 @@ public sealed class CapillariesMeasure : IMeasure
     public string? Headline => "capillaries_per_mm2";
 
     public IEnumerable<GeoFeature> Features(IReadOnlyList<object> objects) =>
-        objects.Cast<DetectedCapillary>().Select(v => new GeoFeature("detection", null, v.X, v.Y, v.Ring ? "Capillary (ring)" : "Capillary (elongated)", Colour, new()
+        objects.Cast<DetectedCapillary>().Select(v => new GeoFeature("detection", v.Outline, v.X, v.Y, v.Ring ? "Capillary (ring)" : "Capillary (elongated)", Colour, new()
         {
             ["Centroid X px"] = Math.Round(v.X, 2),
             ["Centroid Y px"] = Math.Round(v.Y, 2),

@@ -23,6 +23,9 @@ public sealed record CapillarySettings(
 /// <summary>One capillary-like DAB object, in level-0 pixel coordinates.</summary>
 public sealed record DetectedCapillary(double X, double Y, double AreaMicrons2, double Elongation, double LumenMicrons2, double MeanDab, bool Ring, double ReachMicrons)
 {
+    /// <summary>The object's outer outline in level-0 pixels (only when detection files are written).</summary>
+    public IReadOnlyList<(double X, double Y)>? Outline { get; init; }
+
     /// <summary>
     /// Cells that are part of a capillary (its endothelium, or its wall taken for a DAB object without a
     /// nucleus) are not infiltrating cells: drops every cell whose centroid lies within a capillary's reach
@@ -65,7 +68,7 @@ public sealed record DetectedCapillary(double X, double Y, double AreaMicrons2, 
 /// or rings around a pale lumen (≥ 2 µm² of enclosed pixels with mean counterstain &lt; 0.15: a vessel cut
 /// across). Compact blobs, rings filled by a nucleus, and sarcolemmal rings (far above 300 µm²) do not count.
 /// </summary>
-public sealed class CapillaryDetector(CapillarySettings settings, double weak)
+public sealed class CapillaryDetector(CapillarySettings settings, double weak, bool outlines = false)
 {
     public CapillarySettings Settings => settings;
 
@@ -126,9 +129,27 @@ public sealed class CapillaryDetector(CapillarySettings settings, double weak)
             if (!region.Owns(cx, cy))
                 continue;
             // A segment of length L has variance L²/12 along its axis, a ring of radius r has r²/2: √(3·major) covers both.
-            found.Add(new DetectedCapillary(cx, cy, area, elongation, lumen, sum[l] / pixels, ring, Math.Min(Math.Sqrt(3 * major) * px, 32)));
+            found.Add(new DetectedCapillary(cx, cy, area, elongation, lumen, sum[l] / pixels, ring, Math.Min(Math.Sqrt(3 * major) * px, 32))
+            {
+                Outline = outlines ? Outline(labels, l, stats, fx, fy, region) : null,
+            });
         }
         return found;
+    }
+
+    /// <summary>The outer contour of object <paramref name="label"/> (its lumen is inside it), in level-0 pixels.</summary>
+    private static List<(double X, double Y)>? Outline(Mat labels, int label, Mat stats, double fx, double fy, RegionPlanes region)
+    {
+        var box = new Rect(stats.At<int>(label, (int)ConnectedComponentsTypes.Left), stats.At<int>(label, (int)ConnectedComponentsTypes.Top),
+            stats.At<int>(label, (int)ConnectedComponentsTypes.Width), stats.At<int>(label, (int)ConnectedComponentsTypes.Height));
+        using var crop = new Mat(labels, box);
+        using var mine = new Mat();
+        Cv2.Compare(crop, new Scalar(label), mine, CmpTypes.EQ);
+        Cv2.FindContours(mine, out Point[][] contours, out _, RetrievalModes.External, ContourApproximationModes.ApproxSimple);
+        if (contours.Length == 0)
+            return null;
+        var largest = contours.MaxBy(c => c.Length)!;
+        return largest.Select(p => region.ToLevel0((box.X + p.X + 0.5) * fx - 0.5, (box.Y + p.Y + 0.5) * fy - 0.5)).ToList();
     }
 
     /// <summary>Pixels enclosed by the object (not reachable from outside its bounding box) and their mean counterstain.</summary>

@@ -7,17 +7,38 @@ namespace HistoQuant.Measures.Fibres;
 public sealed record FibreSettings(
     double DetectionMicronsPerPixel = 1.0,
     double SmoothSigmaMicrons = 0.5,
-    // Interstitium (endomysium) is paler than fibres: OD sum below this fraction of the region's median tissue OD.
+    // Clearly pale interstitium: the stain-independent OD (counterstain + chromogen) below this fraction of the
+    // region's median tissue OD.
     double GapFraction = 0.5,
-    // Endomysium that is only a little paler than the fibres around it: pixels at least this fraction paler than the
-    // local fibre level (the OD sum closed over ValleyMicrons, which fills pale lines up to twice that wide). 0 = off.
+    // A line paler than the fibres around it: at least this fraction below the local fibre level (the OD grey-closed
+    // over LineMicrons, which fills lines up to twice that wide). 0 = off.
     double ValleyContrast = 0.2,
-    double ValleyMicrons = 3,
-    // Counterstain OD that marks a nucleus (nuclei sit in the endomysium and at the fibre edge, never inside the marker).
+    // A line darker than the fibres around it (membrane, stained sarcolemma, a fold): at least this fraction above the
+    // local fibre level (the OD grey-opened over LineMicrons). 0 = off.
+    double RidgeContrast = 0.25,
+    // Half the widest line the two contrasts see (the radius of the closing and the opening); the curvature is taken
+    // at a third of it.
+    double LineMicrons = 3,
+    // Faint thin lines: a curvature across the line (scale-normalised Hessian eigenvalue relative to the median tissue
+    // OD) of at least ValleyCurvature (pale) or RidgeCurvature (dark), with a contrast of at least LineContrast.
+    double ValleyCurvature = 0.025,
+    double RidgeCurvature = 0.05,
+    double LineContrast = 0.02,
+    // Line pieces smaller than this are specks of texture or noise inside a fibre, not boundaries.
+    double MinLineMicrons2 = 25,
+    // Seeds: maxima of the distance to the nearest line that stand at least this high over the saddle to a higher
+    // one (h-maxima), and are at least MarkerDepthMicrons deep; a neck between two fibres narrower than 2 × (depth -
+    // dynamic) below both centres splits them even where the line between them is not seen.
+    double SeedDynamicMicrons = 2.5,
+    double MarkerDepthMicrons = 3,
+    // Fibres are opened by a disk of this radius (thin attachments and ragged edges taken off) after holes are filled.
+    double SmoothMicrons = 1.5,
+    // Counterstain OD that marks a nucleus (used for internal nuclei only; nuclei never decide where a fibre is).
     double NucleusOd = 0.25,
-    // A fibre's seed is its interior at least this far from any boundary; narrower bridges do not join two fibres.
-    double MarkerDepthMicrons = 4,
-    double MinAreaMicrons2 = 200,
+    // An internal (central) nucleus: nucleus pixels at least this far inside the fibre's outline, covering NucleusMicrons2.
+    double InternalNucleusMicrons = 4,
+    double NucleusMicrons2 = 6,
+    double MinAreaMicrons2 = 100,
     double MaxAreaMicrons2 = 20000,
     double MinSolidity = 0.8,
     // The sarcolemmal band: fibre pixels within this distance of the fibre's boundary.
@@ -27,7 +48,11 @@ public sealed record FibreSettings(
     double CoreMicrons = 768,
     double MarginMicrons = 120);
 
-/// <summary>One segmented fibre, in level-0 pixel coordinates.</summary>
+/// <summary>
+/// One segmented fibre, in level-0 pixel coordinates. MinFeretMicrons: the smallest caliper width of the outline
+/// (ImageJ's MinFeret). Whole: not cut by the slide edge (the morphometry medians use whole fibres only). Scored:
+/// the model grades the chromogen on fibres (positive_fibres); otherwise Sarcolemmal and Sarcoplasmic are false.
+/// </summary>
 public sealed record DetectedFibre(
     double X,
     double Y,
@@ -38,7 +63,11 @@ public sealed record DetectedFibre(
     double SarcoplasmDab,
     bool Sarcolemmal,
     bool Sarcoplasmic,
-    IReadOnlyList<(double X, double Y)>? Outline);
+    IReadOnlyList<(double X, double Y)>? Outline,
+    double MinFeretMicrons = 0,
+    bool InternalNucleus = false,
+    bool Whole = true,
+    bool Scored = true);
 
 /// <summary>
 /// Per-slide fibre measures and the MHC class I grade by % sarcolemmal-positive fibres, as used in myositis
@@ -48,15 +77,55 @@ public sealed record DetectedFibre(
 /// </summary>
 public sealed record FibreSummary(int Fibres, double? PositiveFibresPct, double? SarcoplasmicFibresPct, int? Grade, double? FibreAreaPct = null)
 {
+    /// <summary>Median fibre area (µm²) of the whole fibres (not cut by the slide edge).</summary>
+    public double? AreaMedianMicrons2 { get; init; }
+    /// <summary>Median minimal Feret diameter (µm) of the whole fibres.</summary>
+    public double? MinFeretMedianMicrons { get; init; }
+    /// <summary>Coefficient of variation of the minimal Feret diameter (sample SD / mean) of the whole fibres.</summary>
+    public double? MinFeretCv { get; init; }
+    /// <summary>% of the whole fibres with an internal (central) nucleus.</summary>
+    public double? CentralNucleiFibresPct { get; init; }
+
     public static FibreSummary From(IReadOnlyCollection<DetectedFibre> fibres, double? tissueAreaMm2 = null)
     {
         int n = fibres.Count;
         double? areaPct = tissueAreaMm2 is > 0 ? 100.0 * fibres.Sum(f => f.AreaMicrons2) / (tissueAreaMm2.Value * 1e6) : null;
         if (n == 0)
             return new FibreSummary(0, null, null, null, areaPct);
+        var whole = fibres.Where(f => f.Whole).ToList();
+        var ferets = whole.Select(f => f.MinFeretMicrons).ToList();
+        double? cv = null;
+        if (ferets.Count >= 2)
+        {
+            double mean = ferets.Average();
+            cv = mean > 0 ? Math.Sqrt(ferets.Sum(x => (x - mean) * (x - mean)) / (ferets.Count - 1)) / mean : null;
+        }
+        var morphometry = new FibreSummary(n, null, null, null, areaPct)
+        {
+            AreaMedianMicrons2 = Median(whole.Select(f => f.AreaMicrons2)),
+            MinFeretMedianMicrons = Median(ferets),
+            MinFeretCv = cv,
+            CentralNucleiFibresPct = whole.Count > 0 ? 100.0 * whole.Count(f => f.InternalNucleus) / whole.Count : null,
+        };
+        // Models without chromogen grading on fibres (muscle-he) leave the scoring columns empty.
+        if (!fibres.Any(f => f.Scored))
+            return morphometry;
         int positive = fibres.Count(f => f.Sarcolemmal);
         double pct = 100.0 * positive / n;
-        return new FibreSummary(n, pct, 100.0 * fibres.Count(f => f.Sarcoplasmic) / n, GradeFor(positive, n), areaPct);
+        return morphometry with
+        {
+            PositiveFibresPct = pct,
+            SarcoplasmicFibresPct = 100.0 * fibres.Count(f => f.Sarcoplasmic) / n,
+            Grade = GradeFor(positive, n),
+        };
+    }
+
+    private static double? Median(IEnumerable<double> values)
+    {
+        var v = values.Order().ToList();
+        if (v.Count == 0)
+            return null;
+        return v.Count % 2 == 1 ? v[v.Count / 2] : (v[v.Count / 2 - 1] + v[v.Count / 2]) / 2;
     }
 
     public static int GradeFor(int positive, int fibres)

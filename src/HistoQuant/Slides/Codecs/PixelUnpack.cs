@@ -19,31 +19,36 @@ internal static class PixelUnpack
     /// Copies <paramref name="rows"/> rows of <paramref name="width"/> pixels into an RGB tile buffer whose
     /// row stride is <paramref name="dstStride"/> bytes. Gray is replicated, extra samples (alpha) dropped.
     /// </summary>
-    public static void ToRgb(ReadOnlySpan<byte> src, int width, int rows, int samplesPerPixel, bool minIsWhite, Span<byte> dst, int dstStride)
+    public static void ToRgb(ReadOnlySpan<byte> src, int width, int rows, int samplesPerPixel, bool minIsWhite, Span<byte> dst, int dstStride,
+        TiffAlpha alpha = TiffAlpha.None)
     {
         int srcStride = width * samplesPerPixel;
+        int colours = samplesPerPixel >= 3 ? 3 : 1;
+        // The sample after the colours is alpha only when ExtraSamples says so (0 = unspecified data, ignored).
+        bool hasAlpha = alpha != TiffAlpha.None && samplesPerPixel > colours;
         for (int y = 0; y < rows; y++)
         {
             var s = src.Slice(y * srcStride, srcStride);
             var d = dst.Slice(y * dstStride, width * 3);
             if (samplesPerPixel == 3)
+            {
                 s.CopyTo(d);
-            else if (samplesPerPixel >= 4)
-            {
-                for (int x = 0; x < width; x++)
-                {
-                    d[x * 3] = s[x * samplesPerPixel];
-                    d[x * 3 + 1] = s[x * samplesPerPixel + 1];
-                    d[x * 3 + 2] = s[x * samplesPerPixel + 2];
-                }
+                continue;
             }
-            else
+            for (int x = 0; x < width; x++)
             {
-                for (int x = 0; x < width; x++)
+                int i = x * samplesPerPixel;
+                for (int c = 0; c < 3; c++)
                 {
-                    byte v = s[x * samplesPerPixel];
-                    if (minIsWhite) v = (byte)(255 - v);
-                    d[x * 3] = d[x * 3 + 1] = d[x * 3 + 2] = v;
+                    int v = s[i + (colours == 3 ? c : 0)];
+                    if (colours == 1 && minIsWhite) v = 255 - v;
+                    if (hasAlpha)
+                    {
+                        // Composited over white, as glass: a transparent pixel must not read as dark stain.
+                        int a = s[i + colours];
+                        v = alpha == TiffAlpha.Associated ? Math.Min(255, v + 255 - a) : (v * a + 255 * (255 - a) + 127) / 255;
+                    }
+                    d[x * 3 + c] = (byte)v;
                 }
             }
         }
@@ -67,3 +72,6 @@ internal static class PixelUnpack
 
     private static byte Clamp(double v) => (byte)Math.Clamp((int)Math.Round(v), 0, 255);
 }
+
+/// <summary>What TIFF's ExtraSamples says the sample after the colours is.</summary>
+public enum TiffAlpha { None, Associated, Unassociated }

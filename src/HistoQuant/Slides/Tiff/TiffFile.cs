@@ -72,16 +72,19 @@ internal sealed class TiffFile : IDisposable
         }
     }
 
+    // File-wide, not per chain: SubIFD lists can point back at the main chain's (large) images or at each other,
+    // which would read the same directories many times over.
+    private readonly HashSet<long> _seenDirectories = [];
+
     private List<TiffDirectory> ReadChain(long offset, int depth)
     {
         var dirs = new List<TiffDirectory>();
-        var seen = new HashSet<long>();
         while (offset != 0)
         {
-            if (!seen.Add(offset))
-                throw new SlideException(Path, $"IFD chain loops back to offset {offset}");
-            if (dirs.Count >= MaxDirectories)
-                throw new SlideException(Path, $"more than {MaxDirectories} image directories");
+            if (!_seenDirectories.Add(offset))
+                throw new SlideException(Path, $"image directory at offset {offset} is referenced twice (the IFD chain loops, or a SubIFD points back into it)");
+            if (_seenDirectories.Count > MaxDirectories)
+                throw new SlideException(Path, $"more than {MaxDirectories} image directories in the file");
             var dir = ReadDirectory(offset, out long next);
             if (depth == 0)
             {

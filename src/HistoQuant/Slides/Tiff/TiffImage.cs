@@ -28,6 +28,9 @@ internal sealed class TiffImage
     public int Compression { get; }
     public int Photometric { get; }
     public int SamplesPerPixel { get; }
+
+    /// <summary>ExtraSamples' first value: whether the sample after the colours is (associated or unassociated) alpha.</summary>
+    public TiffAlpha Alpha { get; }
     public int Predictor { get; }
     public long SubfileType { get; }
     public string? Description { get; }
@@ -45,6 +48,7 @@ internal sealed class TiffImage
         Height = CheckedSize(dir.GetLong(TiffTag.ImageLength, file), "ImageLength", where);
         Compression = (int)(dir.GetLong(TiffTag.Compression, file) ?? TiffCompression.None);
         SamplesPerPixel = (int)(dir.GetLong(TiffTag.SamplesPerPixel, file) ?? 1);
+        Alpha = dir.GetLong(TiffTag.ExtraSamples, file) switch { 1 => TiffAlpha.Associated, 2 => TiffAlpha.Unassociated, _ => TiffAlpha.None };
         Photometric = (int)(dir.GetLong(TiffTag.Photometric, file) ?? (SamplesPerPixel >= 3 ? TiffPhotometric.Rgb : TiffPhotometric.MinIsBlack));
         Predictor = (int)(dir.GetLong(TiffTag.Predictor, file) ?? 1);
         SubfileType = dir.GetLong(TiffTag.NewSubfileType, file) ?? 0;
@@ -232,7 +236,7 @@ internal sealed class TiffImage
                 throw Problem($"tile ({col},{row}) holds {Math.Max(n, 0)} bytes of pixels, expected {need} (corrupt {CompressionName} data)");
             if (Predictor == 2)
                 PixelUnpack.UndoHorizontalPredictor(dst, TileWidth, rows, spp);
-            PixelUnpack.ToRgb(dst, TileWidth, rows, spp, Photometric == TiffPhotometric.MinIsWhite, rgb, TileWidth * 3);
+            PixelUnpack.ToRgb(dst, TileWidth, rows, spp, Photometric == TiffPhotometric.MinIsWhite, rgb, TileWidth * 3, Alpha);
         }
         finally
         {

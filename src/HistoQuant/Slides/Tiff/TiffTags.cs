@@ -25,6 +25,7 @@ internal static class TiffTag
     public const ushort TileOffsets = 324;
     public const ushort TileByteCounts = 325;
     public const ushort SubIfds = 330;
+    public const ushort ExtraSamples = 338;
     public const ushort SampleFormat = 339;
     public const ushort JpegTables = 347;
     public const ushort YCbCrSubSampling = 530;

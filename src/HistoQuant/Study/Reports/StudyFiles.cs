@@ -3,6 +3,7 @@ using System.Net;
 using System.Text;
 using HistoQuant.Study;
 using HistoQuant.Study.Stats;
+using HistoQuant.Common;
 using HistoQuant.Output;
 
 namespace HistoQuant.Study.Reports;
@@ -16,46 +17,41 @@ public static class StudyFiles
     public static void WriteComparison(Comparison c, string pre, string post, string? groupColumn, string folder, IReadOnlyList<string> inputs)
     {
         Directory.CreateDirectory(folder);
-        var pairs = new StringBuilder("patient,marker,group,measure,pre,post,change,pct_change,pre_slide,post_slide\n");
+        var pairs = new CsvBuilder(["patient", "marker", "group", "measure", "pre", "post", "change", "pct_change", "pre_slide", "post_slide"]);
         foreach (var p in c.Pairs)
-            pairs.AppendJoin(',', Csv(p.Patient), Csv(p.Marker), Csv(p.Group), p.Measure, N(p.Pre), N(p.Post), N(p.Change), N(p.PctChange), Csv(p.PreSlide), Csv(p.PostSlide)).Append('\n');
+            pairs.Row(Csv(p.Patient), Csv(p.Marker), Csv(p.Group), p.Measure, N(p.Pre), N(p.Post), N(p.Change), N(p.PctChange), Csv(p.PreSlide), Csv(p.PostSlide));
         ResultsWriter.WriteAtomically(Path.Combine(folder, "pairs.csv"), pairs.ToString());
 
         bool groups = c.Summary.Any(s => s.Groups is not null);
-        var summary = new StringBuilder("marker,measure,n_pairs,pre_median,pre_min,pre_max,post_median,post_min,post_max,median_change,median_pct_change,wilcoxon_w,wilcoxon_p,wilcoxon_q,wilcoxon_method");
-        if (groups)
-            summary.Append(",group_a,group_b,n_a,n_b,mannwhitney_u,mannwhitney_p,mannwhitney_q,mannwhitney_baseline_p,mannwhitney_method");
-        summary.Append('\n');
+        var summary = new CsvBuilder(["marker", "measure", "n_pairs", "pre_median", "pre_min", "pre_max", "post_median", "post_min", "post_max", "median_change",
+            "median_pct_change", "wilcoxon_w", "wilcoxon_p", "wilcoxon_q", "wilcoxon_method",
+            .. groups ? new[] { "group_a", "group_b", "n_a", "n_b", "mannwhitney_u", "mannwhitney_p", "mannwhitney_q", "mannwhitney_baseline_p", "mannwhitney_method" } : []]);
         foreach (var s in c.Summary)
-        {
-            summary.AppendJoin(',', Csv(s.Marker), s.Measure, s.NPairs, N(s.PreMedian), N(s.PreMin), N(s.PreMax), N(s.PostMedian), N(s.PostMin), N(s.PostMax),
-                N(s.MedianChange), N(s.MedianPctChange), N(s.Wilcoxon?.Statistic), P(s.Wilcoxon?.P), P(s.WilcoxonQ), s.Wilcoxon?.Method ?? "");
-            if (groups)
-                summary.Append(',').AppendJoin(',', Csv(s.Groups?.GroupA ?? ""), Csv(s.Groups?.GroupB ?? ""), s.Groups?.NA, s.Groups?.NB,
-                    N(s.Groups?.Change?.Statistic), P(s.Groups?.Change?.P), P(s.MannWhitneyQ), P(s.Groups?.Baseline?.P), s.Groups?.Change?.Method ?? "");
-            summary.Append('\n');
-        }
+            summary.Row([Csv(s.Marker), s.Measure, I(s.NPairs), N(s.PreMedian), N(s.PreMin), N(s.PreMax), N(s.PostMedian), N(s.PostMin), N(s.PostMax),
+                N(s.MedianChange), N(s.MedianPctChange), N(s.Wilcoxon?.Statistic), P(s.Wilcoxon?.P), P(s.WilcoxonQ), s.Wilcoxon?.Method ?? "",
+                .. groups ? new[] { Csv(s.Groups?.GroupA ?? ""), Csv(s.Groups?.GroupB ?? ""), I(s.Groups?.NA), I(s.Groups?.NB),
+                    N(s.Groups?.Change?.Statistic), P(s.Groups?.Change?.P), P(s.MannWhitneyQ), P(s.Groups?.Baseline?.P), s.Groups?.Change?.Method ?? "" } : []]);
         ResultsWriter.WriteAtomically(Path.Combine(folder, "summary.csv"), summary.ToString());
 
         if (c.Presence.Count > 0)
         {
-            var presence = new StringBuilder("marker,timepoint,group_a,present_a,absent_a,group_b,present_b,absent_b,fisher_p\n");
+            var presence = new CsvBuilder(["marker", "timepoint", "group_a", "present_a", "absent_a", "group_b", "present_b", "absent_b", "fisher_p"]);
             foreach (var r in c.Presence)
-                presence.AppendJoin(',', Csv(r.Marker), Csv(r.Timepoint), Csv(r.GroupA), r.PresentA, r.AbsentA, Csv(r.GroupB), r.PresentB, r.AbsentB, P(r.FisherP)).Append('\n');
+                presence.Row(Csv(r.Marker), Csv(r.Timepoint), Csv(r.GroupA), I(r.PresentA), I(r.AbsentA), Csv(r.GroupB), I(r.PresentB), I(r.AbsentB), P(r.FisherP));
             ResultsWriter.WriteAtomically(Path.Combine(folder, "presence.csv"), presence.ToString());
         }
         if (c.PresenceChanges.Count > 0)
         {
-            var changes = new StringBuilder("marker,n_pairs,stayed_present,present_to_absent,absent_to_present,stayed_absent,mcnemar_p\n");
+            var changes = new CsvBuilder(["marker", "n_pairs", "stayed_present", "present_to_absent", "absent_to_present", "stayed_absent", "mcnemar_p"]);
             foreach (var r in c.PresenceChanges)
-                changes.AppendJoin(',', Csv(r.Marker), r.NPairs, r.StayedPresent, r.PresentToAbsent, r.AbsentToPresent, r.StayedAbsent, P(r.McNemarP)).Append('\n');
+                changes.Row(Csv(r.Marker), I(r.NPairs), I(r.StayedPresent), I(r.PresentToAbsent), I(r.AbsentToPresent), I(r.StayedAbsent), P(r.McNemarP));
             ResultsWriter.WriteAtomically(Path.Combine(folder, "presence_change.csv"), changes.ToString());
         }
         if (c.Clinical.Count > 0)
         {
-            var clinical = new StringBuilder("marker,measure,clinical,n,spearman_rho,spearman_p,spearman_ci_low,spearman_ci_high\n");
+            var clinical = new CsvBuilder(["marker", "measure", "clinical", "n", "spearman_rho", "spearman_p", "spearman_ci_low", "spearman_ci_high"]);
             foreach (var r in c.Clinical)
-                clinical.AppendJoin(',', Csv(r.Marker), r.Measure, Csv(r.Clinical), r.Result.N, N(r.Result.Rho), P(r.Result.P), N(r.Result.CiLow), N(r.Result.CiHigh)).Append('\n');
+                clinical.Row(Csv(r.Marker), r.Measure, Csv(r.Clinical), I(r.Result.N), N(r.Result.Rho), P(r.Result.P), N(r.Result.CiLow), N(r.Result.CiHigh));
             ResultsWriter.WriteAtomically(Path.Combine(folder, "clinical.csv"), clinical.ToString());
         }
 
@@ -104,11 +100,11 @@ public static class StudyFiles
     public static void WriteValidation(ValidationReport v, string folder, IReadOnlyList<string> inputs)
     {
         Directory.CreateDirectory(folder);
-        var csv = new StringBuilder("marker,measure,manual,n,spearman_rho,spearman_ci_low,spearman_ci_high,spearman_p,icc_a1,icc_c1,ba_scale,ba_bias,ba_loa_low,ba_loa_high,lin_ccc,weighted_kappa\n");
+        var csv = new CsvBuilder(["marker", "measure", "manual", "n", "spearman_rho", "spearman_ci_low", "spearman_ci_high", "spearman_p", "icc_a1", "icc_c1", "ba_scale", "ba_bias", "ba_loa_low", "ba_loa_high", "lin_ccc", "weighted_kappa"]);
         foreach (var r in v.Rows)
-            csv.AppendJoin(',', Csv(r.Marker), r.Measure, Csv(r.Manual), r.N, N(r.Spearman?.Rho), N(r.Spearman?.CiLow), N(r.Spearman?.CiHigh), P(r.Spearman?.P),
+            csv.Row(Csv(r.Marker), r.Measure, Csv(r.Manual), I(r.N), N(r.Spearman?.Rho), N(r.Spearman?.CiLow), N(r.Spearman?.CiHigh), P(r.Spearman?.P),
                 N(r.IccA1), N(r.IccC1), r.BlandAltmanOnLogScale ? "ratio" : "difference", N(r.BlandAltman?.Bias), N(r.BlandAltman?.LoaLow), N(r.BlandAltman?.LoaHigh),
-                N(r.LinCcc), N(r.WeightedKappa)).Append('\n');
+                N(r.LinCcc), N(r.WeightedKappa));
         ResultsWriter.WriteAtomically(Path.Combine(folder, "agreement.csv"), csv.ToString());
 
         var plots = new List<(string, string)>();
@@ -137,7 +133,56 @@ public static class StudyFiles
         ResultsWriter.WriteAtomically(Path.Combine(folder, "report.html"), html.ToString());
     }
 
-    private static string Csv(string s) => ResultsWriter.Csv(s);
+    public static void WriteStainQc(StainQcReport qc, string? pre, string? post, string folder, IReadOnlyList<string> inputs)
+    {
+        Directory.CreateDirectory(folder);
+        var slides = new CsvBuilder(["slide", "marker", "patient", "timepoint", "stain_check", "chromogen_angle_degrees", "counterstain_angle_degrees",
+            "glass_r", "glass_g", "glass_b", "positive_chromogen_od_p90", "counterstain_od_median", "chromogen_z", "counterstain_z", "glass_z", "flags"]);
+        foreach (var s in qc.Slides)
+            slides.Row(Csv(s.Slide), Csv(s.Marker), Csv(s.Patient), Csv(s.Timepoint), s.StainCheck, N(s.ChromogenAngle), N(s.CounterstainAngle),
+                N(s.Glass?[0]), N(s.Glass?[1]), N(s.Glass?[2]), N(s.ChromogenP90), N(s.CounterstainMedian), N(s.ChromogenZ), N(s.CounterstainZ), N(s.GlassZ),
+                Csv(string.Join("; ", s.Flags)));
+        ResultsWriter.WriteAtomically(Path.Combine(folder, "qc.csv"), slides.ToString());
+        var pairs = new CsvBuilder(["patient", "marker", "pre_slide", "post_slide", "chromogen_ratio", "counterstain_ratio", "flags"]);
+        foreach (var p in qc.Pairs)
+            pairs.Row(Csv(p.Patient), Csv(p.Marker), Csv(p.PreSlide), Csv(p.PostSlide), N(p.ChromogenRatio), N(p.CounterstainRatio), Csv(string.Join("; ", p.Flags)));
+        if (qc.Pairs.Count > 0)
+            ResultsWriter.WriteAtomically(Path.Combine(folder, "qc_pairs.csv"), pairs.ToString());
+
+        var plots = new List<(string Title, string File)>();
+        if (pre is not null && post is not null)
+            foreach (var g in qc.Pairs.Where(p => p.ChromogenRatio is not null).GroupBy(p => p.Marker))
+            {
+                var rows = g.Select(p => new PairRow(p.Patient, p.Marker, "", "positive_chromogen_od_p90",
+                    qc.Slides.First(s => s.Slide == p.PreSlide && s.Marker == p.Marker).ChromogenP90 ?? 0,
+                    qc.Slides.First(s => s.Slide == p.PostSlide && s.Marker == p.Marker).ChromogenP90 ?? 0, p.PreSlide, p.PostSlide)).ToList();
+                string file = $"plots/qc-{Safe(g.Key)}-chromogen.png";
+                StudyCharts.PairedDots(rows, pre, post, Path.Combine(folder, file));
+                plots.Add(($"{g.Key}: chromogen intensity (90th percentile OD of positive pixels), {pre} → {post}", file));
+            }
+
+        var html = new Html("HistoQuant: stain QC");
+        html.Paragraph($"Inputs: {string.Join(", ", inputs)}. Per marker, each slide's chromogen intensity (90th percentile of the chromogen OD of " +
+            $"positive pixels), counterstain intensity (median counterstain OD of tissue) and glass colour against the cohort's: robust z = 0.6745·(x − median)/MAD " +
+            $"(intensities on the log scale), |z| > {StainQc.OutlierZ} flagged. Pre/post pairs flagged when an intensity ratio is outside {StainQc.MinRatio}–{StainQc.MaxRatio}. " +
+            "To lock a study's stain vectors: `histoquant stains estimate` over the cohort's slides → one file → `quantify --stains FILE`.");
+        html.Table(["slide", "marker", "patient", "timepoint", "stain check", "chromogen angle °", "chromogen OD p90", "z", "counterstain OD median", "z", "glass z", "flags"],
+            qc.Slides.Select(s => (IReadOnlyList<string>)[s.Slide, s.Marker, s.Patient, s.Timepoint, s.StainCheck, N(s.ChromogenAngle), N(s.ChromogenP90), N(s.ChromogenZ),
+                N(s.CounterstainMedian), N(s.CounterstainZ), N(s.GlassZ), string.Join("; ", s.Flags)]).ToList());
+        if (qc.Pairs.Count > 0)
+        {
+            html.Heading($"Pairs, {pre} → {post}");
+            html.Table(["patient", "marker", "chromogen ratio", "counterstain ratio", "flags"],
+                qc.Pairs.Select(p => (IReadOnlyList<string>)[p.Patient, p.Marker, N(p.ChromogenRatio), N(p.CounterstainRatio), string.Join("; ", p.Flags)]).ToList());
+        }
+        html.Warnings(qc.Notes);
+        html.Images(plots);
+        ResultsWriter.WriteAtomically(Path.Combine(folder, "qc.html"), html.ToString());
+    }
+
+    private static string Csv(string s) => CsvBuilder.Text(s);
+
+    private static string I(int? v) => v?.ToString(CultureInfo.InvariantCulture) ?? "";
     private static string N(double? v) => v is { } x && double.IsFinite(x) ? x.ToString("0.####", CultureInfo.InvariantCulture) : "";
     private static string P(double? v) => v is { } x && double.IsFinite(x) ? x.ToString(x < 1e-4 ? "0.###e+0" : "0.#####", CultureInfo.InvariantCulture) : "";
     private static string Safe(string s) => new(s.Select(ch => char.IsLetterOrDigit(ch) || ch is '-' or '_' ? ch : '_').ToArray());
