@@ -36,13 +36,14 @@ public static class QuantifyCommand
         var cellTile = new Option<double?>("--cell-tile") { Description = "Core size of cell detection regions in µm (default 512)." };
         var histogram = new Option<bool>("--histogram") { Description = "Add each slide's 64-bin chromogen OD histogram (0.05 OD bins) to results.json." };
         var regions = new Option<string?>("--regions") { Description = "QuPath annotations (GeoJSON, level-0 pixels) to measure inside; Ignore*/Exclude/Artefact annotations are cut out. One slide; a manifest takes a 'regions' column." };
+        var perRegion = new Option<bool>("--per-region") { Description = "With regions: one more row per included annotation class (column 'region'; 'all' is their union)." };
         var noStainCheck = new Option<bool>("--no-stain-check") { Description = "Do not estimate each slide's stain vectors to compare them with the model's (stain_check stays empty)." };
         var noHash = new Option<bool>("--no-hash") { Description = "Do not compute each slide file's sha256 for results.json's provenance." };
         var parallel = new Option<int>("--jobs") { Description = "Slides measured at once (each gets its share of the threads); limited by memory.", DefaultValueFactory = _ => 1 };
 
         var command = new Command("quantify", "Measure DAB (or another chromogen) per slide: tissue area, % positive area, intensity grades, H-score.")
         {
-            inputs, output, marker, stains, mpp, tissue, weak, moderate, strong, device, background, threads, cells, detections, cellTile, force, manifest, shard, parallel, histogram, noStainCheck, noHash, regions,
+            inputs, output, marker, stains, mpp, tissue, weak, moderate, strong, device, background, threads, cells, detections, cellTile, force, manifest, shard, parallel, histogram, noStainCheck, noHash, regions, perRegion,
         };
         command.SetAction(parse =>
         {
@@ -100,7 +101,7 @@ public static class QuantifyCommand
                     quantifiers[id] = new Quantifier(id.Equals(model.Id, StringComparison.OrdinalIgnoreCase) ? options : For(Cli.Load(() => MarkerCatalog.Resolve(id))), engine);
                 if (jobs.Count == 0)
                     throw new UsageException("no slides to measure: give slides, folders or --manifest");
-                var runner = new BatchRunner(quantifiers, parse.GetValue(output)!, parse.GetValue(force), parse.GetValue(parallel), parse.GetValue(detections));
+                var runner = new BatchRunner(quantifiers, parse.GetValue(output)!, parse.GetValue(force), parse.GetValue(parallel), parse.GetValue(detections), parse.GetValue(perRegion));
                 using var display = new ProgressDisplay(jobs.Count, Console.Error, ProgressDisplay.StderrIsTerminal);
                 int failed = runner.Run(jobs, display, Console.Error);
                 Console.Error.WriteLine($"{jobs.Count - failed} of {jobs.Count} slides measured; results in {runner.Writer!.CsvPath}");

@@ -57,7 +57,7 @@ public class ArchitectureTests
     {
         var names = MeasureRegistry.Columns.Select(c => c.Name).ToList();
         Assert.Equal(names.Count, names.Distinct().Count());
-        Assert.Equal(["slide", "marker", "regions", "status", "error", "stain_check", "warnings", "width_px", "height_px", "mpp", .. names, "device", "seconds"], ResultsWriter.Columns);
+        Assert.Equal(["slide", "marker", "regions", "region", "status", "error", "stain_check", "warnings", "width_px", "height_px", "mpp", .. names, "device", "seconds"], ResultsWriter.Columns);
         // Study tools and presence calls read numbers.
         Assert.All(MeasureRegistry.Columns.Where(c => c.Study || c.PresenceBasis), c => Assert.NotEqual(ColumnKind.YesNo, c.Kind));
         Assert.Contains("positive_cells_per_mm2", StudyMeasures.Numeric);

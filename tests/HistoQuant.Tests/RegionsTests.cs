@@ -37,6 +37,22 @@ public class RegionsTests
     }
 
     [Fact]
+    public void PerRegionAddsARowPerAnnotationClass()
+    {
+        using var tmp = new TempDir();
+        string regions = Write(tmp, "r.geojson",
+            Feature($"{{\"type\":\"Polygon\",\"coordinates\":[{Rect(100, 100, 1100, 1100)}]}}", "Tumor"),
+            Feature($"{{\"type\":\"Polygon\",\"coordinates\":[{Rect(900, 900, 1000, 1000)}]}}", "Ignore*"),
+            Feature($"{{\"type\":\"Polygon\",\"coordinates\":[{Rect(1000, 100, 1200, 300)}]}}", "Stroma"));
+        var rows = QuantifyRun.Rows(tmp, Slide, "--tissue", "all", "--regions", regions, "--per-region");
+        Assert.Equal(["all", "Tumor", "Stroma"], rows.Select(r => r["region"]));
+        double Px(Dictionary<string, string> r) => Math.Round(D(r, "tissue_area_mm2") * 1e6 / 0.25);
+        Assert.Equal(1000 * 1000 - 100 * 100, Px(rows[1]));      // the exclusion applies to every class
+        Assert.Equal(200 * 200, Px(rows[2]));
+        Assert.Equal(Px(rows[1]) + Px(rows[2]) - 100 * 200, Px(rows[0])); // the union counts the overlap once
+    }
+
+    [Fact]
     public void TwoHalvesAddUpToTheWholeSlideForAreaCellsAndFibres()
     {
         using var tmp = new TempDir();

@@ -6,7 +6,13 @@ namespace HistoQuant.Output;
 /// <summary>One slide to measure with one marker; <see cref="Columns"/> are a manifest row's other columns.</summary>
 /// <param name="InputOrder">Position in the whole batch as given (before --shard), so merged shards keep the input order.</param>
 /// <param name="Regions">A QuPath annotation GeoJSON the slide is measured inside (`--regions`, the manifest's `regions`).</param>
-public sealed record BatchJob(string Slide, string Marker, IReadOnlyDictionary<string, string>? Columns = null, int? InputOrder = null, string? Regions = null);
+/// <param name="RegionClass">One annotation class of the regions (a `--per-region` row); null for their union.</param>
+public sealed record BatchJob(string Slide, string Marker, IReadOnlyDictionary<string, string>? Columns = null, int? InputOrder = null, string? Regions = null,
+    string? RegionClass = null)
+{
+    /// <summary>The row's `region`: empty without regions, `all` for their union, else the class.</summary>
+    public string Region => Regions is null ? "" : RegionClass ?? "all";
+}
 
 /// <summary>Where a batch tells its progress (a terminal's status line, or nothing).</summary>
 public interface IBatchProgress
@@ -21,7 +27,9 @@ public interface IBatchProgress
 /// are written beside them when asked for, slides run `jobs` at a time within the memory the process may use, and
 /// the tables list rows in the order the jobs were given. One bad slide is an error row; the batch goes on.
 /// </summary>
-public sealed class BatchRunner(IReadOnlyDictionary<string, Quantifier> quantifiers, string outDir, bool force = false, int jobs = 1, bool detections = false)
+/// <param name="perRegion">Slides with regions get one more row per included annotation class (`--per-region`).</param>
+public sealed class BatchRunner(IReadOnlyDictionary<string, Quantifier> quantifiers, string outDir, bool force = false, int jobs = 1, bool detections = false,
+    bool perRegion = false)
 {
     /// <summary>Measured peaks: about 350 MB a slide for pixel measures, 540 MB with cells (50 000² px), 480 MB with fibres (20 000² px).</summary>
     public const long PixelBytesPerSlide = 350L << 20, ObjectBytesPerSlide = 650L << 20;
@@ -31,8 +39,9 @@ public sealed class BatchRunner(IReadOnlyDictionary<string, Quantifier> quantifi
     public ResultsWriter? Writer { get; private set; }
 
     /// <summary>Runs the jobs; returns how many slides failed (their rows say why).</summary>
-    public int Run(IReadOnlyList<BatchJob> batch, IBatchProgress? progressSink = null, TextWriter? log = null)
+    public int Run(IReadOnlyList<BatchJob> given, IBatchProgress? progressSink = null, TextWriter? log = null)
     {
+        var batch = perRegion ? given.SelectMany(PerRegion).ToList() : given;
         using var writer = Writer = new ResultsWriter(outDir);
         int failed = 0;
         Exception? writeFailure = null;
@@ -47,15 +56,17 @@ public sealed class BatchRunner(IReadOnlyDictionary<string, Quantifier> quantifi
             string parameters = ParametersOf(quantifier, job);
             bool kept;
             lock (writer)
-                kept = !force && writer.Finished(job.Slide, quantifier.MarkerId, job.Regions ?? "", parameters) is not null;
+                kept = !force && writer.Finished(job.Slide, quantifier.MarkerId, job.Regions ?? "", job.Region, parameters) is not null;
             if (kept)
             {
                 progressSink?.Finish(null, $"{job.Slide}: already measured with these parameters, kept (--force redoes it)", failed: false);
                 return;
             }
             var progress = progressSink?.Start(job.Slide);
-            Action<MeasuredSlide>? write = detections ? m => DetectionFiles.Write(m, DetectionFolder(job.Slide, quantifier.MarkerId, job.Regions)) : null;
-            var result = quantifier.Run(job.Slide, default, progress, write, job.Regions) with { Manifest = job.Columns, InputOrder = job.InputOrder ?? i, Parameters = parameters, Regions = job.Regions ?? "" };
+            // Detection files come from the union's measurement (per-class rows would only repeat them in part).
+            Action<MeasuredSlide>? write = detections && job.RegionClass is null ? m => DetectionFiles.Write(m, DetectionFolder(job.Slide, quantifier.MarkerId, job.Regions)) : null;
+            var result = quantifier.Run(job.Slide, default, progress, write, job.Regions, job.RegionClass)
+                with { Manifest = job.Columns, InputOrder = job.InputOrder ?? i, Parameters = parameters, Regions = job.Regions ?? "", Region = job.Region };
             try
             {
                 lock (writer)
@@ -79,8 +90,8 @@ public sealed class BatchRunner(IReadOnlyDictionary<string, Quantifier> quantifi
         if (writeFailure is not null)
             throw new IOException($"{outDir}: results could not be written ({writeFailure.Message}); the rows written before are intact, run the same command again to finish");
         // Slides finish in any order with --jobs; the tables list them in the order they were given.
-        var order = batch.Select((j, i) => (Key: (j.Slide, quantifiers[j.Marker].MarkerId, j.Regions ?? ""), i)).GroupBy(x => x.Key).ToDictionary(g => g.Key, g => g.First().i);
-        writer.Reorder(r => order.TryGetValue((r.Slide, r.Marker, r.Regions), out int rank) ? rank : int.MaxValue);
+        var order = batch.Select((j, i) => (Key: (j.Slide, quantifiers[j.Marker].MarkerId, j.Regions ?? "", j.Region), i)).GroupBy(x => x.Key).ToDictionary(g => g.Key, g => g.First().i);
+        writer.Reorder(r => order.TryGetValue((r.Slide, r.Marker, r.Regions, r.Region), out int rank) ? rank : int.MaxValue);
         return Failed = failed;
     }
 
@@ -94,6 +105,16 @@ public sealed class BatchRunner(IReadOnlyDictionary<string, Quantifier> quantifi
         string key = $"{Path.GetFullPath(slide)}|{marker}|{(regions is null ? "" : Path.GetFullPath(regions))}";
         string hash = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key)), 0, 3).ToLowerInvariant();
         return Path.Combine(outDir, $"{Quantifier.SafeName(slide)}.{marker}-{hash}");
+    }
+
+    /// <summary>A slide with regions: the union's row, then one per included annotation class.</summary>
+    private static IEnumerable<BatchJob> PerRegion(BatchJob job)
+    {
+        yield return job;
+        if (job.Regions is null || job.RegionClass is not null)
+            yield break;
+        foreach (var c in RegionsFile.IncludedClasses(job.Regions))
+            yield return job with { RegionClass = c };
     }
 
     /// <summary>The quantifier's fingerprint, and the regions file's content when there is one: new regions, new numbers.</summary>

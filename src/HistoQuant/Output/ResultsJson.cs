@@ -38,6 +38,7 @@ public static class ResultsJson
         w.WriteString("slide", r.Slide);
         w.WriteString("marker", r.Marker);
         w.WriteString("regions", r.Regions);
+        w.WriteString("region", r.Region);
         w.WriteString("status", r.Status);
         w.WriteString("error", r.Error);
         w.WriteString("stain_check", r.StainCheck);
@@ -110,6 +111,7 @@ public static class ResultsJson
             Slide = Required("slide"),
             Marker = Required("marker"),
             Regions = Text("regions"),
+            Region = Text("region"),
             Status = Required("status"),
             Error = Text("error"),
             StainCheck = Text("stain_check"),

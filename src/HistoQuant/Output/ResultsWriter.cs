@@ -16,7 +16,7 @@ public sealed class ResultsWriter : IDisposable
     /// <summary>results.csv's fixed columns: the slide's facts, every registered measure's columns, the run's.</summary>
     public static readonly string[] Columns =
     [
-        "slide", "marker", "regions", "status", "error", "stain_check", "warnings", "width_px", "height_px", "mpp",
+        "slide", "marker", "regions", "region", "status", "error", "stain_check", "warnings", "width_px", "height_px", "mpp",
         .. MeasureRegistry.Columns.Select(c => c.Name),
         "device", "seconds",
     ];
@@ -122,8 +122,8 @@ public sealed class ResultsWriter : IDisposable
     public static List<SlideResult> ReadJson(string path) => ResultsJson.Read(File.ReadAllText(path));
 
     /// <summary>The finished row for this slide, marker and regions, if an earlier run measured it with these parameters.</summary>
-    public SlideResult? Finished(string slide, string marker, string regions, string parameters) =>
-        _results.FirstOrDefault(r => r.Slide == slide && r.Marker == marker && r.Regions == regions && r.Status == SlideResult.Ok && r.Parameters == parameters);
+    public SlideResult? Finished(string slide, string marker, string regions, string region, string parameters) =>
+        _results.FirstOrDefault(r => r.Slide == slide && r.Marker == marker && r.Regions == regions && r.Region == region && r.Status == SlideResult.Ok && r.Parameters == parameters);
 
     public string CsvPath => Path.Combine(_folder, "results.csv");
     public string JsonPath => Path.Combine(_folder, "results.json");
@@ -133,7 +133,7 @@ public sealed class ResultsWriter : IDisposable
     /// <summary>Adds or replaces the row of this slide, marker and regions, then rewrites both files atomically.</summary>
     public void Add(SlideResult result)
     {
-        int at = _results.FindIndex(r => r.Slide == result.Slide && r.Marker == result.Marker && r.Regions == result.Regions);
+        int at = _results.FindIndex(r => r.Slide == result.Slide && r.Marker == result.Marker && r.Regions == result.Regions && r.Region == result.Region);
         if (at >= 0)
             _results[at] = result;
         else
@@ -156,7 +156,7 @@ public sealed class ResultsWriter : IDisposable
         foreach (var r in list)
             csv.Row(
             [
-                CsvBuilder.Text(r.Slide), CsvBuilder.Text(r.Marker), CsvBuilder.Text(r.Regions), r.Status, CsvBuilder.Text(r.Error), r.StainCheck, CsvBuilder.Text(r.Warnings), Int(r.WidthPx), Int(r.HeightPx), Num(r.Mpp, "0.######"),
+                CsvBuilder.Text(r.Slide), CsvBuilder.Text(r.Marker), CsvBuilder.Text(r.Regions), CsvBuilder.Text(r.Region), r.Status, CsvBuilder.Text(r.Error), r.StainCheck, CsvBuilder.Text(r.Warnings), Int(r.WidthPx), Int(r.HeightPx), Num(r.Mpp, "0.######"),
                 .. MeasureRegistry.Columns.Select(c => c.ToCsv(r[c.Name])),
                 CsvBuilder.Text(r.Device), r.Seconds.ToString("0.###", CultureInfo.InvariantCulture),
                 .. extra.Select(k => CsvBuilder.Text(r.Manifest is { } m && m.TryGetValue(k, out var v) ? v : "")),

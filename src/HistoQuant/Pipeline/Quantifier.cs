@@ -122,7 +122,9 @@ public sealed class Quantifier
     /// <param name="measured">Called with the open slide and its objects once measured (detection files are written
     /// there); an exception from it makes the slide an error row like any other.</param>
     /// <param name="regions">A QuPath annotation GeoJSON restricting measurement to its regions (see <see cref="RegionsFile"/>).</param>
-    public SlideResult Run(string slidePath, CancellationToken cancel = default, SlideProgress? progress = null, Action<MeasuredSlide>? measured = null, string? regions = null)
+    /// <param name="regionClass">Only the included annotations of this class (`--per-region`); null for all of them.</param>
+    public SlideResult Run(string slidePath, CancellationToken cancel = default, SlideProgress? progress = null, Action<MeasuredSlide>? measured = null, string? regions = null,
+        string? regionClass = null)
     {
         var clock = Stopwatch.StartNew();
         try
@@ -130,7 +132,7 @@ public sealed class Quantifier
             using var slide = SlideOpener.Open(slidePath);
             // The file's hash is read beside the measurement (a second pass over the file, mostly from the page cache).
             var hash = _options.HashFiles ? Task.Run(() => FileHash(slidePath), cancel) : Task.FromResult<string?>(null);
-            var result = Measure(slide, slidePath, clock, cancel, progress, measured, regions);
+            var result = Measure(slide, slidePath, clock, cancel, progress, measured, regions, regionClass);
             return result with { Provenance = Provenance(slidePath, hash.GetAwaiter().GetResult()) };
         }
         catch (OperationCanceledException)
@@ -153,7 +155,7 @@ public sealed class Quantifier
         }
     }
 
-    private SlideResult Measure(ISlide slide, string slidePath, Stopwatch clock, CancellationToken cancel, SlideProgress? progress, Action<MeasuredSlide>? measured, string? regions)
+    private SlideResult Measure(ISlide slide, string slidePath, Stopwatch clock, CancellationToken cancel, SlideProgress? progress, Action<MeasuredSlide>? measured, string? regions, string? regionClass)
     {
         var level0 = slide.Levels[0];
         (double? mppX, double? mppY, string mppSource) = _options.Mpp is { } forced
@@ -172,7 +174,7 @@ public sealed class Quantifier
         if (_options.Tissue == TissueMode.All && !tissue.IsAllTissue)
             tissue = new TissueMask(1, 1, level0.Width, level0.Height, null, tissue.Glass);
         if (regions is not null)
-            tissue = tissue.Within(RegionsFile.Load(regions, level0.Width, level0.Height));
+            tissue = tissue.Within(RegionsFile.Load(regions, level0.Width, level0.Height, regionClass));
 
         var model = PixelModelFor(slide, tissue, slidePath);
         var (stains, chromogen, thresholds) = (model.Stains, model.ChromogenIndex, _options.Thresholds ?? _options.Marker.Thresholds);

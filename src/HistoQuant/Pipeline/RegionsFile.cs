@@ -20,7 +20,35 @@ public static class RegionsFile
             || c.Equals("Exclude", StringComparison.OrdinalIgnoreCase) || c.Equals("Artefact", StringComparison.OrdinalIgnoreCase)
             || c.Equals("Artifact", StringComparison.OrdinalIgnoreCase));
 
-    public static RegionShape Load(string path, int slideWidth, int slideHeight)
+    /// <summary>The name QuPath shows for an annotation without a classification.</summary>
+    public const string Unclassified = "Unclassified";
+
+    /// <summary>The classes of the included annotations, in order of first appearance; empty when the file cannot be read (measuring says why).</summary>
+    public static List<string> IncludedClasses(string path)
+    {
+        try
+        {
+            using var doc = JsonInput.Parse(JsonInput.ReadText(path), path);
+            var root = doc.RootElement;
+            var features = root.ValueKind == JsonValueKind.Array ? root.EnumerateArray().ToList()
+                : root.ValueKind == JsonValueKind.Object && root.TryGetProperty("features", out var f) && f.ValueKind == JsonValueKind.Array ? f.EnumerateArray().ToList()
+                : [root];
+            return features.Select(ClassOf).Where(c => !IsExclusion(c)).Select(c => c ?? Unclassified).Distinct().ToList();
+        }
+        catch (Exception e) when (e is FormatException or InvalidOperationException or JsonException)
+        {
+            return [];
+        }
+    }
+
+    private static string? ClassOf(JsonElement feature) =>
+        feature.ValueKind == JsonValueKind.Object && feature.TryGetProperty("properties", out var p) && p.ValueKind == JsonValueKind.Object
+            && p.TryGetProperty("classification", out var c)
+            ? c.ValueKind == JsonValueKind.String ? c.GetString() : c.ValueKind == JsonValueKind.Object ? Str(c, "name") : null
+            : null;
+
+    /// <param name="onlyClass">Measure only the included annotations of this class (`--per-region`); exclusions always apply.</param>
+    public static RegionShape Load(string path, int slideWidth, int slideHeight, string? onlyClass = null)
     {
         string text;
         try
@@ -61,9 +89,7 @@ public static class RegionsFile
             var properties = feature.TryGetProperty("properties", out var p) && p.ValueKind == JsonValueKind.Object ? p : default;
             if (properties.ValueKind == JsonValueKind.Object && Str(properties, "objectType") is { } type && type != "annotation")
                 throw new SlideException(path, $"{where} is a QuPath {type}, not an annotation (export the annotations, not the detections)");
-            string? classification = properties.ValueKind == JsonValueKind.Object && properties.TryGetProperty("classification", out var c)
-                ? c.ValueKind == JsonValueKind.String ? c.GetString() : c.ValueKind == JsonValueKind.Object ? Str(c, "name") : null
-                : null;
+            string? classification = ClassOf(feature);
             if (!feature.TryGetProperty("geometry", out var geometry) || geometry.ValueKind != JsonValueKind.Object)
                 throw new SlideException(path, $"{where} has no geometry");
             var polygons = Polygons(geometry, path, where);
@@ -72,9 +98,14 @@ public static class RegionsFile
                 foreach (var (x, y) in rings.SelectMany(r => r))
                     if (x < -BorderTolerancePx || y < -BorderTolerancePx || x > slideWidth + BorderTolerancePx || y > slideHeight + BorderTolerancePx)
                         throw new SlideException(path, $"{where} has a point ({x:0.#}, {y:0.#}) outside the {slideWidth}x{slideHeight} px slide (coordinates must be level-0 pixels)");
-                (IsExclusion(classification) ? excluded : included).Add(new RegionPolygon(rings));
+                if (IsExclusion(classification))
+                    excluded.Add(new RegionPolygon(rings));
+                else if (onlyClass is null || (classification ?? Unclassified) == onlyClass)
+                    included.Add(new RegionPolygon(rings));
             }
         }
+        if (included.Count == 0 && onlyClass is not null)
+            throw new SlideException(path, $"no included annotation of class '{onlyClass}'");
         if (included.Count == 0)
             throw new SlideException(path, features.Count == 0 ? "no annotations in the file" : "only exclusions (Ignore*, Exclude, Artefact): nothing to measure");
         return new RegionShape(included, excluded);

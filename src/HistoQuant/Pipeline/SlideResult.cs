@@ -11,6 +11,9 @@ public sealed record SlideResult
 
     /// <summary>The regions file the slide was measured inside (`--regions`, the manifest's `regions`); empty for the whole slide. Part of the row's identity with slide and marker.</summary>
     public string Regions { get; init; } = "";
+
+    /// <summary>With regions: `all` for their union, or the annotation class of a `--per-region` row; empty without regions.</summary>
+    public string Region { get; init; } = "";
     public required string Status { get; init; }
     public string Error { get; init; } = "";
 
