@@ -70,11 +70,17 @@ public class CellTests
             Assert.True(ring.Count >= 4);
             Assert.Equal(ring[0].ToString(), ring[^1].ToString()); // closed
             Assert.True(f.GetProperty("properties").GetProperty("measurements").TryGetProperty("Nucleus: DAB OD mean", out _));
+            // QuPath's cell format: "geometry" is the cell, "nucleusGeometry" its nucleus, inside it.
+            Assert.Equal("cell", f.GetProperty("properties").GetProperty("objectType").GetString());
+            var nucleus = f.GetProperty("nucleusGeometry").GetProperty("coordinates")[0].EnumerateArray().ToList();
+            Assert.True(nucleus.Count >= 4);
+            Assert.Equal(nucleus[0].ToString(), nucleus[^1].ToString());
         }
         Assert.True(new FileInfo(Path.Combine(DetectionOutput.Folder(outDir, "OS-2-vsi"), "overlay.png")).Length > 1000);
-        // Plausible for a Ki-67 field: thousands of nuclei per mm², a minority positive.
+        // Plausible for a Ki-67 field: thousands of nuclei per mm² (dense tumour reaches ~11,000/mm²: the DeepLIIF
+        // Bladder1 reference has 184 nuclei in 0.0164 mm²), a minority positive.
         double density = total / 0.2022;
-        Assert.InRange(density, 1500, 6000);
+        Assert.InRange(density, 1500, 12000);
         Assert.InRange(100.0 * positive / total, 5, 40);
     }
 

@@ -54,7 +54,6 @@ public sealed class CellDetector(CellSettings settings, CellMeasurement measurem
         var sy = new double[count + 1];
         var nucDab = new double[count + 1];
         var nucMax = new float[count + 1];
-        var nucDet = new double[count + 1];
         Array.Fill(nucMax, float.MinValue);
         var nucleusBoxes = outlines ? EmptyBoxes(count + 1) : null;
         for (int i = 0; i < n; i++)
@@ -67,7 +66,6 @@ public sealed class CellDetector(CellSettings settings, CellMeasurement measurem
             sx[l] += xi;
             sy[l] += yi;
             nucDab[l] += dab[i];
-            nucDet[l] += det[i];
             if (dab[i] > nucMax[l])
                 nucMax[l] = dab[i];
             if (nucleusBoxes is not null)
@@ -126,7 +124,6 @@ public sealed class CellDetector(CellSettings settings, CellMeasurement measurem
             {
                 NucleusMaxDab = nucMax[l],
                 CytoplasmMaxDab = cytoplasmMax,
-                NucleusCounterstain = nucDet[l] / area[l],
                 NucleusOutline = nucleusBoxes is not null && settings.IncludeNuclei ? Contour(lab, l, w, nucleusBoxes[l], ToLevel0) : null,
                 IncludeNucleus = settings.IncludeNuclei,
                 SingleThreshold = settings.SingleThreshold && settings.QuPathMode,
@@ -165,39 +162,67 @@ public sealed class CellDetector(CellSettings settings, CellMeasurement measurem
 
     /// <summary>
     /// Every pixel within <paramref name="expansion"/> px of a nucleus joins the nearest one (nucleus pixels keep
-    /// their own): the Voronoi partition QuPath's watershed on the distance from the nuclei approximates.
+    /// their own): the Voronoi partition QuPath's watershed on the distance from the nuclei approximates. Found by
+    /// propagating, from the nuclei outwards, each pixel's nearest nucleus pixel to its neighbours (a pixel is
+    /// taken again when a neighbour offers a nearer one), so the cost follows the cells, not the image.
     /// </summary>
-    private static unsafe void Expand(int[] lab, int[] cellOf, int w, int h, double expansion)
+    private static void Expand(int[] lab, int[] cellOf, int w, int h, double expansion)
     {
         int n = w * h;
-        var notNucleus = new byte[n];
-        for (int i = 0; i < n; i++)
-            notNucleus[i] = lab[i] == 0 ? (byte)255 : (byte)0;
+        Array.Copy(lab, cellOf, n);
         if (expansion <= 0)
-        {
-            Array.Copy(lab, cellOf, n);
             return;
-        }
-        using var dist = new Mat();
-        using var nearest = new Mat();
-        fixed (byte* np = notNucleus)
+        float limit = (float)(expansion * expansion);
+        var source = new int[n];
+        var best = new float[n];
+        Array.Fill(best, float.PositiveInfinity);
+        var queue = new int[Math.Max(64, n / 8)];
+        int head = 0, tail = 0;
+        void Push(int q)
         {
-            using var nn = Mat.FromPixelData(h, w, MatType.CV_8UC1, (IntPtr)np);
-            Cv2.DistanceTransformWithLabels(nn, dist, nearest, DistanceTypes.L2, DistanceTransformMasks.Precise, DistanceTransformLabelTypes.Pixel);
+            if (tail == queue.Length)
+            {
+                int live = tail - head;
+                var target = live * 2 > queue.Length ? new int[queue.Length * 2] : queue;
+                Array.Copy(queue, head, target, 0, live);
+                queue = target;
+                head = 0;
+                tail = live;
+            }
+            queue[tail++] = q;
         }
-        var near = Span32(nearest, n);
-        var distSpan = SpanF(dist, n);
-        // Labels of the nearest zero pixel (one per nucleus pixel) back to nucleus labels.
-        int maxSeed = 0;
         for (int i = 0; i < n; i++)
-            if (notNucleus[i] == 0 && near[i] > maxSeed)
-                maxSeed = near[i];
-        var ownerOfSeed = new int[maxSeed + 1];
-        for (int i = 0; i < n; i++)
-            if (notNucleus[i] == 0)
-                ownerOfSeed[near[i]] = lab[i];
-        for (int i = 0; i < n; i++)
-            cellOf[i] = lab[i] != 0 ? lab[i] : distSpan[i] <= expansion && near[i] <= maxSeed ? ownerOfSeed[near[i]] : 0;
+            if (lab[i] != 0)
+            {
+                source[i] = i;
+                best[i] = 0;
+                int x = i % w;
+                // Only nucleus pixels on the nucleus border start the propagation.
+                if ((x > 0 && lab[i - 1] == 0) || (x < w - 1 && lab[i + 1] == 0) || (i >= w && lab[i - w] == 0) || (i < n - w && lab[i + w] == 0))
+                    Push(i);
+            }
+        while (head < tail)
+        {
+            int p = queue[head++];
+            int src = source[p], sx = src % w, sy = src / w;
+            int py = p / w, px = p - py * w;
+            int y0 = py > 0 ? -1 : 0, y1 = py < h - 1 ? 1 : 0, x0 = px > 0 ? -1 : 0, x1 = px < w - 1 ? 1 : 0;
+            for (int dy = y0; dy <= y1; dy++)
+                for (int dx = x0; dx <= x1; dx++)
+                {
+                    int q = p + dy * w + dx;
+                    if (lab[q] != 0)
+                        continue;
+                    float ex = px + dx - sx, ey = py + dy - sy, d = ex * ex + ey * ey;
+                    if (d <= limit && d < best[q])
+                    {
+                        best[q] = d;
+                        source[q] = src;
+                        cellOf[q] = lab[src];
+                        Push(q);
+                    }
+                }
+        }
     }
 
     /// <summary>Both planes at the detection pixel size (area averaging); QuPath never goes finer than the image.</summary>

@@ -124,7 +124,6 @@ public sealed record DetectedCell(
 {
     public double NucleusMaxDab { get; init; }
     public double CytoplasmMaxDab { get; init; }
-    public double NucleusCounterstain { get; init; }
 
     /// <summary>The nucleus outline in level-0 pixels (GeoJSON's nucleusGeometry), when outlines were asked for.</summary>
     public IReadOnlyList<(double X, double Y)>? NucleusOutline { get; init; }

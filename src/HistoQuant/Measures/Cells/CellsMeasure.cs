@@ -13,7 +13,7 @@ public sealed class CellsMeasure : IMeasure
     private static readonly string[] SectionKeys =
     [
         "detection", "nucleus_threshold", "smooth_sigma_um", "min_nucleus_area_um2", "max_nucleus_area_um2", "expansion_um",
-        "pixel_size_um", "background_radius_um", "median_radius_um", "split_tolerance_um", "merge_ratio", "dab_objects_without_nucleus", "qupath",
+        "pixel_size_um", "background_radius_um", "median_radius_um", "split_tolerance_um", "merge_ratio", "background_by_reconstruction", "dab_objects_without_nucleus", "qupath",
     ];
 
     public string Name => "cells";
@@ -63,6 +63,7 @@ public sealed class CellsMeasure : IMeasure
             SplitToleranceMicrons = section.Json.TryGetProperty("split_tolerance_um", out _) ? section.Get("split_tolerance_um", 0, 0.01, 10) : s.SplitToleranceMicrons,
             StainedObjectsWithoutNucleus = QuPathParameters.Bool(section, "dab_objects_without_nucleus", s.StainedObjectsWithoutNucleus),
             DetectOnHematoxylinPlusDab = detection == "hematoxylin+dab",
+            BackgroundByReconstruction = QuPathParameters.Bool(section, "background_by_reconstruction", s.BackgroundByReconstruction),
             MergeRatio = section.Json.TryGetProperty("merge_ratio", out _) ? section.Get("merge_ratio", 0, 0.1, 2) : s.MergeRatio,
         };
         if (s.MinNucleusArea > s.MaxNucleusArea)
@@ -73,6 +74,15 @@ public sealed class CellsMeasure : IMeasure
     public string Fingerprint(object? settings) => ((CellSection)settings!).Settings.ToString();
 
     public bool IsWanted(MeasureRequest request) => request.ForceCells || request.Asks(this);
+
+    /// <summary>
+    /// The cell thresholds (1+, 2+, 3+): a "qupath" object's thresholdPositive1..3 (only the first, with
+    /// singleThreshold), else the model's (and the command line's).
+    /// </summary>
+    public static (double Weak, double Moderate, double Strong) ClassThresholds(CellSettings settings, double weak, double moderate, double strong) =>
+        settings.Thresholds is [var t1, var t2, var t3]
+            ? settings.SingleThreshold ? (t1, double.PositiveInfinity, double.PositiveInfinity) : (t1, t2, t3)
+            : (weak, moderate, strong);
 
     public IRegionDetector? CreateDetector(MeasureSetup setup)
     {
@@ -86,9 +96,7 @@ public sealed class CellsMeasure : IMeasure
             "cytoplasm" => CellCompartment.Cytoplasm,
             _ => CellCompartment.Cell,
         }, false);
-        var (weak, moderate, strong) = settings.Thresholds is [var t1, var t2, var t3]
-            ? settings.SingleThreshold ? (t1, double.PositiveInfinity, double.PositiveInfinity) : (t1, t2, t3)
-            : (setup.Weak, setup.Moderate, setup.Strong);
+        var (weak, moderate, strong) = ClassThresholds(settings, setup.Weak, setup.Moderate, setup.Strong);
         if (settings.Legacy)
         {
             var legacy = new LegacyCellDetector(settings, measurement.Compartment, weak, moderate, strong);

@@ -24,6 +24,7 @@ public static class Flooding
                 max = plane[i];
         if (!(max > floor))
             return;
+        levels = Math.Min(levels, Math.Max(64, n / 2)); // small images (one object) need no more levels than pixels
         float scale = (levels - 1) / (max - floor);
         var head = new int[levels];
         var tail = new int[levels];
@@ -31,77 +32,194 @@ public static class Flooding
         var next = new int[n];
         var queued = new bool[n];
         int cur = levels - 1;
-
-        void Push(int q, int from)
+        Span<int> around = stackalloc int[4];
+        int seedScan = 0;
+        for (int p = -1; ;)
         {
-            if (queued[q] || labels[q] != 0 || !(plane[q] > floor))
-                return;
-            queued[q] = true;
-            if (!lines)
-                labels[q] = labels[from];
-            int b = (int)((plane[q] - floor) * scale);
-            if (b > cur)
-                b = cur; // a higher pixel found late is taken at the current level
-            next[q] = -1;
-            if (head[b] < 0)
-                head[b] = q;
-            else
-                next[tail[b]] = q;
-            tail[b] = q;
-        }
-
-        void PushNeighbours(int p)
-        {
-            int x = p % w;
-            if (x > 0) Push(p - 1, p);
-            if (x < w - 1) Push(p + 1, p);
-            if (p >= w) Push(p - w, p);
-            if (p < n - w) Push(p + w, p);
-        }
-
-        for (int i = 0; i < n; i++)
-            if (labels[i] > 0)
-                PushNeighbours(i);
-        while (cur >= 0)
-        {
-            int p = head[cur];
-            if (p < 0)
+            if (p >= 0)
             {
-                cur--;
-                continue;
-            }
-            head[cur] = next[p];
-            if (lines)
-            {
-                int label = 0, x = p % w;
-                bool conflict = false;
-                void Look(int q)
+                int x = p % w, count = 0;
+                if (x > 0) around[count++] = p - 1;
+                if (x < w - 1) around[count++] = p + 1;
+                if (p >= w) around[count++] = p - w;
+                if (p < n - w) around[count++] = p + w;
+                int label = labels[p];
+                if (lines && label == 0)
                 {
-                    int l = labels[q];
-                    if (l <= 0)
-                        return;
-                    if (label == 0)
-                        label = l;
-                    else if (l != label)
-                        conflict = true;
+                    // Labelled at its turn: by its labelled neighbours, or a line where two basins meet.
+                    bool conflict = false;
+                    for (int k = 0; k < count; k++)
+                    {
+                        int l = labels[around[k]];
+                        if (l <= 0)
+                            continue;
+                        if (label == 0)
+                            label = l;
+                        else if (l != label)
+                            conflict = true;
+                    }
+                    if (conflict || label == 0)
+                    {
+                        labels[p] = Line;
+                        label = 0;
+                    }
+                    else
+                        labels[p] = label;
                 }
-                if (x > 0) Look(p - 1);
-                if (x < w - 1) Look(p + 1);
-                if (p >= w) Look(p - w);
-                if (p < n - w) Look(p + w);
-                if (conflict || label == 0)
+                if (label > 0)
+                    for (int k = 0; k < count; k++)
+                    {
+                        int q = around[k];
+                        if (queued[q] || labels[q] != 0 || !(plane[q] > floor))
+                            continue;
+                        queued[q] = true;
+                        if (!lines)
+                            labels[q] = label;
+                        int b = (int)((plane[q] - floor) * scale);
+                        if (b > cur)
+                            b = cur; // a higher pixel found late is taken at the current level
+                        next[q] = -1;
+                        if (head[b] < 0)
+                            head[b] = q;
+                        else
+                            next[tail[b]] = q;
+                        tail[b] = q;
+                    }
+            }
+            // Next pixel: first the seeds themselves (in raster order), then the queue from the top level down.
+            if (seedScan < n)
+            {
+                while (seedScan < n && (labels[seedScan] <= 0 || queued[seedScan]))
+                    seedScan++;
+                if (seedScan < n)
                 {
-                    labels[p] = Line;
+                    p = seedScan++;
                     continue;
                 }
-                labels[p] = label;
             }
-            PushNeighbours(p);
+            while (cur >= 0 && head[cur] < 0)
+                cur--;
+            if (cur < 0)
+                break;
+            p = head[cur];
+            head[cur] = next[p];
         }
     }
 
-    /// <summary>4-connected components of the non-zero pixels of a mask, labelled 1..count.</summary>
-    public static int[] Components(byte[] mask, int w, int h, out int count)
+    /// <summary>4-connected components of the non-zero pixels of a mask, labelled 1..count (in raster order of first pixel).</summary>
+    public static unsafe int[] Components(byte[] mask, int w, int h, out int count)
+    {
+        if (w * h < 1 << 16)
+            return SmallComponents(mask, w, h, out count); // OpenCV's per-call overhead dominates on small images
+        var labels = new int[w * h];
+        fixed (byte* mp = mask)
+        fixed (int* lp = labels)
+        {
+            using var m = OpenCvSharp.Mat.FromPixelData(h, w, OpenCvSharp.MatType.CV_8UC1, (IntPtr)mp);
+            using var l = OpenCvSharp.Mat.FromPixelData(h, w, OpenCvSharp.MatType.CV_32SC1, (IntPtr)lp);
+            count = OpenCvSharp.Cv2.ConnectedComponents(m, l, OpenCvSharp.PixelConnectivity.Connectivity4, OpenCvSharp.MatType.CV_32S) - 1;
+        }
+        return labels;
+    }
+
+    /// <summary>
+    /// Watershed by steepest ascent: every pixel above the floor follows its highest 8-neighbour uphill until a
+    /// pixel with no higher neighbour (a regional maximum; touching equal maxima are one), and takes that maximum's
+    /// basin label 1..count. One pass plus path compression; no queue. The basins are those of a flooding from every
+    /// regional maximum up to ties on the ridges.
+    /// </summary>
+    public static int[] SteepestAscentBasins(float[] plane, int w, int h, float floor, out int count)
+    {
+        int n = w * h;
+        var up = new int[n];
+        for (int y = 0; y < h; y++)
+        {
+            int y0 = y > 0 ? -1 : 0, y1 = y < h - 1 ? 1 : 0;
+            for (int x = 0; x < w; x++)
+            {
+                int i = y * w + x;
+                float v = plane[i];
+                if (!(v > floor))
+                {
+                    up[i] = -1;
+                    continue;
+                }
+                int best = i;
+                float top = v;
+                if (x > 0 && x < w - 1 && y0 < 0 && y1 > 0)
+                {
+                    // Interior pixel: the eight neighbours unrolled.
+                    int a = i - w;
+                    if (plane[a - 1] > top) { top = plane[a - 1]; best = a - 1; }
+                    if (plane[a] > top) { top = plane[a]; best = a; }
+                    if (plane[a + 1] > top) { top = plane[a + 1]; best = a + 1; }
+                    if (plane[i - 1] > top) { top = plane[i - 1]; best = i - 1; }
+                    if (plane[i + 1] > top) { top = plane[i + 1]; best = i + 1; }
+                    int b = i + w;
+                    if (plane[b - 1] > top) { top = plane[b - 1]; best = b - 1; }
+                    if (plane[b] > top) { top = plane[b]; best = b; }
+                    if (plane[b + 1] > top) { best = b + 1; }
+                    up[i] = best;
+                    continue;
+                }
+                int x0 = x > 0 ? -1 : 0, x1 = x < w - 1 ? 1 : 0;
+                for (int dy = y0; dy <= y1; dy++)
+                {
+                    int row = i + dy * w;
+                    for (int dx = x0; dx <= x1; dx++)
+                    {
+                        float q = plane[row + dx];
+                        if (q > top)
+                        {
+                            top = q;
+                            best = row + dx;
+                        }
+                    }
+                }
+                up[i] = best;
+            }
+        }
+        // Maxima: pixels that point at themselves; equal maxima that touch are joined (union by the smaller index).
+        for (int i = 0; i < n; i++)
+        {
+            if (up[i] != i)
+                continue;
+            int x = i % w;
+            // Only earlier neighbours (left, up-left, up, up-right): each touching pair is seen once.
+            Span<int> before = [x > 0 ? i - 1 : -1, x > 0 && i >= w ? i - w - 1 : -1, i >= w ? i - w : -1, x < w - 1 && i >= w ? i - w + 1 : -1];
+            foreach (int q in before)
+                if (q >= 0 && up[q] >= 0 && plane[q] == plane[i] && Root(up, q) is int r && r != i)
+                {
+                    up[i] = r;
+                    break;
+                }
+        }
+        var labels = new int[n];
+        count = 0;
+        for (int i = 0; i < n; i++)
+            if (up[i] == i)
+                labels[i] = ++count;
+        for (int i = 0; i < n; i++)
+            if (up[i] >= 0)
+                labels[i] = labels[Root(up, i)];
+        return labels;
+    }
+
+    private static int Root(int[] up, int i)
+    {
+        int r = i;
+        while (up[r] != r)
+            r = up[r];
+        while (up[i] != r)
+        {
+            int next = up[i];
+            up[i] = r;
+            i = next;
+        }
+        return r;
+    }
+
+    private static int[] SmallComponents(byte[] mask, int w, int h, out int count)
     {
         int n = w * h;
         var labels = new int[n];

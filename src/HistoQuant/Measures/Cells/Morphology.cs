@@ -106,7 +106,21 @@ public static class Morphology
         for (int i = 0; i < n; i++)
             if (marker[i] > mask[i])
                 marker[i] = mask[i];
-        // Forward scan: neighbours already visited are left, up-left, up, up-right.
+        // Raster scan pairs while they still change much (sequential memory access is far cheaper than the queue's
+        // scattered one), then Vincent's hybrid: a last pair whose backward scan seeds the FIFO queue.
+        for (int pass = 0; pass < 8; pass++)
+        {
+            ForwardScan(marker, mask, w, h);
+            if (BackwardScan(marker, mask, w, h) < n / 64)
+                break;
+        }
+        ForwardScan(marker, mask, w, h);
+        Propagate(marker, mask, w, h);
+    }
+
+    private static void ForwardScan(float[] marker, float[] mask, int w, int h)
+    {
+        // Neighbours already visited are left, up-left, up, up-right.
         for (int y = 0; y < h; y++)
         {
             int row = y * w;
@@ -122,34 +136,23 @@ public static class Morphology
                     if (x > 0 && marker[up - 1] > m) m = marker[up - 1];
                     if (x < w - 1 && marker[up + 1] > m) m = marker[up + 1];
                 }
-                marker[i] = m < mask[i] ? m : mask[i];
+                float k = mask[i];
+                marker[i] = m < k ? m : k;
             }
         }
-        // Backward scan, queueing pixels that could still raise a neighbour below its mask.
-        var queue = new int[Math.Max(16, n / 8)];
-        int head = 0, tail = 0, count = 0;
-        void Push(int p)
-        {
-            if (count == queue.Length)
-            {
-                var bigger = new int[queue.Length * 2];
-                for (int k = 0; k < count; k++)
-                    bigger[k] = queue[(head + k) % queue.Length];
-                queue = bigger;
-                head = 0;
-                tail = count;
-            }
-            queue[tail] = p;
-            tail = (tail + 1) % queue.Length;
-            count++;
-        }
+    }
+
+    /// <summary>A backward raster scan; returns how many pixels it raised.</summary>
+    private static int BackwardScan(float[] marker, float[] mask, int w, int h)
+    {
+        int changed = 0;
         for (int y = h - 1; y >= 0; y--)
         {
             int row = y * w;
             for (int x = w - 1; x >= 0; x--)
             {
                 int i = row + x;
-                float m = marker[i];
+                float m = marker[i], old = m;
                 if (x < w - 1 && marker[i + 1] > m) m = marker[i + 1];
                 if (y < h - 1)
                 {
@@ -158,41 +161,89 @@ public static class Morphology
                     if (x < w - 1 && marker[dn + 1] > m) m = marker[dn + 1];
                     if (x > 0 && marker[dn - 1] > m) m = marker[dn - 1];
                 }
-                m = m < mask[i] ? m : mask[i];
-                marker[i] = m;
-                bool push = (x < w - 1 && Raisable(i + 1, m)) || (y < h - 1 && (Raisable(i + w, m)
-                    || (x < w - 1 && Raisable(i + w + 1, m)) || (x > 0 && Raisable(i + w - 1, m))));
-                if (push)
-                    Push(i);
+                float k = mask[i];
+                m = m < k ? m : k;
+                if (m != old)
+                {
+                    marker[i] = m;
+                    changed++;
+                }
             }
         }
-        bool Raisable(int q, float level) => marker[q] < level && marker[q] < mask[q];
-        while (count > 0)
+        return changed;
+    }
+
+    /// <summary>The last backward scan, queueing pixels that could still raise a neighbour, then the FIFO.</summary>
+    private static void Propagate(float[] marker, float[] mask, int w, int h)
+    {
+        int n = w * h;
+        var queue = new int[Math.Max(64, n / 16)];
+        int head = 0, tail = 0;
+        for (int y = h - 1; y >= 0; y--)
         {
-            int p = queue[head];
-            head = (head + 1) % queue.Length;
-            count--;
-            int px = p % w, py = p / w;
-            float level = marker[p];
-            for (int dy = -1; dy <= 1; dy++)
+            int row = y * w;
+            for (int x = w - 1; x >= 0; x--)
             {
-                int yy = py + dy;
-                if (yy < 0 || yy >= h)
-                    continue;
-                for (int dx = -1; dx <= 1; dx++)
+                int i = row + x;
+                float m = marker[i];
+                bool right = x < w - 1, down = y < h - 1, left = x > 0;
+                if (right && marker[i + 1] > m) m = marker[i + 1];
+                if (down)
                 {
-                    int xx = px + dx;
-                    if ((dx | dy) == 0 || xx < 0 || xx >= w)
-                        continue;
-                    int q = yy * w + xx;
-                    if (marker[q] < level && marker[q] != mask[q])
+                    int dn = i + w;
+                    if (marker[dn] > m) m = marker[dn];
+                    if (right && marker[dn + 1] > m) m = marker[dn + 1];
+                    if (left && marker[dn - 1] > m) m = marker[dn - 1];
+                }
+                float k = mask[i];
+                m = m < k ? m : k;
+                marker[i] = m;
+                if ((right && marker[i + 1] < m && marker[i + 1] < mask[i + 1])
+                    || (down && ((marker[i + w] < m && marker[i + w] < mask[i + w])
+                        || (right && marker[i + w + 1] < m && marker[i + w + 1] < mask[i + w + 1])
+                        || (left && marker[i + w - 1] < m && marker[i + w - 1] < mask[i + w - 1]))))
+                {
+                    if (tail == queue.Length)
+                        Grow(ref queue, ref head, ref tail);
+                    queue[tail++] = i;
+                }
+            }
+        }
+        // FIFO propagation.
+        while (head < tail)
+        {
+            int p = queue[head++];
+            int py = p / w, px = p - py * w;
+            float level = marker[p];
+            int y0 = py > 0 ? -1 : 0, y1 = py < h - 1 ? 1 : 0, x0 = px > 0 ? -1 : 0, x1 = px < w - 1 ? 1 : 0;
+            for (int dy = y0; dy <= y1; dy++)
+            {
+                int rowq = p + dy * w;
+                for (int dx = x0; dx <= x1; dx++)
+                {
+                    int q = rowq + dx;
+                    float mq = marker[q], kq = mask[q];
+                    if (mq < level && mq != kq)
                     {
-                        marker[q] = level < mask[q] ? level : mask[q];
-                        Push(q);
+                        marker[q] = level < kq ? level : kq;
+                        if (tail == queue.Length)
+                            Grow(ref queue, ref head, ref tail);
+                        queue[tail++] = q;
                     }
                 }
             }
         }
+    }
+
+    /// <summary>Makes room at the end of a linear queue: drops the consumed head, doubling when still full.</summary>
+    private static void Grow(ref int[] queue, ref int head, ref int tail)
+    {
+        int live = tail - head;
+        var target = live * 2 > queue.Length ? new int[queue.Length * 2] : queue;
+        Array.Copy(queue, head, target, 0, live);
+        queue = target;
+        head = 0;
+        tail = live;
     }
 
     /// <summary>
@@ -215,78 +266,95 @@ public static class Morphology
         return mask;
     }
 
-    /// <summary>
-    /// Pixels above <paramref name="floor"/> that are at least as high as their 8 neighbours (255 in the mask):
-    /// the regional maxima of a plane without plateaus in one pass (h-maxima with h → 0, without a reconstruction).
-    /// </summary>
-    public static byte[] LocalMaxima(float[] plane, int w, int h, float floor)
+    /// <summary>Sets to 255 every 0 pixel that no 4-connected path of 0 pixels joins to the image edge.</summary>
+    public static unsafe void FillHoles(byte[] mask, int w, int h)
     {
-        var mask = new byte[w * h];
+        // A one-pixel empty frame joins everything outside; one flood fill from a corner marks it (128).
+        using var framed = new Mat(h + 2, w + 2, MatType.CV_8UC1, Scalar.All(0));
+        fixed (byte* mp = mask)
+        {
+            using var m = Mat.FromPixelData(h, w, MatType.CV_8UC1, (IntPtr)mp);
+            using var inner = new Mat(framed, new Rect(1, 1, w, h));
+            m.CopyTo(inner);
+        }
+        Cv2.FloodFill(framed, new Point(0, 0), Scalar.All(128), out _, Scalar.All(0), Scalar.All(0), FloodFillFlags.Link4);
+        int n = w * h;
+        byte* f = (byte*)framed.Data;
+        long step = framed.Step();
         for (int y = 0; y < h; y++)
+        {
+            byte* row = f + (y + 1) * step + 1;
+            int o = y * w;
             for (int x = 0; x < w; x++)
-            {
-                int i = y * w + x;
-                float v = plane[i];
-                if (!(v > floor))
-                    continue;
-                bool top = true;
-                for (int dy = -1; dy <= 1 && top; dy++)
-                {
-                    int yy = y + dy;
-                    if (yy < 0 || yy >= h)
-                        continue;
-                    for (int dx = -1; dx <= 1; dx++)
-                    {
-                        int xx = x + dx;
-                        if (xx >= 0 && xx < w && plane[yy * w + xx] > v)
-                        {
-                            top = false;
-                            break;
-                        }
-                    }
-                }
-                if (top)
-                    mask[i] = 255;
-            }
-        return mask;
+                if (row[x] == 0)
+                    mask[o + x] = 255;
+        }
     }
 
-    /// <summary>Sets to 255 every 0 pixel that no 4-connected path of 0 pixels joins to the image edge.</summary>
-    public static void FillHoles(byte[] mask, int w, int h)
+    /// <summary>
+    /// Exact Euclidean distance of every non-zero pixel to the nearest zero pixel (zero pixels get 0; pixels beyond
+    /// the image edge do not count as zero): Felzenszwalb and Huttenlocher's separable squared-distance transform.
+    /// </summary>
+    public static float[] DistanceToZero(byte[] mask, int w, int h)
     {
         int n = w * h;
-        var outside = new bool[n];
-        var stack = new int[n];
-        int top = 0;
-        void Seed(int i)
-        {
-            if (mask[i] == 0 && !outside[i])
-            {
-                outside[i] = true;
-                stack[top++] = i;
-            }
-        }
+        const float Far = 1e20f;
+        var d = new float[n];
+        for (int i = 0; i < n; i++)
+            d[i] = mask[i] == 0 ? 0 : Far;
+        int m = Math.Max(w, h);
+        var f = new float[m];
+        var z = new float[m + 1];
+        var v = new int[m];
+        var result = new float[m];
         for (int x = 0; x < w; x++)
         {
-            Seed(x);
-            Seed((h - 1) * w + x);
+            for (int y = 0; y < h; y++)
+                f[y] = d[y * w + x];
+            Transform1D(f, h, v, z, result);
+            for (int y = 0; y < h; y++)
+                d[y * w + x] = result[y];
         }
         for (int y = 0; y < h; y++)
         {
-            Seed(y * w);
-            Seed(y * w + w - 1);
+            Array.Copy(d, y * w, f, 0, w);
+            Transform1D(f, w, v, z, result);
+            for (int x = 0; x < w; x++)
+                d[y * w + x] = MathF.Sqrt(result[x]);
         }
-        while (top > 0)
+        return d;
+    }
+
+    private static void Transform1D(float[] f, int n, int[] v, float[] z, float[] d)
+    {
+        int k = 0;
+        v[0] = 0;
+        z[0] = float.NegativeInfinity;
+        z[1] = float.PositiveInfinity;
+        for (int q = 1; q < n; q++)
         {
-            int p = stack[--top];
-            int x = p % w;
-            if (x > 0) Seed(p - 1);
-            if (x < w - 1) Seed(p + 1);
-            if (p >= w) Seed(p - w);
-            if (p < n - w) Seed(p + w);
+            // z[0] is −∞, so k never drops below 0. (Zero pixels are 0 and others 1e20, not ∞: no ∞ − ∞.)
+            float s;
+            while (true)
+            {
+                int p = v[k];
+                s = ((f[q] + q * q) - (f[p] + p * p)) / (2f * q - 2f * p);
+                if (s > z[k])
+                    break;
+                k--;
+            }
+            k++;
+            v[k] = q;
+            z[k] = s;
+            z[k + 1] = float.PositiveInfinity;
         }
-        for (int i = 0; i < n; i++)
-            if (mask[i] == 0 && !outside[i])
-                mask[i] = 255;
+        k = 0;
+        for (int q = 0; q < n; q++)
+        {
+            while (z[k + 1] < q)
+                k++;
+            float dq = q - v[k];
+            d[q] = dq * dq + f[v[k]];
+        }
     }
 }

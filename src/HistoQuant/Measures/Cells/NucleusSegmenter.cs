@@ -39,46 +39,40 @@ public static class NucleusSegmenter
 
         byte[]? backgroundMask = null;
         double radius = s.BackgroundRadiusMicrons / px;
-        if (radius > 0)
+        double sigma = s.SmoothSigmaMicrons / px;
+        float[] log;
+        float[]? smoothed = null;
+        if (s.QuPathMode || radius <= 0 || w < 8 || h < 8)
         {
-            var background = Background(work, w, h, radius, s.BackgroundByReconstruction, s.MaxBackground, out backgroundMask);
-            for (int i = 0; i < n; i++)
-                work[i] -= background[i];
-            measure = work;
+            // QuPath's order, at full resolution: background of the unsmoothed plane, subtracted, then the LoG.
+            if (radius > 0)
+            {
+                var background = Background(work, w, h, radius, s.BackgroundByReconstruction, s.MaxBackground, out backgroundMask);
+                for (int i = 0; i < n; i++)
+                    work[i] -= background[i];
+                measure = work;
+            }
+            else
+                measure = detection;
+            log = LaplacianOfGaussian(work, w, h, sigma);
         }
         else
-            measure = detection;
-
-        // Laplacian of Gaussian; 'work' is not needed afterwards except as 'measure' (kept when background was subtracted).
-        double sigma = s.SmoothSigmaMicrons / px;
-        var log = LaplacianOfGaussian(work, w, h, sigma);
-
-        // Over-segmentation of the positive LoG from its regional maxima; keep fragments above the threshold.
-        // QuPath's maxima tolerance is 0.001; HistoQuant's own models take plain local maxima (no reconstruction:
-        // faster, and the fragments only serve the threshold test before they are merged again).
-        var maxima = s.QuPathMode ? Morphology.HMaxima(log, w, h, 0.001f, 0f) : Morphology.LocalMaxima(log, w, h, 0f);
-        var fragments = Flooding.Components(maxima, w, h, out int fragmentCount);
-        Flooding.Flood(log, fragments, w, h, 0f, lines: false);
-        var sum = new double[fragmentCount + 1];
-        var pixels = new int[fragmentCount + 1];
-        var onBackground = new bool[fragmentCount + 1];
-        for (int i = 0; i < n; i++)
         {
-            int f = fragments[i];
-            if (f <= 0)
-                continue;
-            sum[f] += measure[i];
-            pixels[f]++;
-            if (backgroundMask is not null && backgroundMask[i] != 0)
-                onBackground[f] = true;
+            // HistoQuant's own models: the Gaussian first, the background of the smoothed plane at reduced resolution
+            // (the background is smooth; reconstruction on a smoothed plane needs a fraction of the queue work),
+            // subtracted from both the plane and its smoothed copy. The LoG is the Laplacian of the smoothed difference.
+            smoothed = Smoothed(work, w, h, sigma);
+            var background = ReducedResolutionBackground(smoothed, w, h, radius, s.BackgroundByReconstruction, s.MaxBackground, out backgroundMask);
+            for (int i = 0; i < n; i++)
+            {
+                work[i] -= background[i];
+                smoothed[i] -= background[i];
+            }
+            measure = work;
+            log = Laplacian(smoothed, w, h);
         }
-        var keep = new bool[fragmentCount + 1];
-        for (int f = 1; f <= fragmentCount; f++)
-            keep[f] = pixels[f] > 0 && sum[f] / pixels[f] > threshold && !onBackground[f];
-        var mask = new byte[n];
-        for (int i = 0; i < n; i++)
-            if (fragments[i] > 0 && keep[fragments[i]])
-                mask[i] = 255;
+
+        var mask = KeptFragments(log, measure, backgroundMask, w, h, threshold, s.QuPathMode);
 
         // Merge neighbouring fragments (3×3 dilation) within the positive LoG, fill holes, split by shape.
         Dilate3x3(mask, w, h);
@@ -105,7 +99,7 @@ public static class NucleusSegmenter
         // Objects; drop those below the threshold or outside the area limits; relabel 1..count.
         var labels = Flooding.Components(mask, w, h, out int objects);
         if (s.MergeRatio is { } ratio && objects > 1)
-            objects = MergeWithoutValley(labels, objects, Smoothed(work, w, h, sigma / 2), w, h, (float)ratio);
+            objects = MergeWithoutValley(labels, objects, smoothed ?? Smoothed(work, w, h, sigma / 2), w, h, (float)ratio);
         var area = new int[objects + 1];
         var total = new double[objects + 1];
         for (int i = 0; i < n; i++)
@@ -131,12 +125,53 @@ public static class NucleusSegmenter
     }
 
     /// <summary>
+    /// QuPath's fragments: the positive LoG cut by a watershed from its regional maxima; fragments whose mean
+    /// intensity exceeds the threshold, and that touch no masked (too bright) background, are kept (255).
+    /// </summary>
+    public static byte[] KeptFragments(float[] log, float[] measure, byte[]? backgroundMask, int w, int h, float threshold, bool quPathMaxima)
+    {
+        int n = w * h;
+        // QuPath: maxima with a tolerance of 0.001, then a watershed flooding. HistoQuant's own models: the basins
+        // of steepest ascent, the same fragments up to ties on their ridges, in one pass.
+        int[] fragments;
+        int fragmentCount;
+        if (quPathMaxima)
+        {
+            fragments = Flooding.Components(Morphology.HMaxima(log, w, h, 0.001f, 0f), w, h, out fragmentCount);
+            Flooding.Flood(log, fragments, w, h, 0f, lines: false);
+        }
+        else
+            fragments = Flooding.SteepestAscentBasins(log, w, h, 0f, out fragmentCount);
+        var sum = new double[fragmentCount + 1];
+        var pixels = new int[fragmentCount + 1];
+        var onBackground = new bool[fragmentCount + 1];
+        for (int i = 0; i < n; i++)
+        {
+            int f = fragments[i];
+            if (f <= 0)
+                continue;
+            sum[f] += measure[i];
+            pixels[f]++;
+            if (backgroundMask is not null && backgroundMask[i] != 0)
+                onBackground[f] = true;
+        }
+        var keep = new bool[fragmentCount + 1];
+        for (int f = 1; f <= fragmentCount; f++)
+            keep[f] = pixels[f] > 0 && sum[f] / pixels[f] > threshold && !onBackground[f];
+        var mask = new byte[n];
+        for (int i = 0; i < n; i++)
+            if (fragments[i] > 0 && keep[fragments[i]])
+                mask[i] = 255;
+        return mask;
+    }
+
+    /// <summary>
     /// Merges touching objects (a one- or two-pixel gap or line between them) when the smoothed intensity along
     /// their shared boundary stays above <paramref name="ratio"/> × the fainter object's mean: chromatin texture or a
     /// shape split cut one nucleus, whereas two nuclei that touch are separated by a fainter valley.
     /// Boundary pixels between merged objects join them. Returns the new number of labels (1..count, compact).
     /// </summary>
-    public static int MergeWithoutValley(int[] labels, int count, float[] smooth, int w, int h, float ratio)
+    public static int MergeWithoutValley(int[] labels, int count, float[] smooth, int w, int h, float ratio, double minSolidity = 0.7)
     {
         int n = w * h;
         var sum = new double[count + 1];
@@ -147,19 +182,20 @@ public static class NucleusSegmenter
                 sum[labels[i]] += smooth[i];
                 area[labels[i]]++;
             }
-        // Boundary pixels: unlabelled, with exactly two labels among their 8 neighbours.
+        // Boundary pixels: unlabelled, next to an object, with exactly two labels within two pixels (gaps of up to
+        // three pixels between two objects are found).
         var pairSum = new Dictionary<long, (double Sum, int Count)>();
-        var between = new List<(int Pixel, long Pair)>();
-        for (int y = 1; y < h - 1; y++)
-            for (int x = 1; x < w - 1; x++)
+        var between = new Dictionary<long, List<int>>();
+        for (int y = 2; y < h - 2; y++)
+            for (int x = 2; x < w - 2; x++)
             {
                 int i = y * w + x;
-                if (labels[i] != 0)
+                if (labels[i] != 0 || (labels[i - 1] <= 0 && labels[i + 1] <= 0 && labels[i - w] <= 0 && labels[i + w] <= 0))
                     continue;
                 int a = 0, b = 0;
                 bool more = false;
-                for (int dy = -1; dy <= 1 && !more; dy++)
-                    for (int dx = -1; dx <= 1; dx++)
+                for (int dy = -2; dy <= 2 && !more; dy++)
+                    for (int dx = -2; dx <= 2; dx++)
                     {
                         int l = labels[i + dy * w + dx];
                         if (l <= 0 || l == a || l == b)
@@ -173,7 +209,9 @@ public static class NucleusSegmenter
                 long key = (long)Math.Min(a, b) << 32 | (uint)Math.Max(a, b);
                 var v = pairSum.GetValueOrDefault(key);
                 pairSum[key] = (v.Sum + smooth[i], v.Count + 1);
-                between.Add((i, key));
+                if (!between.TryGetValue(key, out var list))
+                    between[key] = list = [];
+                list.Add(i);
             }
         var parent = new int[count + 1];
         for (int l = 0; l <= count; l++)
@@ -185,21 +223,39 @@ public static class NucleusSegmenter
             return l;
         }
         var merged = new HashSet<long>();
+        List<int>[]? pixelsOf = null;
         foreach (var (key, v) in pairSum.OrderBy(p => p.Key))
         {
             int a = (int)(key >> 32), b = (int)(key & 0xffffffff);
             double fainter = Math.Min(sum[a] / area[a], sum[b] / area[b]);
             // A boundary of two pixels or fewer is a corner touch, not a shared edge.
-            if (v.Count > 2 && v.Sum / v.Count >= ratio * fainter)
+            if (v.Count <= 2 || v.Sum / v.Count < ratio * fainter)
+                continue;
+            int ra = Find(a), rb = Find(b);
+            if (ra == rb)
+                continue;
+            // One nucleus is convex: two touching nuclei make a waisted (concave) union, which stays split.
+            if (pixelsOf is null)
             {
-                merged.Add(key);
-                parent[Find(a)] = Find(b);
+                pixelsOf = new List<int>[count + 1];
+                for (int i = 0; i < n; i++)
+                    if (labels[i] > 0)
+                        (pixelsOf[labels[i]] ??= []).Add(i);
             }
+            var union = new List<int>(pixelsOf[ra].Count + pixelsOf[rb].Count + v.Count);
+            union.AddRange(pixelsOf[ra]);
+            union.AddRange(pixelsOf[rb]);
+            union.AddRange(between[key]);
+            if (Solidity(union, w) < minSolidity)
+                continue;
+            merged.Add(key);
+            parent[ra] = rb;
+            pixelsOf[rb] = union;
         }
         if (merged.Count == 0)
             return count;
-        foreach (var (pixel, key) in between)
-            if (merged.Contains(key))
+        foreach (var key in merged)
+            foreach (int pixel in between[key])
                 labels[pixel] = (int)(key >> 32);
         var compact = new int[count + 1];
         int next = 0;
@@ -210,6 +266,19 @@ public static class NucleusSegmenter
             if (labels[i] > 0)
                 labels[i] = compact[Find(labels[i])];
         return next;
+    }
+
+    /// <summary>Pixel count over the area of the convex hull of the pixel squares (1 for a convex object).</summary>
+    public static double Solidity(List<int> pixels, int w)
+    {
+        var centres = new Point2f[pixels.Count];
+        int k = 0;
+        foreach (int p in pixels)
+            centres[k++] = new Point2f(p % w, p / w);
+        var hull = Cv2.ConvexHull(centres);
+        // The hull of the pixel squares: the centres' hull grown by half a pixel (Steiner: area + perimeter / 2 + 1).
+        double hullArea = Cv2.ContourArea(hull) + Cv2.ArcLength(hull, true) / 2 + 1;
+        return Math.Min(1, pixels.Count / hullArea);
     }
 
     private static float[] Smoothed(float[] image, int w, int h, double sigma)
@@ -281,6 +350,55 @@ public static class NucleusSegmenter
         return background;
     }
 
+    private static unsafe float[] ReducedResolutionBackground(float[] image, int w, int h, double radius, bool byReconstruction, double maxBackground, out byte[]? mask)
+    {
+        // A quarter of the resolution while the radius stays at 3 px or more, else half.
+        int f = radius >= 12 && w >= 16 && h >= 16 ? 4 : 2;
+        int hw = (w + f - 1) / f, hh = (h + f - 1) / f;
+        var small = new float[hw * hh];
+        var background = new float[w * h];
+        fixed (float* src = image, dst = small)
+        {
+            using var s = Mat.FromPixelData(h, w, MatType.CV_32FC1, (IntPtr)src);
+            using var d = Mat.FromPixelData(hh, hw, MatType.CV_32FC1, (IntPtr)dst);
+            Cv2.Resize(s, d, new Size(hw, hh), 0, 0, InterpolationFlags.Area);
+        }
+        var smallBackground = Background(small, hw, hh, radius / f, byReconstruction, maxBackground, out var smallMask);
+        fixed (float* src = smallBackground, dst = background)
+        {
+            using var s = Mat.FromPixelData(hh, hw, MatType.CV_32FC1, (IntPtr)src);
+            using var d = Mat.FromPixelData(h, w, MatType.CV_32FC1, (IntPtr)dst);
+            Cv2.Resize(s, d, new Size(w, h), 0, 0, InterpolationFlags.Linear);
+        }
+        mask = null;
+        if (smallMask is not null)
+        {
+            mask = new byte[w * h];
+            for (int y = 0; y < h; y++)
+                for (int x = 0; x < w; x++)
+                    mask[y * w + x] = smallMask[Math.Min(hh - 1, y / f) * hw + Math.Min(hw - 1, x / f)];
+        }
+        // The background never exceeds the image (it was rebuilt under the half-resolution image).
+        for (int i = 0; i < background.Length; i++)
+            if (background[i] > image[i])
+                background[i] = image[i];
+        return background;
+    }
+
+    /// <summary>The 4-neighbour Laplacian with the sign that makes bright blobs positive (edges repeated).</summary>
+    public static unsafe float[] Laplacian(float[] image, int w, int h)
+    {
+        var result = new float[w * h];
+        fixed (float* src = image, dst = result)
+        {
+            using var srcMat = Mat.FromPixelData(h, w, MatType.CV_32FC1, (IntPtr)src);
+            using var dstMat = Mat.FromPixelData(h, w, MatType.CV_32FC1, (IntPtr)dst);
+            using var kernel = Mat.FromArray(new float[,] { { 0, -1, 0 }, { -1, 4, -1 }, { 0, -1, 0 } });
+            Cv2.Filter2D(srcMat, dstMat, MatType.CV_32F, kernel, new Point(-1, -1), 0, BorderTypes.Replicate);
+        }
+        return result;
+    }
+
     /// <summary>Gaussian σ (px) then the 4-neighbour Laplacian with the sign that makes bright blobs positive.</summary>
     public static float[] LaplacianOfGaussian(float[] image, int w, int h, double sigma)
     {
@@ -307,23 +425,45 @@ public static class NucleusSegmenter
     public static void SplitByShape(byte[] mask, int w, int h, float tolerance)
     {
         int n = w * h;
-        var edm = new float[n];
-        unsafe
-        {
-            fixed (byte* mp = mask)
-            fixed (float* ep = edm)
-            {
-                using var maskMat = Mat.FromPixelData(h, w, MatType.CV_8UC1, (IntPtr)mp);
-                using var edmMat = Mat.FromPixelData(h, w, MatType.CV_32FC1, (IntPtr)ep);
-                Cv2.DistanceTransform(maskMat, edmMat, DistanceTypes.L2, DistanceTransformMasks.Precise);
-            }
-        }
-        var seeds = Morphology.HMaxima(edm, w, h, tolerance, 0f);
-        var labels = Flooding.Components(seeds, w, h, out _);
-        Flooding.Flood(edm, labels, w, h, 0f, lines: true);
+        // Each object on its own (bounding box plus a one-pixel frame): the cost follows the objects, not the image.
+        var objects = Flooding.Components(mask, w, h, out int count);
+        var boxes = new (int X0, int Y0, int X1, int Y1)[count + 1];
+        var areas = new int[count + 1];
+        Array.Fill(boxes, (int.MaxValue, int.MaxValue, -1, -1));
         for (int i = 0; i < n; i++)
-            if (labels[i] == Flooding.Line)
-                mask[i] = 0;
+        {
+            int l = objects[i];
+            if (l == 0)
+                continue;
+            areas[l]++;
+            int x = i % w, y = i / w;
+            var b = boxes[l];
+            boxes[l] = (Math.Min(b.X0, x), Math.Min(b.Y0, y), Math.Max(b.X1, x), Math.Max(b.Y1, y));
+        }
+        for (int l = 1; l <= count; l++)
+        {
+            var (x0, y0, x1, y1) = boxes[l];
+            // Objects of a few pixels, or a few pixels wide, hold no two distance maxima worth a split.
+            if (x1 - x0 < 3 || y1 - y0 < 3 || areas[l] < 24)
+                continue;
+            int bw = x1 - x0 + 3, bh = y1 - y0 + 3;
+            var inside = new byte[bw * bh];
+            for (int y = y0; y <= y1; y++)
+                for (int x = x0; x <= x1; x++)
+                    if (objects[y * w + x] == l)
+                        inside[(y - y0 + 1) * bw + x - x0 + 1] = 255;
+            // The object's distance map (ImageJ's EDM: distance to the nearest pixel outside the object).
+            var sub = Morphology.DistanceToZero(inside, bw, bh);
+            var seeds = Morphology.HMaxima(sub, bw, bh, tolerance, 0f);
+            var labels = Flooding.Components(seeds, bw, bh, out int basins);
+            if (basins < 2)
+                continue;
+            Flooding.Flood(sub, labels, bw, bh, 0f, lines: true);
+            for (int y = y0; y <= y1; y++)
+                for (int x = x0; x <= x1; x++)
+                    if (labels[(y - y0 + 1) * bw + x - x0 + 1] == Flooding.Line)
+                        mask[y * w + x] = 0;
+        }
     }
 
     /// <summary>QuPath's excludeDAB: zero the detection plane away from pixels where hematoxylin ≥ DAB.</summary>
