@@ -16,6 +16,36 @@ public class MarkerModelTests
         Assert.Equal(new Thresholds(0.2, 0.4, 0.6), m.Thresholds);
     }
 
+    /// <summary>
+    /// A model's description is what a user reads to choose it: where it says cells are classified, and the numbers
+    /// it quotes, must be what the model does.
+    /// </summary>
+    [Fact]
+    public void EveryShippedModelsDescriptionMatchesItsSettings()
+    {
+        foreach (var file in Directory.GetFiles(Path.Combine(TestData.RepoRoot, "models"), "*.json"))
+        {
+            var m = MarkerCatalog.Load(file);
+            string d = m.Description;
+            string name = Path.GetFileName(file);
+            if (m.Measures.Contains("positive_cells"))
+            {
+                string expected = m.Compartment switch { "cell" => "whole-cell mean DAB", "cytoplasm" => "cytoplasmic mean DAB", "nucleus" => "nucleus mean DAB", _ => "" };
+                Assert.True(expected.Length > 0 && d.Contains(expected), $"{name}: compartment '{m.Compartment}', description should say '{expected}': {d}");
+                foreach (var other in new[] { "whole-cell mean DAB", "cytoplasmic mean DAB", "nucleus mean DAB" }.Where(o => o != expected))
+                    Assert.False(d.Contains(other), $"{name}: compartment '{m.Compartment}' but the description says '{other}'");
+                Assert.Equal(m.DetectOnOdSum, d.Contains("summed optical density"));
+            }
+            if (m.Measures.Contains("positive_fibres"))
+            {
+                Assert.Contains($"outer {m.Fibres.BandMicrons.ToString(System.Globalization.CultureInfo.InvariantCulture)} µm", d);
+                Assert.Contains($"at least {m.Fibres.RingFraction * 100:0}%", d);
+            }
+            if (m.Presence is { } rule)
+                Assert.Contains($"at least {rule.AtLeast.ToString(System.Globalization.CultureInfo.InvariantCulture)}%", d);
+        }
+    }
+
     [Fact]
     public void EveryShippedModelValidates()
     {
