@@ -16,7 +16,7 @@ public static class QuantifyCommand
     {
         var inputs = new Argument<string[]>("input") { Description = "Slides, or folders of slides.", Arity = ArgumentArity.ZeroOrMore };
         var shard = new Option<string?>("--shard") { Description = "K/N: measure only the K-th of N deterministic shares (cluster job arrays); join with 'histoquant merge'." };
-        var manifest = new Option<string?>("--manifest") { Description = "CSV with a 'slide' column and optional 'marker', 'patient', 'timepoint', 'group'... (other columns are carried into the results)." };
+        var manifest = new Option<string?>("--manifest") { Description = "CSV with a 'slide' column and optional 'marker', 'regions', 'patient', 'timepoint', 'group'... (other columns are carried into the results); ',', ';' or tab separated." };
         var output = new Option<string>("--out") { Description = "Folder for results.csv and results.json.", Required = true };
         var marker = new Option<string>("--marker") { Description = "Marker model id (models/ID.json) or a model file.", DefaultValueFactory = _ => MarkerCatalog.DefaultId };
         var stains = new Option<string?>("--stains") { Description = "Stain preset (H-DAB, \"H-DAB Ruifrok\", H-E, H-AEC), a stain JSON file, or 'auto' (estimated per slide); overrides the marker's." };
@@ -31,7 +31,7 @@ public static class QuantifyCommand
         var background = new Option<string?>("--background") { Description = "Background (glass) intensity I0: 'auto' (estimated per slide), one value, or R,G,B. Default 255." };
         var threads = new Option<int>("--threads") { Description = "Worker threads (0 = all cores).", DefaultValueFactory = _ => 0 };
         var cells = new Option<bool>("--cells") { Description = "Detect and classify cells even if the marker model does not ask for them." };
-        var detections = new Option<bool>("--detections") { Description = "Write DIR/<slide>/detections.geojson (QuPath) and a QC overlay.png (tissue outline, positive pixels, objects)." };
+        var detections = new Option<bool>("--detections") { Description = "Also write DIR/<slide>.<marker>-<hash>/detections.geojson (QuPath objects) and a QC overlay.png; changes no number." };
         var force = new Option<bool>("--force") { Description = "Measure again slides that DIR already holds finished rows for." };
         var cellTile = new Option<double?>("--cell-tile") { Description = "Core size of cell detection regions in µm (default 512)." };
         var histogram = new Option<bool>("--histogram") { Description = "Add each slide's 64-bin chromogen OD histogram (0.05 OD bins) to results.json." };
