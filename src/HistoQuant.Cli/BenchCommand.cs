@@ -52,7 +52,7 @@ public static class BenchCommand
             IPixelEngine engine;
             try
             {
-                engine = EngineFactory.Create(parse.GetValue(device)!);
+                engine = EngineFactory.Create(parse.GetValue(device)!, Console.Error);
             }
             catch (NotSupportedException e)
             {

@@ -17,8 +17,8 @@ public static class InfoCommand
             {
                 using var slide = SlideOpener.Open(path, out var format);
                 Console.Write(Describe(slide, format));
-                using var engine = HistoQuant.Kernels.EngineFactory.Create("auto");
-                Console.WriteLine($"engine:        {engine.Name} (what --device auto would use)");
+                using var engine = HistoQuant.Kernels.EngineFactory.Create("auto", out string? gpuProblem);
+                Console.WriteLine($"engine:        {engine.Name} (what --device auto would use{(gpuProblem is null ? "" : $"; GPU: {gpuProblem}")})");
                 return Cli.Ok;
             }
             catch (SlideException e)

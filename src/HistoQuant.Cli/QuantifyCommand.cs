@@ -79,7 +79,7 @@ public static class QuantifyCommand
             IPixelEngine engine;
             try
             {
-                engine = EngineFactory.Create(parse.GetValue(device)!);
+                engine = EngineFactory.Create(parse.GetValue(device)!, Console.Error);
             }
             catch (Exception e) when (e is NotSupportedException or ArgumentException)
             {

@@ -1,3 +1,4 @@
+using ILGPU.Runtime.CPU;
 using HistoQuant.Kernels;
 using HistoQuant.Pipeline;
 using HistoQuant.Slides;
@@ -194,5 +195,44 @@ public class GpuEngineTests
             gpu.Dispose(); // a GPU machine: nothing more to check here
         else
             Assert.StartsWith("cpu", engine.Name);
+    }
+}
+
+/// <summary>A GPU that is there but fails is said so, and what was made before the failure is released.</summary>
+public class GpuFailureTests
+{
+    [Fact]
+    public void AFailureAfterTheAcceleratorExistsIsReportedAndTheAcceleratorReleased()
+    {
+        ILGPU.Runtime.Accelerator? made = null;
+        var engine = IlgpuPixelEngine.TryCreate(
+            () => ILGPU.Context.Create(b => b.CPU()),
+            c => (c.Devices[0], "cuda:Simulated H100"),
+            out string? why, batchSize: 2, lanes: 1,
+            afterAccelerator: a =>
+            {
+                made = a;
+                throw new InvalidOperationException("the kernel did not compile for sm_90");
+            });
+        Assert.Null(engine);
+        Assert.Equal("cuda:Simulated H100 could not be used (InvalidOperationException: the kernel did not compile for sm_90)", why);
+        Assert.NotNull(made);
+        Assert.True(made!.IsDisposed);
+    }
+
+    [Fact]
+    public void NoDeviceIsNotAProblemWorthSaying()
+    {
+        var engine = IlgpuPixelEngine.TryCreate(() => ILGPU.Context.Create(b => b.CPU()), _ => null, out string? why, 2, 1);
+        Assert.Null(engine);
+        Assert.Equal(IlgpuPixelEngine.NoGpu, why);
+    }
+
+    [Fact]
+    public void DriversThatDoNotLoadAreReported()
+    {
+        var engine = IlgpuPixelEngine.TryCreate(() => throw new DllNotFoundException("libcuda.so.1"), _ => null, out string? why, 2, 1);
+        Assert.Null(engine);
+        Assert.StartsWith("the GPU drivers could not be used (DllNotFoundException: libcuda.so.1", why);
     }
 }

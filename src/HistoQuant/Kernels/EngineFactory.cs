@@ -9,17 +9,26 @@ public static class EngineFactory
 {
     public static readonly string[] Choices = ["auto", "cpu", "gpu"];
 
-    public static IPixelEngine Create(string device)
+    /// <param name="log">Where `auto` says why a GPU that is there was not used (a missing GPU is no news).</param>
+    public static IPixelEngine Create(string device, TextWriter? log = null) => Create(device, out _, log);
+
+    /// <param name="gpuProblem">Why no GPU engine was made (null when one was, or for `cpu`).</param>
+    public static IPixelEngine Create(string device, out string? gpuProblem, TextWriter? log = null)
     {
+        gpuProblem = null;
         switch (device.ToLowerInvariant())
         {
             case "cpu":
                 return new CpuPixelEngine();
             case "auto":
-                return IlgpuPixelEngine.TryCreateGpu() is { } gpu ? new FallbackPixelEngine(gpu, new CpuPixelEngine()) : new CpuPixelEngine();
+                if (IlgpuPixelEngine.TryCreateGpu(out gpuProblem) is { } gpu)
+                    return new FallbackPixelEngine(gpu, new CpuPixelEngine());
+                if (gpuProblem != IlgpuPixelEngine.NoGpu)
+                    log?.WriteLine($"histoquant: GPU not used: {gpuProblem}; measuring on the CPU");
+                return new CpuPixelEngine();
             case "gpu":
-                return IlgpuPixelEngine.TryCreateGpu() is { } only ? new FallbackPixelEngine(only, new CpuPixelEngine())
-                    : throw new NotSupportedException("--device gpu: no CUDA device or OpenCL GPU found (use --device auto or cpu)");
+                return IlgpuPixelEngine.TryCreateGpu(out gpuProblem) is { } only ? new FallbackPixelEngine(only, new CpuPixelEngine())
+                    : throw new NotSupportedException($"--device gpu: {gpuProblem} (use --device auto or cpu)");
             default:
                 throw new ArgumentException($"unknown device '{device}' (choose auto, cpu or gpu)");
         }

@@ -65,30 +65,61 @@ public sealed class IlgpuPixelEngine : IPixelEngine
     }
 
     /// <summary>The first CUDA device, else the first OpenCL GPU; null when the machine has neither.</summary>
-    public static IlgpuPixelEngine? TryCreateGpu(int batchSize = 32, int lanes = 2)
+    public static IlgpuPixelEngine? TryCreateGpu(int batchSize = 32, int lanes = 2) => TryCreateGpu(out _, batchSize, lanes);
+
+    /// <summary>The sentence <see cref="TryCreateGpu(out string?, int, int)"/> gives when there is simply no GPU.</summary>
+    public const string NoGpu = "no CUDA device or OpenCL GPU found";
+
+    /// <param name="why">Null when a GPU engine was made; else why not: <see cref="NoGpu"/>, or what failed on a GPU that is there.</param>
+    public static IlgpuPixelEngine? TryCreateGpu(out string? why, int batchSize = 32, int lanes = 2) =>
+        TryCreate(() => Context.Create(builder => builder.Cuda().OpenCL().Profiling().Optimize(OptimizationLevel.O1)), PickGpu, out why, batchSize, lanes);
+
+    private static (Device Device, string Name)? PickGpu(Context context)
+    {
+        foreach (var device in context.Devices)
+            if (device.AcceleratorType == AcceleratorType.Cuda)
+                return (device, $"cuda:{device.Name}");
+        foreach (var device in context.Devices)
+            // CPU OpenCL drivers (pocl) are slower than the CPU engine, so only GPUs qualify.
+            if (device is CLDevice cl && cl.DeviceType == CLDeviceType.CL_DEVICE_TYPE_GPU)
+                return (device, $"opencl:{device.Name}");
+        return null;
+    }
+
+    /// <summary>
+    /// Makes an engine on the device <paramref name="pick"/> chooses. A failure (a driver that does not load, a
+    /// kernel that does not compile or JIT) is not hidden as "no GPU": <paramref name="why"/> says what happened,
+    /// and the accelerator and context made before it are released.
+    /// </summary>
+    /// <param name="afterAccelerator">Runs once the accelerator exists (tests simulate failures there).</param>
+    internal static IlgpuPixelEngine? TryCreate(Func<Context> createContext, Func<Context, (Device Device, string Name)?> pick, out string? why,
+        int batchSize, int lanes, Action<Accelerator>? afterAccelerator = null)
     {
         Context? context = null;
+        Accelerator? accelerator = null;
+        string? name = null;
         try
         {
-            context = Context.Create(builder => builder.Cuda().OpenCL().Profiling().Optimize(OptimizationLevel.O1));
-            foreach (var device in context.Devices)
+            context = createContext();
+            if (pick(context) is not { } chosen)
             {
-                if (device.AcceleratorType == AcceleratorType.Cuda)
-                    return new IlgpuPixelEngine(context, device.CreateAccelerator(context), $"cuda:{device.Name}", batchSize, lanes);
+                context.Dispose();
+                why = NoGpu;
+                return null;
             }
-            foreach (var device in context.Devices)
-            {
-                // CPU OpenCL drivers (pocl) are slower than the CPU engine, so only GPUs qualify.
-                if (device is CLDevice cl && cl.DeviceType == CLDeviceType.CL_DEVICE_TYPE_GPU)
-                    return new IlgpuPixelEngine(context, device.CreateAccelerator(context), $"opencl:{device.Name}", batchSize, lanes);
-            }
-            context.Dispose();
-            return null;
+            name = chosen.Name;
+            accelerator = chosen.Device.CreateAccelerator(context);
+            afterAccelerator?.Invoke(accelerator);
+            var engine = new IlgpuPixelEngine(context, accelerator, name, batchSize, lanes);
+            why = null;
+            return engine;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            // A missing or broken driver means "no GPU", not a crash.
+            accelerator?.Dispose();
             context?.Dispose();
+            string message = e.Message.Split('\n')[0].Trim();
+            why = name is null ? $"the GPU drivers could not be used ({e.GetType().Name}: {message})" : $"{name} could not be used ({e.GetType().Name}: {message})";
             return null;
         }
     }
