@@ -47,6 +47,47 @@ public class GpuEngineTests
     }
 
     [Fact]
+    public void BatchesTooLargeForThirtyTwoBitOffsetsAreMeasuredInPartsWithTheSameNumbers()
+    {
+        // 32 tiles of 16 Mpx (the largest piece a TIFF tile may be) would be 1.6 GB: over the 1 GiB batch limit.
+        Assert.True(IlgpuPixelEngine.BatchBytes(Enumerable.Range(0, 32).Select(_ => new TileJob([], 4096 * 3, 4096, 4096, TissueSpans.Full(0, 0))).ToList()) > 1L << 30);
+        var model = new PixelModel(StainPresets.HDab, 1, 0.2, 0.4, 0.6) { Histogram = true };
+        var jobs = Enumerable.Range(0, 7).Select(i => RandomJob(32 + i, 24, (32 + i) * 3, 40 + i)).ToArray();
+        using var whole = IlgpuPixelEngine.CreateCpuEmulator(batchSize: 8);
+        var once = new PixelSums[jobs.Length];
+        whole.Measure(jobs, model, once);
+        // The same batch with a limit of about two tiles: split three times over, identical results.
+        var split = IlgpuPixelEngine.CreateCpuEmulator(batchSize: 8);
+        using (split)
+        {
+            var parts = new PixelSums[jobs.Length];
+            split.MaxBatchBytes = 2L * 36 * 24 * 3;
+            split.Measure(jobs, model, parts);
+            for (int t = 0; t < jobs.Length; t++)
+            {
+                Assert.Equal(once[t].Tissue, parts[t].Tissue);
+                Assert.Equal(once[t].AtLeastWeak, parts[t].AtLeastWeak);
+                Assert.Equal(once[t].ChromogenSum, parts[t].ChromogenSum);
+                Assert.Equal(once[t].Histogram.ToArray(), parts[t].Histogram.ToArray());
+                Assert.Equal(Cpu(jobs[t], model).AtLeastStrong, parts[t].AtLeastStrong);
+            }
+        }
+    }
+
+    [Fact]
+    public void AnEngineWhoseDeviceIsAlreadyGoneDisposesWithoutThrowing()
+    {
+        // After a sticky CUDA error every driver call fails; here the accelerator is released under the engine.
+        var engine = IlgpuPixelEngine.CreateCpuEmulator();
+        var model = new PixelModel(StainPresets.HDab, 1, 0.2, 0.4, 0.6);
+        engine.Measure([RandomJob(16, 16, 48, 9)], model, new PixelSums[1]);
+        var accelerator = (ILGPU.Runtime.Accelerator)typeof(IlgpuPixelEngine).GetField("_accelerator", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(engine)!;
+        accelerator.Dispose();
+        var e = Record.Exception(engine.Dispose);
+        Assert.Null(e);
+    }
+
+    [Fact]
     public void DeviceBuffersAreReusedAcrossBatchesOfDifferentSizes()
     {
         var model = new PixelModel(StainPresets.HDab, 1, 0.2, 0.4, 0.6);

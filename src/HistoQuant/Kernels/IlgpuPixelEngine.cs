@@ -131,10 +131,25 @@ public sealed class IlgpuPixelEngine : IPixelEngine
         return new IlgpuPixelEngine(context, context.CreateCPUAccelerator(0), "ilgpu-cpu", batchSize, lanes);
     }
 
+    /// <summary>
+    /// The most pixel bytes one batch may hold: offsets into a batch are 32-bit on the device (and in the packed
+    /// index), and 32 tiles of 16 Mpx would already be 75% of int.MaxValue. Larger batches are measured in halves.
+    /// </summary>
+    internal long MaxBatchBytes { get; set; } = 1L << 30;
+
+    internal static long BatchBytes(IReadOnlyList<TileJob> tiles) => tiles.Sum(t => (long)(t.Height - 1) * t.Stride + (long)t.Width * 3);
+
     public void Measure(IReadOnlyList<TileJob> tiles, PixelModel model, Span<PixelSums> results)
     {
         if (tiles.Count == 0)
             return;
+        if (tiles.Count > 1 && BatchBytes(tiles) > MaxBatchBytes)
+        {
+            int half = tiles.Count / 2;
+            Measure(tiles.Take(half).ToList(), model, results[..half]);
+            Measure(tiles.Skip(half).ToList(), model, results[half..]);
+            return;
+        }
         var lane = Take();
         try
         {
@@ -178,6 +193,13 @@ public sealed class IlgpuPixelEngine : IPixelEngine
                 _download += (downloaded - measured).TotalSeconds;
             }
         }
+        catch
+        {
+            // Work queued before the failure may still be writing into this lane's buffers: let it finish (or
+            // fail) before the lane goes back to the pool for another batch.
+            lane.TrySynchronize();
+            throw;
+        }
         finally
         {
             Give(lane);
@@ -201,6 +223,13 @@ public sealed class IlgpuPixelEngine : IPixelEngine
             lane.PlaneH.View.BaseView.SubView(0, pixels).CopyToCPU(stream, counterstain[..pixels]);
             lane.PlaneD!.View.BaseView.SubView(0, pixels).CopyToCPU(stream, chromogen[..pixels]);
             stream.Synchronize();
+        }
+        catch
+        {
+            // Work queued before the failure may still be writing into this lane's buffers: let it finish (or
+            // fail) before the lane goes back to the pool for another batch.
+            lane.TrySynchronize();
+            throw;
         }
         finally
         {
@@ -365,15 +394,33 @@ public sealed class IlgpuPixelEngine : IPixelEngine
             array = larger;
         }
 
+        /// <summary>Waits for queued work; false when the device reports an error (a sticky CUDA error, a lost device).</summary>
+        public bool TrySynchronize()
+        {
+            try
+            {
+                Stream.Synchronize();
+                return true;
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                return false;
+            }
+        }
+
+        /// <summary>
+        /// Releases everything, each part on its own: after a sticky CUDA error every call into the driver fails,
+        /// and one failure must not leak the rest or throw out of a run that had already fallen back to the CPU.
+        /// </summary>
         public void Dispose()
         {
-            Stream.Synchronize();
+            TrySynchronize();
             foreach (var b in new MemoryBuffer?[] { Rgb, Index, Sums, Lut, CounterstainLut, PlaneH, PlaneD })
-                b?.Dispose();
-            if (HostRgb.Length > 0) HostRgb.Dispose();
-            if (HostIndex.Length > 0) HostIndex.Dispose();
-            if (HostSums.Length > 0) HostSums.Dispose();
-            Stream.Dispose();
+                Quietly(() => b?.Dispose());
+            if (HostRgb.Length > 0) Quietly(HostRgb.Dispose);
+            if (HostIndex.Length > 0) Quietly(HostIndex.Dispose);
+            if (HostSums.Length > 0) Quietly(HostSums.Dispose);
+            Quietly(Stream.Dispose);
         }
     }
 
@@ -443,7 +490,20 @@ public sealed class IlgpuPixelEngine : IPixelEngine
         foreach (var lane in _lanes)
             lane.Dispose();
         _free.Dispose();
-        _accelerator.Dispose();
-        _context.Dispose();
+        Quietly(_accelerator.Dispose);
+        Quietly(_context.Dispose);
+    }
+
+    /// <summary>Runs a release step whose failure (a device already in error) must not stop the others.</summary>
+    private static void Quietly(Action release)
+    {
+        try
+        {
+            release();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // The device is gone or in error; nothing more can be released through it.
+        }
     }
 }
