@@ -144,3 +144,41 @@ public class StudyWorkflowTests
         Assert.Single(error.ToString().Trim().Split('\n'));
     }
 }
+
+/// <summary>The study charts: units on the axes, integer grades spread apart, images of the stated size.</summary>
+public class StudyChartTests
+{
+    [Fact]
+    public void AxisTitlesCarryUnits()
+    {
+        Assert.Equal("positive cells per mm²", HistoQuant.Study.Reports.StudyCharts.Label("positive_cells_per_mm2"));
+        Assert.Equal("positive fibres (%)", HistoQuant.Study.Reports.StudyCharts.Label("positive_fibres_pct"));
+        Assert.Equal("fibre min feret median (µm)", HistoQuant.Study.Reports.StudyCharts.Label("fibre_min_feret_median_um"));
+        Assert.Equal("mhc1 grade", HistoQuant.Study.Reports.StudyCharts.Label("mhc1_grade"));
+    }
+
+    [Fact]
+    public void EqualGradesAreSpreadApartAndOthersStay()
+    {
+        var offsets = HistoQuant.Study.Reports.StudyCharts.Jitter([3, 3, 3, 2, 4, 4], 0.15);
+        Assert.Equal(3, offsets.Take(3).Distinct().Count());
+        Assert.All(offsets, o => Assert.InRange(o, -0.15, 0.15));
+        Assert.Equal(0, offsets[3]);
+        Assert.NotEqual(offsets[4], offsets[5]);
+    }
+
+    [Fact]
+    public void ChartsAreWrittenAtTheirSize()
+    {
+        using var tmp = new TempDir();
+        var pairs = new List<HistoQuant.Study.PairRow>
+        {
+            new("P1", "mhc1", "responder", "mhc1_grade", 4, 1, "a", "b"),
+            new("P2", "mhc1", "responder", "mhc1_grade", 4, 1, "c", "d"),
+            new("P3", "mhc1", "non-responder", "mhc1_grade", 3, 3, "e", "f"),
+        };
+        HistoQuant.Study.Reports.StudyCharts.PairedDots(pairs, "pre", "post", tmp.File("plots/p.png"));
+        using var image = OpenCvSharp.Cv2.ImRead(tmp.File("plots/p.png"));
+        Assert.Equal((720, 480), (image.Cols, image.Rows));
+    }
+}
