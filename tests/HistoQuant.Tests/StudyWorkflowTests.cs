@@ -65,6 +65,15 @@ public class StudyWorkflowTests
         string report = File.ReadAllText(Path.Combine(compared, "report.html"));
         Assert.Contains("plots/cd163-positive_cells_per_mm2.png", report);
         Assert.Contains("Wilcoxon", report);
+        // Readable: labels with units, a stated alpha, unique column names, links, per-patient values, and the
+        // floor an exact test cannot go below with 3 vs 3 patients.
+        Assert.Contains("<td>positive cells per mm²</td>", System.Net.WebUtility.HtmlDecode(report));
+        Assert.Contains("Significant: q &lt; 0.05", report);
+        Assert.Contains("q (Wilcoxon)", report);
+        Assert.Contains("q (Mann–Whitney)", System.Net.WebUtility.HtmlDecode(report));
+        Assert.Contains("<a href=\"pairs.csv\">", report);
+        Assert.Contains("<h2>Per patient</h2>", report);
+        Assert.Contains("With 3 vs 3 patients the exact two-sided Mann–Whitney p cannot go below 0.1", System.Net.WebUtility.HtmlDecode(report));
 
         string validated = tmp.File("validate");
         Assert.Equal(0, HistoQuantCli.Main(["validate", Path.Combine(results, "results.csv"), "--manual", tmp.File("manual.csv"), "--out", validated]));

@@ -67,11 +67,29 @@ public static class StudyFiles
         html.Paragraph($"Inputs: {string.Join(", ", inputs)}. Pairs by patient and marker, {pre} → {post}" + (groupColumn is null ? "." : $"; groups from column '{groupColumn}'."));
         html.Paragraph("Wilcoxon signed-rank on post − pre, two-sided (exact without ties or zeros for n ≤ 50, else normal approximation with tie correction). " +
             "Mann–Whitney U between the two groups, two-sided, on the baseline value and on the change (exact for a group of ≤ 8 without ties, else normal with tie and continuity corrections). " +
-            "Fisher's exact test on present/absent calls. q: Benjamini–Hochberg false discovery rate over all markers and measures of this report.");
-        html.Table(["marker", "measure", "pairs", $"{pre} median [range]", $"{post} median [range]", "median change", "Wilcoxon p", "q", .. groups ? new[] { "groups", "Mann–Whitney p (change)", "q", "Mann–Whitney p (baseline)" } : []],
-            c.Summary.Select(s => (IReadOnlyList<string>)[s.Marker, s.Measure, s.NPairs.ToString(CultureInfo.InvariantCulture),
-                $"{N(s.PreMedian)} [{N(s.PreMin)}–{N(s.PreMax)}]", $"{N(s.PostMedian)} [{N(s.PostMin)}–{N(s.PostMax)}]", N(s.MedianChange), P(s.Wilcoxon?.P), P(s.WilcoxonQ),
-                .. groups ? new[] { $"{s.Groups?.GroupA} ({s.Groups?.NA}) / {s.Groups?.GroupB} ({s.Groups?.NB})", P(s.Groups?.Change?.P), P(s.MannWhitneyQ), P(s.Groups?.Baseline?.P) } : []]).ToList());
+            "Fisher's exact test on present/absent calls. q: Benjamini–Hochberg false discovery rate over all markers and measures of this report. " +
+            $"Significant: q < {Alpha.ToString(CultureInfo.InvariantCulture)} (marked ✱).");
+        html.Links([("pairs.csv", "per patient, marker and measure"), ("summary.csv", "this table, unrounded"),
+            .. c.Presence.Count > 0 ? new[] { ("presence.csv", "present/absent by group") } : [],
+            .. c.PresenceChanges.Count > 0 ? new[] { ("presence_change.csv", "present/absent changes") } : [],
+            .. c.Clinical.Count > 0 ? new[] { ("clinical.csv", "changes against clinical variables") } : []]);
+        foreach (var note in SmallGroupNotes(c))
+            html.Paragraph(note);
+        foreach (var marker in c.Summary.GroupBy(s => s.Marker))
+        {
+            html.Heading(marker.Key);
+            html.Table(["measure", "pairs", $"{pre} median [range]", $"{post} median [range]", "median change", "Wilcoxon p", "q (Wilcoxon)",
+                    .. groups ? new[] { "Mann–Whitney p, change", "q (Mann–Whitney)", "Mann–Whitney p, baseline" } : []],
+                marker.Select(s => (IReadOnlyList<string>)[StudyCharts.Label(s.Measure), s.NPairs.ToString(CultureInfo.InvariantCulture),
+                    $"{R(s.PreMedian)} [{R(s.PreMin)}–{R(s.PreMax)}]", $"{R(s.PostMedian)} [{R(s.PostMin)}–{R(s.PostMax)}]", R(s.MedianChange), Pr(s.Wilcoxon?.P), Q(s.WilcoxonQ),
+                    .. groups ? new[] { Pr(s.Groups?.Change?.P), Q(s.MannWhitneyQ), Pr(s.Groups?.Baseline?.P) } : []]).ToList());
+            if (groups && marker.First().Groups is { } g)
+                html.Paragraph($"Groups: {g.GroupA} (n = {g.NA}) and {g.GroupB} (n = {g.NB}).");
+        }
+        html.Heading("Per patient");
+        html.Table(["patient", "group", "marker", "measure", pre, post, "change"],
+            c.Pairs.OrderBy(p => p.Marker, StringComparer.Ordinal).ThenBy(p => p.Measure, StringComparer.Ordinal).ThenBy(p => p.Patient, StringComparer.Ordinal)
+                .Select(p => (IReadOnlyList<string>)[p.Patient, p.Group, p.Marker, StudyCharts.Label(p.Measure), R(p.Pre), R(p.Post), R(p.Post - p.Pre)]).ToList());
         if (c.Presence.Count > 0)
         {
             html.Heading("Present/absent calls");
@@ -89,8 +107,8 @@ public static class StudyFiles
         {
             html.Heading("Change against clinical variables (Spearman)");
             html.Table(["marker", "measure", "clinical", "n", "ρ [95% CI]", "p"],
-                c.Clinical.Select(r => (IReadOnlyList<string>)[r.Marker, r.Measure, r.Clinical, r.Result.N.ToString(CultureInfo.InvariantCulture),
-                    $"{N(r.Result.Rho)} [{N(r.Result.CiLow)}, {N(r.Result.CiHigh)}]", P(r.Result.P)]).ToList());
+                c.Clinical.Select(r => (IReadOnlyList<string>)[r.Marker, StudyCharts.Label(r.Measure), r.Clinical, r.Result.N.ToString(CultureInfo.InvariantCulture),
+                    r.Result.Rho is { } rho && double.IsFinite(rho) ? $"{R(rho)} [{R(r.Result.CiLow)}, {R(r.Result.CiHigh)}]" : "— (no variation)", Pr(r.Result.P)]).ToList());
         }
         html.Warnings(c.Warnings);
         html.Images(plots);
@@ -183,6 +201,40 @@ public static class StudyFiles
     private static string Csv(string s) => CsvBuilder.Text(s);
 
     private static string I(int? v) => v?.ToString(CultureInfo.InvariantCulture) ?? "";
+    /// <summary>The significance level the reports mark q values against.</summary>
+    public const double Alpha = 0.05;
+
+    /// <summary>Three significant digits: a table to read, not the CSV's full precision.</summary>
+    private static string R(double? v) => v is not { } x || !double.IsFinite(x) ? "—"
+        : x == 0 ? "0" : Math.Round(x, Math.Clamp(2 - (int)Math.Floor(Math.Log10(Math.Abs(x))), 0, 6)).ToString("0.######", CultureInfo.InvariantCulture);
+
+    private static string Pr(double? v) => v is not { } x || !double.IsFinite(x) ? "—" : x < 0.001 ? "< 0.001" : x.ToString("0.000", CultureInfo.InvariantCulture);
+
+    private static string Q(double? v) => Pr(v) + (v is { } q && q < Alpha ? " ✱" : "");
+
+    /// <summary>
+    /// With few patients an exact two-sided Mann–Whitney p cannot be small: its least value is 2 / C(nA + nB, nA)
+    /// (0.1 for 3 vs 3). Say so where that floor is above alpha, so that "not significant" is read correctly.
+    /// </summary>
+    internal static IEnumerable<string> SmallGroupNotes(Comparison c)
+    {
+        foreach (var g in c.Summary.Where(s => s.Groups is not null).Select(s => s.Groups!).DistinctBy(g => (g.NA, g.NB)))
+        {
+            double floor = Math.Min(1, 2 / Binomial(g.NA + g.NB, g.NA));
+            if (floor >= Alpha)
+                yield return $"With {g.NA} vs {g.NB} patients the exact two-sided Mann–Whitney p cannot go below {floor.ToString("0.###", CultureInfo.InvariantCulture)}: " +
+                    $"no group difference can reach p < {Alpha.ToString(CultureInfo.InvariantCulture)} whatever the data (with ties the normal approximation is used, and its smaller p values are not reliable at this size).";
+        }
+    }
+
+    private static double Binomial(int n, int k)
+    {
+        double r = 1;
+        for (int i = 1; i <= k; i++)
+            r = r * (n - k + i) / i;
+        return r;
+    }
+
     private static string N(double? v) => v is { } x && double.IsFinite(x) ? x.ToString("0.####", CultureInfo.InvariantCulture) : "";
     private static string P(double? v) => v is { } x && double.IsFinite(x) ? x.ToString(x < 1e-4 ? "0.###e+0" : "0.#####", CultureInfo.InvariantCulture) : "";
     private static string Safe(string s) => new(s.Select(ch => char.IsLetterOrDigit(ch) || ch is '-' or '_' ? ch : '_').ToArray());
@@ -216,6 +268,14 @@ public static class StudyFiles
                 _body.Append("</tr>\n");
             }
             _body.Append("</table>\n");
+        }
+
+        /// <summary>Links to the files beside the report (relative, so the folder can be moved or zipped).</summary>
+        public void Links(IReadOnlyList<(string File, string What)> files)
+        {
+            _body.Append("<p>Files: ");
+            _body.Append(string.Join(", ", files.Select(f => $"<a href=\"{E(f.File)}\">{E(f.File)}</a> ({E(f.What)})")));
+            _body.Append("</p>\n");
         }
 
         public void Warnings(IReadOnlyList<string> warnings)
