@@ -150,18 +150,25 @@ public class QcOverlayTests
         string slide = TestData.RepoFile("sample-slides/synthetic/P01-pre-MHC1.tif");
         Assert.Equal(0, HistoQuant.Cli.HistoQuantCli.Main(["quantify", slide, "--marker", "mhc1", "--detections", "--out", tmp.Path]));
         using var overlay = OpenCvSharp.Cv2.ImRead(Path.Combine(DetectionOutput.Folder(tmp.Path, "P01-pre-MHC1"), "overlay.png"));
-        Assert.Equal((2048, 1536), (overlay.Cols, overlay.Rows)); // the overview, longest side 2048
+        Assert.Equal((2048, 1536 + 64), (overlay.Cols, overlay.Rows)); // the overview, longest side 2048, and the band below
         int outline = 0, tinted = 0, rows = overlay.Rows, cols = overlay.Cols;
         for (int y = 0; y < rows; y++)
             for (int x = 0; x < cols; x++)
             {
                 var p = overlay.At<OpenCvSharp.Vec3b>(y, x); // B, G, R
-                if (p.Item0 == 0 && p.Item1 == 160 && p.Item2 == 0)
-                    outline++;
+                if (p.Item0 == 255 && p.Item1 == 0 && p.Item2 == 255)
+                    outline++; // magenta: the tissue outline, a colour nothing else uses
                 else if (p.Item2 < 140 && p.Item1 > 160 && p.Item0 > 160)
                     tinted++;
             }
         Assert.True(outline > 1000, $"tissue outline: {outline} px");
+        // The band below holds the title, a scale bar and the legend: its swatches carry the marks' colours.
+        int swatches = 0;
+        for (int y = 1536; y < rows; y++)
+            for (int x = 0; x < cols; x++)
+                if (overlay.At<OpenCvSharp.Vec3b>(y, x) is { Item0: 255, Item1: 0, Item2: 255 } or { Item0: 0, Item1: 0, Item2: 200 })
+                    swatches++;
+        Assert.True(swatches >= 2 * 100, $"legend swatches: {swatches} px"); // tissue outline and sarcolemmal fibre, 10x10 inside each
         // Rings cover about 11% of the tissue (about 60% of the image): the cyan tint must show up in the thousands.
         Assert.True(tinted > 0.02 * overlay.Cols * overlay.Rows, $"tinted: {tinted} px");
     }

@@ -52,6 +52,9 @@ public interface IMeasure
 
     int OverlayOrder => 0;
 
+    /// <summary>What this measure's overlay marks mean, for the overlay's legend (RGB colours).</summary>
+    IReadOnlyList<(string Label, int[] Colour)> Legend => [];
+
     /// <summary>The column shown on the progress line when a slide finishes, if any.</summary>
     string? Headline => null;
 }

@@ -120,7 +120,10 @@ public static class DetectionFiles
     /// sarcolemmal, orange sarcoplasmic), capillaries as blue rings and cells as dots (negative blue,
     /// 1+ yellow, 2+ orange, 3+ red).
     /// </summary>
-    public static void WriteOverlay(ISlide slide, TissueMask tissue, Kernels.PixelModel model, IReadOnlyList<IMeasure> measures, SlideObjects objects, string path, int maxSide = 2048)
+    /// <param name="title">The band's first line (slide and marker); null draws no band (no title, scale bar or legend).</param>
+    /// <param name="mpp">Level-0 µm per pixel, for the scale bar.</param>
+    public static void WriteOverlay(ISlide slide, TissueMask tissue, Kernels.PixelModel model, IReadOnlyList<IMeasure> measures, SlideObjects objects, string path, int maxSide = 2048,
+        string? title = null, double? mpp = null)
     {
         var level0 = slide.Levels[0];
         var (w, h) = SlideOverview.FitWithin(level0, maxSide);
@@ -131,6 +134,7 @@ public static class DetectionFiles
         Cv2.CvtColor(rgb, bgr, ColorConversionCodes.RGB2BGR);
         DrawTissueOutline(bgr, tissue);
         double scale = (double)w / level0.Width;
+        DrawRegions(bgr, tissue, scale);
         int radius = Math.Max(2, (int)Math.Round(4 * scale * Math.Max(1, 1 / scale / 8)));
         var canvas = new OverlayCanvas(bgr, scale, radius);
         foreach (var measure in measures.OrderBy(m => m.OverlayOrder))
@@ -138,15 +142,67 @@ public static class DetectionFiles
                 measure.Draw(canvas, list);
         if (Path.GetDirectoryName(Path.GetFullPath(path)) is { } dir)
             Directory.CreateDirectory(dir);
-        Cv2.ImWrite(path, bgr);
+        if (title is null)
+        {
+            Cv2.ImWrite(path, bgr);
+            return;
+        }
+        var legend = new List<(string, int[])> { ("tissue outline", TissueOutline), ("chromogen ≥ weak (tinted)", [0, 255, 255]) };
+        if (tissue.Region is not null)
+            legend.Add(("region of interest", RegionOutline));
+        legend.AddRange(measures.Where(m => objects[m.Name] is not null).SelectMany(m => m.Legend));
+        using var framed = WithBand(bgr, title, mpp is { } um ? um / scale : null, legend);
+        Cv2.ImWrite(path, framed);
     }
+
+    internal const int BandHeight = 64;
+    private static readonly int[] TissueOutline = [255, 0, 255], RegionOutline = [0, 90, 200];
+
+    /// <summary>
+    /// The overview with a white band below: the title, a scale bar of a round length near a sixth of the width,
+    /// and the legend. Hershey fonts have no "µ" or "≥", so those are spelt out.
+    /// </summary>
+    private static Mat WithBand(Mat image, string title, double? micronsPerPixel, IReadOnlyList<(string Label, int[] Colour)> legend)
+    {
+        var framed = new Mat(image.Rows + BandHeight, image.Cols, MatType.CV_8UC3, Scalar.All(255));
+        image.CopyTo(framed[new Rect(0, 0, image.Cols, image.Rows)]);
+        var ink = new Scalar(30, 30, 30);
+        int top = image.Rows;
+        Cv2.PutText(framed, Ascii(title), new Point(10, top + 22), HersheyFonts.HersheySimplex, 0.6, ink, 1, LineTypes.AntiAlias);
+        int x = 10;
+        if (micronsPerPixel is { } um && um > 0)
+        {
+            double target = image.Cols / 6.0 * um;
+            double nice = new[] { 1, 2, 5 }.SelectMany(m => Enumerable.Range(-1, 6).Select(e => m * Math.Pow(10, e))).Where(v => v <= target).DefaultIfEmpty(target).Max();
+            int length = Math.Max(1, (int)Math.Round(nice / um));
+            Cv2.Rectangle(framed, new Rect(x, top + 38, length, 6), ink, -1);
+            string label = nice >= 1000 ? $"{nice / 1000:0.#} mm" : $"{nice:0.#} um";
+            Cv2.PutText(framed, label, new Point(x, top + 58), HersheyFonts.HersheySimplex, 0.45, ink, 1, LineTypes.AntiAlias);
+            x += Math.Max(length, 80) + 20;
+        }
+        foreach (var (label, colour) in legend)
+        {
+            string text = Ascii(label);
+            int w = Cv2.GetTextSize(text, HersheyFonts.HersheySimplex, 0.45, 1, out _).Width;
+            if (x + 18 + w > framed.Cols)
+                break;
+            Cv2.Rectangle(framed, new Rect(x, top + 36, 12, 12), OverlayCanvas.Colour(colour), -1);
+            Cv2.Rectangle(framed, new Rect(x, top + 36, 12, 12), ink, 1);
+            Cv2.PutText(framed, text, new Point(x + 16, top + 47), HersheyFonts.HersheySimplex, 0.45, ink, 1, LineTypes.AntiAlias);
+            x += 16 + w + 18;
+        }
+        return framed;
+    }
+
+    private static string Ascii(string s) => new(s.Replace("µ", "u").Replace("≥", ">=").Replace("²", "2").Replace("—", "-").Select(c => c < 128 ? c : '?').ToArray());
 
     /// <summary>Both detection files of a measured slide into <paramref name="folder"/>: the GeoJSON (what was measured, and the objects found) and the overlay.</summary>
     public static void Write(Pipeline.MeasuredSlide m, string folder)
     {
         Directory.CreateDirectory(folder);
         WriteGeoJson(m.Measures, m.Objects, m.Tissue, $"{Path.GetFileName(m.Path)}|{m.Result.Marker}", Path.Combine(folder, "detections.geojson"));
-        WriteOverlay(m.Slide, m.Tissue, m.Model, m.Measures, m.Objects, Path.Combine(folder, "overlay.png"));
+        WriteOverlay(m.Slide, m.Tissue, m.Model, m.Measures, m.Objects, Path.Combine(folder, "overlay.png"),
+            title: $"{Path.GetFileName(m.Path)} - {m.Result.Marker}{(m.Result.Mpp is { } mpp ? $", {mpp:0.###} um/px" : "")}", mpp: m.Result.Mpp);
     }
 
     /// <summary>Half-way to cyan where the overview pixel's chromogen OD is at or above the weak threshold, in tissue.</summary>
@@ -175,6 +231,18 @@ public static class DetectionFiles
         using var scaled = new Mat();
         Cv2.Resize(mask, scaled, bgr.Size(), 0, 0, InterpolationFlags.Nearest);
         Cv2.FindContours(scaled, out Point[][] contours, out _, RetrievalModes.List, ContourApproximationModes.ApproxSimple);
-        Cv2.DrawContours(bgr, contours, -1, new Scalar(0, 160, 0), 2, LineTypes.AntiAlias);
+        Cv2.DrawContours(bgr, contours, -1, OverlayCanvas.Colour(TissueOutline), 2, LineTypes.AntiAlias);
+    }
+
+    private static void DrawRegions(Mat bgr, TissueMask tissue, double scale)
+    {
+        if (tissue.Region is not { } region)
+            return;
+        foreach (var polygon in region.Included.Concat(region.Excluded))
+            foreach (var ring in polygon.Rings)
+            {
+                var points = ring.Select(p => new Point(p.X * scale, p.Y * scale)).ToArray();
+                Cv2.Polylines(bgr, [points], true, OverlayCanvas.Colour(RegionOutline), 2, LineTypes.AntiAlias);
+            }
     }
 }

@@ -70,6 +70,8 @@ public sealed class CapillariesMeasure : IMeasure
 
     public int OverlayOrder => 1;
 
+    public IReadOnlyList<(string Label, int[] Colour)> Legend { get; } = [("capillary", Colour)];
+
     public void Draw(OverlayCanvas canvas, IReadOnlyList<object> objects)
     {
         foreach (var v in objects.Cast<DetectedCapillary>())

@@ -9,7 +9,14 @@ public sealed record CellSection(CellSettings Settings, bool DetectOnOdSum);
 public sealed class CellsMeasure : IMeasure
 {
     private static readonly string[] ClassNames = ["Negative", "1+", "2+", "3+"];
+    // QuPath's class colours (Negative is its blue), for the GeoJSON.
     internal static readonly int[][] ClassColours = [[112, 112, 225], [255, 215, 0], [255, 128, 0], [200, 0, 0]];
+
+    // On the overlay a negative cell is white with a dark rim: QuPath's blue sits unseen on hematoxylin-blue nuclei.
+    private static readonly int[][] OverlayColours = [[255, 255, 255], [255, 215, 0], [255, 128, 0], [200, 0, 0]];
+
+    public IReadOnlyList<(string Label, int[] Colour)> Legend { get; } =
+        [("cell, negative", [255, 255, 255]), ("cell 1+", [255, 215, 0]), ("cell 2+", [255, 128, 0]), ("cell 3+", [200, 0, 0])];
     private static readonly string[] SectionKeys =
     [
         "detection", "nucleus_threshold", "smooth_sigma_um", "min_nucleus_area_um2", "max_nucleus_area_um2", "expansion_um",
@@ -197,6 +204,9 @@ public sealed class CellsMeasure : IMeasure
     public void Draw(OverlayCanvas canvas, IReadOnlyList<object> objects)
     {
         foreach (var c in objects.Cast<DetectedCell>())
-            OpenCvSharp.Cv2.Circle(canvas.Bgr, canvas.At(c.X, c.Y), canvas.MarkRadius, OverlayCanvas.Colour(ClassColours[c.Class]), -1);
+        {
+            OpenCvSharp.Cv2.Circle(canvas.Bgr, canvas.At(c.X, c.Y), canvas.MarkRadius, OverlayCanvas.Colour(OverlayColours[c.Class]), -1);
+            OpenCvSharp.Cv2.Circle(canvas.Bgr, canvas.At(c.X, c.Y), canvas.MarkRadius, new OpenCvSharp.Scalar(40, 40, 40), 1, OpenCvSharp.LineTypes.AntiAlias);
+        }
     }
 }

@@ -105,6 +105,9 @@ public sealed class FibresMeasure : IMeasure
         : f.Sarcolemmal ? ("Fibre: Sarcolemmal", [200, 0, 0])
         : ("Fibre: Negative", [0, 170, 0]);
 
+    public IReadOnlyList<(string Label, int[] Colour)> Legend { get; } =
+        [("fibre, negative / ungraded", [0, 170, 0]), ("fibre, sarcolemmal", [200, 0, 0]), ("fibre, sarcoplasmic", [255, 128, 0])];
+
     public IEnumerable<GeoFeature> Features(IReadOnlyList<object> objects) =>
         objects.Cast<DetectedFibre>().Select(f =>
         {
