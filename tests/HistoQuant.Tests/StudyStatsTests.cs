@@ -77,6 +77,18 @@ public class StudyStatsTests
     }
 
     [Fact]
+    public void SpearmanAtSmallNIsExact()
+    {
+        // Every pairing of n ranks counted by hand: 3 points perfectly ordered are 2 of 3! pairings (ρ = ±1).
+        Assert.Equal(2.0 / 6, Spearman.Compute([1, 2, 3], [10, 20, 30])!.P, 12);
+        Assert.Equal(2.0 / 24, Spearman.Compute([1, 2, 3, 4], [4, 3, 2, 1])!.P, 12);
+        // ρ = 0.8 with 5 points: Σd² ≤ 4 (8 pairings) or ≥ 36 (8 more) of 120.
+        var five = Spearman.Compute([1, 2, 3, 4, 5], [2, 1, 4, 3, 5])!;
+        Assert.Equal(0.8, five.Rho, 12);
+        Assert.Equal(16.0 / 120, five.P, 12);
+    }
+
+    [Fact]
     public void IccMatchesShroutAndFleiss()
     {
         var r = Reference.GetProperty("icc_shrout_fleiss");

@@ -67,7 +67,7 @@ public static class StudyFiles
         html.Paragraph($"Inputs: {string.Join(", ", inputs)}. Pairs by patient and marker, {pre} → {post}" + (groupColumn is null ? "." : $"; groups from column '{groupColumn}'."));
         html.Paragraph("Wilcoxon signed-rank on post − pre, two-sided (exact without ties or zeros for n ≤ 50, else normal approximation with tie correction). " +
             "Mann–Whitney U between the two groups, two-sided, on the baseline value and on the change (exact for a group of ≤ 8 without ties, else normal with tie and continuity corrections). " +
-            "Fisher's exact test on present/absent calls. q: Benjamini–Hochberg false discovery rate over all markers and measures of this report. " +
+            "Fisher's exact test on present/absent calls. Spearman p exact for n ≤ 9 (all pairings of the ranks), else Student's t. q: Benjamini–Hochberg false discovery rate over all markers and measures of this report. " +
             $"Significant: q < {Alpha.ToString(CultureInfo.InvariantCulture)} (marked ✱).");
         html.Links([("pairs.csv", "per patient, marker and measure"), ("summary.csv", "this table, unrounded"),
             .. c.Presence.Count > 0 ? new[] { ("presence.csv", "present/absent by group") } : [],
@@ -140,7 +140,7 @@ public static class StudyFiles
         var html = new Html("HistoQuant: agreement with manual scores");
         html.Paragraph($"Inputs: {string.Join(", ", inputs)}. Differences are tool − manual" +
             (v.Rows.Any(r => r.BlandAltmanOnLogScale) ? "; Bland–Altman on the log scale, bias and limits shown as ratios tool / manual." : "."));
-        html.Paragraph("Spearman ρ with a 95% CI (Fisher z, SE √(1.06/(n−3))); ICC(A,1) absolute agreement and ICC(C,1) consistency (two-way, McGraw & Wong); " +
+        html.Paragraph("Spearman ρ with a 95% CI (Fisher z, SE √(1.06/(n−3))) and p (exact for n ≤ 9, else Student's t); ICC(A,1) absolute agreement and ICC(C,1) consistency (two-way, McGraw & Wong); " +
             "Bland–Altman bias ± 1.96 SD; Lin's concordance correlation; quadratic-weighted Cohen's κ for grades.");
         html.Table(["marker", "measure", "manual", "n", "ρ [95% CI]", "ICC(A,1)", "ICC(C,1)", "BA bias [LoA]", "Lin's CCC", "weighted κ"],
             v.Rows.Select(r => (IReadOnlyList<string>)[r.Marker, r.Measure, r.Manual, r.N.ToString(CultureInfo.InvariantCulture),
