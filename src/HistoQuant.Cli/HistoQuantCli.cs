@@ -16,6 +16,7 @@ public static class HistoQuantCli
         CompareCommand.Create(),
         ValidateCommand.Create(),
         QcCommand.Create(),
+        GpuCheckCommand.Create(),
     }.Named("histoquant");
 
     // Usage lines name the launcher users type, not the assembly (HistoQuant.Cli.dll).

@@ -277,3 +277,24 @@ public class GpuFailureTests
         Assert.StartsWith("the GPU drivers could not be used (DllNotFoundException: libcuda.so.1", why);
     }
 }
+
+/// <summary>`histoquant gpu-check` (bench/gpu-check.sh) as far as it runs here: on ILGPU's CPU accelerator, saying so.</summary>
+public class GpuCheckTests
+{
+    [Fact]
+    public void WithoutAGpuTheCheckRunsOnTheCpuAcceleratorAndAgrees()
+    {
+        using var tmp = new TempDir();
+        var report = GpuCheck.Run(tmp.Path, slideSide: 640);
+        Assert.Equal("ilgpu-cpu", report.Engine);
+        Assert.Contains("checked on ILGPU's CPU accelerator instead", report.NoGpuReason);
+        Assert.True(report.Ok, string.Join("; ", report.Problems));
+        Assert.Equal(0, report.ParityMismatches);
+        Assert.True(report.SlideParity);
+        Assert.True(report.KernelGpxPerSecond > 0);
+        Assert.Equal(0.41, report.SlideMegapixels, 2);
+        // The generated slide needs no native codec: Deflate tiles, RGB.
+        using var slide = HistoQuant.Slides.SlideOpener.Open(report.Slide);
+        Assert.Equal(640, slide.Levels[0].Width);
+    }
+}

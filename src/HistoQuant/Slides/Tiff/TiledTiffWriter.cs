@@ -23,6 +23,12 @@ public sealed class TiledTiffWriter : IDisposable
         public int Across => (Width + TileSize - 1) / TileSize;
     }
 
+    /// <summary>
+    /// JPEG (YCbCr, what the synthetic slides use) by default; Deflate (RGB) for slides that must open without
+    /// any native codec, e.g. on a GPU machine that carries no OpenCV or TurboJPEG.
+    /// </summary>
+    public bool Deflate { get; init; }
+
     public TiledTiffWriter(string path, bool bigTiff)
     {
         _big = bigTiff;
@@ -86,8 +92,8 @@ public sealed class TiledTiffWriter : IDisposable
             (TiffTag.ImageWidth, (ushort)TiffType.Long, 1, U32((uint)l.Width)),
             (TiffTag.ImageLength, (ushort)TiffType.Long, 1, U32((uint)l.Height)),
             (TiffTag.BitsPerSample, (ushort)TiffType.Short, 3, U16s(8, 8, 8)),
-            (TiffTag.Compression, (ushort)TiffType.Short, 1, U16s(TiffCompression.Jpeg)),
-            (TiffTag.Photometric, (ushort)TiffType.Short, 1, U16s(TiffPhotometric.YCbCr)),
+            (TiffTag.Compression, (ushort)TiffType.Short, 1, U16s((ushort)(Deflate ? TiffCompression.AdobeDeflate : TiffCompression.Jpeg))),
+            (TiffTag.Photometric, (ushort)TiffType.Short, 1, U16s((ushort)(Deflate ? TiffPhotometric.Rgb : TiffPhotometric.YCbCr))),
             (TiffTag.SamplesPerPixel, (ushort)TiffType.Short, 1, U16s(3)),
             (TiffTag.XResolution, (ushort)TiffType.Rational, 1, Rational(10000.0 / mpp)),
             (TiffTag.YResolution, (ushort)TiffType.Rational, 1, Rational(10000.0 / mpp)),
@@ -98,9 +104,12 @@ public sealed class TiledTiffWriter : IDisposable
             (TiffTag.TileLength, (ushort)TiffType.Long, 1, U32((uint)l.TileSize)),
             (TiffTag.TileOffsets, OffsetType, l.Offsets.Length, Offsets(l.Offsets)),
             (TiffTag.TileByteCounts, OffsetType, l.Counts.Length, Offsets(l.Counts)),
-            (TiffTag.YCbCrSubSampling, (ushort)TiffType.Short, 2, U16s(2, 2)),
-            (TiffTag.ReferenceBlackWhite, (ushort)TiffType.Rational, 6, Rationals(0, 255, 128, 255, 128, 255)),
         };
+        if (!Deflate)
+        {
+            entries.Add((TiffTag.YCbCrSubSampling, (ushort)TiffType.Short, 2, U16s(2, 2)));
+            entries.Add((TiffTag.ReferenceBlackWhite, (ushort)TiffType.Rational, 6, Rationals(0, 255, 128, 255, 128, 255)));
+        }
         if (description is not null)
             entries.Add((TiffTag.ImageDescription, (ushort)TiffType.Ascii, 0, Ascii(description)));
         entries.Sort((a, b) => a.Tag.CompareTo(b.Tag));
