@@ -123,12 +123,14 @@ public static class DetectionFiles
     /// <param name="title">The band's first line (slide and marker); null draws no band (no title, scale bar or legend).</param>
     /// <param name="mpp">Level-0 µm per pixel, for the scale bar.</param>
     public static void WriteOverlay(ISlide slide, TissueMask tissue, Kernels.PixelModel model, IReadOnlyList<IMeasure> measures, SlideObjects objects, string path, int maxSide = 2048,
-        string? title = null, double? mpp = null)
+        string? title = null, double? mpp = null, bool tint = true)
     {
         var level0 = slide.Levels[0];
         var (w, h) = SlideOverview.FitWithin(level0, maxSide);
         var overview = SlideOverview.Render(slide, w, h);
-        TintPositivePixels(overview, tissue, model, level0);
+        // Only where the model grades the chromogen: on an H&E morphometry model "positive" would be all the eosin.
+        if (tint)
+            TintPositivePixels(overview, tissue, model, level0);
         using var rgb = Mat.FromPixelData(h, w, MatType.CV_8UC3, overview.Pixels);
         using var bgr = new Mat();
         Cv2.CvtColor(rgb, bgr, ColorConversionCodes.RGB2BGR);
@@ -147,7 +149,9 @@ public static class DetectionFiles
             Cv2.ImWrite(path, bgr);
             return;
         }
-        var legend = new List<(string, int[])> { ("tissue outline", TissueOutline), ("chromogen ≥ weak (tinted)", [0, 255, 255]) };
+        var legend = new List<(string, int[])> { ("tissue outline", TissueOutline) };
+        if (tint)
+            legend.Add(("chromogen ≥ weak (tinted)", [0, 255, 255]));
         if (tissue.Region is not null)
             legend.Add(("region of interest", RegionOutline));
         legend.AddRange(measures.Where(m => objects[m.Name] is not null).SelectMany(m => m.Legend));
@@ -202,7 +206,7 @@ public static class DetectionFiles
         Directory.CreateDirectory(folder);
         WriteGeoJson(m.Measures, m.Objects, m.Tissue, $"{Path.GetFileName(m.Path)}|{m.Result.Marker}", Path.Combine(folder, "detections.geojson"));
         WriteOverlay(m.Slide, m.Tissue, m.Model, m.Measures, m.Objects, Path.Combine(folder, "overlay.png"),
-            title: $"{Path.GetFileName(m.Path)} - {m.Result.Marker}{(m.Result.Mpp is { } mpp ? $", {mpp:0.###} um/px" : "")}", mpp: m.Result.Mpp);
+            title: $"{Path.GetFileName(m.Path)} - {m.Result.Marker}{(m.Result.Mpp is { } mpp ? $", {mpp:0.###} um/px" : "")}", mpp: m.Result.Mpp, tint: m.GradesChromogen);
     }
 
     /// <summary>Half-way to cyan where the overview pixel's chromogen OD is at or above the weak threshold, in tissue.</summary>

@@ -58,7 +58,9 @@ public sealed record RunInfo(string ToolVersion, string Started, string CommandL
 }
 
 /// <summary>A measured slide, still open, with what was found on it: what detection files are drawn from.</summary>
-public sealed record MeasuredSlide(ISlide Slide, string Path, TissueMask Tissue, PixelModel Model, IReadOnlyList<IMeasure> Measures, SlideObjects Objects, SlideResult Result);
+/// <param name="GradesChromogen">The model grades the chromogen's area (`positive_area`): the overlay tints positive pixels only then.</param>
+public sealed record MeasuredSlide(ISlide Slide, string Path, TissueMask Tissue, PixelModel Model, IReadOnlyList<IMeasure> Measures, SlideObjects Objects, SlideResult Result,
+    bool GradesChromogen = true);
 
 /// <summary>Measures one slide end to end: open, find tissue, run tiles through the engine, aggregate.</summary>
 public sealed class Quantifier
@@ -227,7 +229,7 @@ public sealed class Quantifier
                 check?.Estimated is { } e ? [[e.Stain1.R, e.Stain1.G, e.Stain1.B], [e.Stain2.R, e.Stain2.G, e.Stain2.B]] : null,
                 check?.ChromogenAngle, check?.CounterstainAngle, check?.PositiveChromogenP90, check?.CounterstainMedian, regions),
         };
-        measured?.Invoke(new MeasuredSlide(slide, slidePath, tissue, model, _measures, objects, result));
+        measured?.Invoke(new MeasuredSlide(slide, slidePath, tissue, model, _measures, objects, result, _options.Marker.Measures.Contains("positive_area")));
         return result;
     }
 
