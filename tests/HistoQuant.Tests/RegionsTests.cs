@@ -140,6 +140,22 @@ public class DetectionFileTests
     }
 
     [Fact]
+    public void ABatchWritesAQcPageWithOverlaysStatusAndWarnings()
+    {
+        using var tmp = new TempDir();
+        File.WriteAllText(tmp.File("m.csv"), $"slide,marker\n{Synthetic("P01-pre-CD163.tif")},cd163\n{TestData.Wsi("cmu-1-small-region.svs")},cd163\nmissing.tif,cd163\n");
+        Assert.Equal(1, HistoQuant.Cli.HistoQuantCli.Main(["quantify", "--manifest", tmp.File("m.csv"), "--detections", "--out", tmp.File("out")]));
+        string page = System.Net.WebUtility.HtmlDecode(File.ReadAllText(tmp.File("out/qc.html")));
+        Assert.Contains("3 rows, 2 measured, 1 failed, 1 with a stain mismatch", page);
+        var images = System.Text.RegularExpressions.Regex.Matches(page, "<img src=\"([^\"]+)\"").Select(m => m.Groups[1].Value).ToList();
+        Assert.Equal(2, images.Count);
+        Assert.All(images, i => Assert.True(File.Exists(Path.Combine(tmp.File("out"), i)), i));
+        Assert.Contains("<td class=\"mismatch\">mismatch</td>", page);
+        Assert.Contains("positive cells per mm²", page);
+        Assert.Contains("missing.tif: ", page); // the error row says why
+    }
+
+    [Fact]
     public void FeaturesHaveStableIdsAndCapillariesTheirOutline()
     {
         using var tmp = new TempDir();

@@ -92,6 +92,8 @@ public sealed class BatchRunner(IReadOnlyDictionary<string, Quantifier> quantifi
         // Slides finish in any order with --jobs; the tables list them in the order they were given.
         var order = batch.Select((j, i) => (Key: (j.Slide, quantifiers[j.Marker].MarkerId, j.Regions ?? "", j.Region), i)).GroupBy(x => x.Key).ToDictionary(g => g.Key, g => g.First().i);
         writer.Reorder(r => order.TryGetValue((r.Slide, r.Marker, r.Regions, r.Region), out int rank) ? rank : int.MaxValue);
+        BatchPage.Write(writer.Results, r => r.Region is "" or "all"
+            ? Path.GetRelativePath(outDir, Path.Combine(DetectionFolder(r.Slide, r.Marker, r.Regions.Length > 0 ? r.Regions : null), "overlay.png")) : null, outDir);
         return Failed = failed;
     }
 
