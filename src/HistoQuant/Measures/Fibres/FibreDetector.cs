@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Numerics;
 using OpenCvSharp;
 using static HistoQuant.Measures.Planes;
 
@@ -96,7 +98,8 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
         using var hemSmooth = Blur(hem, sigma);
         var hs = SpanF(hemSmooth, n).ToArray();
         var dabRaw = SpanF(dab, n).ToArray();
-        return Score(fibre, count, tissue, stained, blob, dabRaw, hs, w, h, px, region, slideEdge, ToLevel0, outlines);
+        var scored = Score(fibre, count, tissue, stained, blob, dabRaw, hs, w, h, px, region, slideEdge, ToLevel0, outlines);
+        return scored;
     }
 
     /// <summary>
@@ -320,15 +323,15 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
         float dyn = (float)(settings.SeedDynamicMicrons / px), depth = (float)(settings.MarkerDepthMicrons / px);
         // Larger fibres need a larger dynamic: at least SeedDynamicFraction of a large fibre's inscribed radius (the
         // 95th percentile of the distance map), so small dips in a big fibre's distance map do not split it.
-        var deep = new List<float>(n / 7 + 1);
+        var deep = ArrayPool<float>.Shared.Rent(n / 7 + 1);
+        int deepCount = 0;
         for (int i = 0; i < n; i += 7)
             if (dist[i] > 0)
-                deep.Add(dist[i]);
-        if (deep.Count > 0)
-        {
-            deep.Sort();
-            dyn = Math.Max(dyn, (float)settings.SeedDynamicFraction * deep[(int)(deep.Count * 0.95)]);
-        }
+                deep[deepCount++] = dist[i];
+        // Positive distances: the k-th smallest by selection is the value a sort puts at k.
+        if (deepCount > 0)
+            dyn = Math.Max(dyn, (float)settings.SeedDynamicFraction * Select(deep.AsSpan(0, deepCount), (int)(deepCount * 0.95)));
+        ArrayPool<float>.Shared.Return(deep);
         var marker = new float[n];
         for (int i = 0; i < n; i++)
             marker[i] = Math.Max(0, dist[i] - dyn);
@@ -362,69 +365,170 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
     /// Grey reconstruction by dilation of <paramref name="f"/> under <paramref name="g"/> (f ≤ g), 8-connected, in
     /// place: Vincent's hybrid algorithm (1993), a forward and a backward raster scan and then a FIFO queue. Written
     /// here because OpenCV has no morphological reconstruction, and iterating Cv2.Dilate to convergence costs one pass
-    /// per pixel of the widest fibre.
+    /// per pixel of the widest fibre. The reconstruction is unique, so the order of the updates does not change it.
     /// </summary>
     internal static void ReconstructByDilation(float[] f, float[] g, int w, int h)
     {
         for (int y = 0; y < h; y++)
-            for (int x = 0; x < w; x++)
+        {
+            int row = y * w;
+            if (y == 0 || w < 3)
             {
-                int i = y * w + x;
-                float v = f[i];
-                if (x > 0) v = Math.Max(v, f[i - 1]);
-                if (y > 0)
+                for (int x = 0; x < w; x++)
                 {
-                    v = Math.Max(v, f[i - w]);
-                    if (x > 0) v = Math.Max(v, f[i - w - 1]);
-                    if (x < w - 1) v = Math.Max(v, f[i - w + 1]);
+                    int i = row + x;
+                    float v = f[i];
+                    if (x > 0) v = Math.Max(v, f[i - 1]);
+                    if (y > 0)
+                    {
+                        v = Math.Max(v, f[i - w]);
+                        if (x > 0) v = Math.Max(v, f[i - w - 1]);
+                        if (x < w - 1) v = Math.Max(v, f[i - w + 1]);
+                    }
+                    f[i] = Math.Min(v, g[i]);
                 }
+                continue;
+            }
+            f[row] = Math.Min(Math.Max(f[row], Math.Max(f[row - w], f[row - w + 1])), g[row]);
+            for (int i = row + 1, end = row + w - 1; i < end; i++)
+            {
+                float v = Math.Max(Math.Max(f[i], f[i - 1]), Math.Max(f[i - w], Math.Max(f[i - w - 1], f[i - w + 1])));
                 f[i] = Math.Min(v, g[i]);
             }
-        var queue = new Queue<int>();
-        for (int y = h - 1; y >= 0; y--)
-            for (int x = w - 1; x >= 0; x--)
-            {
-                int i = y * w + x;
-                float v = f[i];
-                if (x < w - 1) v = Math.Max(v, f[i + 1]);
-                if (y < h - 1)
-                {
-                    v = Math.Max(v, f[i + w]);
-                    if (x < w - 1) v = Math.Max(v, f[i + w + 1]);
-                    if (x > 0) v = Math.Max(v, f[i + w - 1]);
-                }
-                f[i] = v = Math.Min(v, g[i]);
-                if ((x < w - 1 && f[i + 1] < v && f[i + 1] < g[i + 1])
-                    || (y < h - 1 && ((f[i + w] < v && f[i + w] < g[i + w])
-                        || (x < w - 1 && f[i + w + 1] < v && f[i + w + 1] < g[i + w + 1])
-                        || (x > 0 && f[i + w - 1] < v && f[i + w - 1] < g[i + w - 1]))))
-                    queue.Enqueue(i);
-            }
-        while (queue.TryDequeue(out int i))
-        {
-            int x = i % w, y = i / w;
-            float v = f[i];
-            for (int dy = -1; dy <= 1; dy++)
-                for (int dx = -1; dx <= 1; dx++)
-                {
-                    int qx = x + dx, qy = y + dy;
-                    if ((dx == 0 && dy == 0) || qx < 0 || qy < 0 || qx >= w || qy >= h)
-                        continue;
-                    int q = qy * w + qx;
-                    if (f[q] < v && f[q] != g[q])
-                    {
-                        f[q] = Math.Min(v, g[q]);
-                        queue.Enqueue(q);
-                    }
-                }
+            int e = row + w - 1;
+            f[e] = Math.Min(Math.Max(Math.Max(f[e], f[e - 1]), Math.Max(f[e - w], f[e - w - 1])), g[e]);
         }
+        var queue = new IntFifo(Math.Max(64, w * h / 16));
+        for (int y = h - 1; y >= 0; y--)
+        {
+            int row = y * w;
+            if (y == h - 1 || w < 3)
+            {
+                for (int x = w - 1; x >= 0; x--)
+                {
+                    int i = row + x;
+                    float v = f[i];
+                    if (x < w - 1) v = Math.Max(v, f[i + 1]);
+                    if (y < h - 1)
+                    {
+                        v = Math.Max(v, f[i + w]);
+                        if (x < w - 1) v = Math.Max(v, f[i + w + 1]);
+                        if (x > 0) v = Math.Max(v, f[i + w - 1]);
+                    }
+                    f[i] = v = Math.Min(v, g[i]);
+                    if ((x < w - 1 && f[i + 1] < v && f[i + 1] < g[i + 1])
+                        || (y < h - 1 && ((f[i + w] < v && f[i + w] < g[i + w])
+                            || (x < w - 1 && f[i + w + 1] < v && f[i + w + 1] < g[i + w + 1])
+                            || (x > 0 && f[i + w - 1] < v && f[i + w - 1] < g[i + w - 1]))))
+                        queue.Push(i);
+                }
+                continue;
+            }
+            {
+                int i = row + w - 1;
+                float v = Math.Min(Math.Max(f[i], Math.Max(f[i + w], f[i + w - 1])), g[i]);
+                f[i] = v;
+                if ((f[i + w] < v && f[i + w] < g[i + w]) || (f[i + w - 1] < v && f[i + w - 1] < g[i + w - 1]))
+                    queue.Push(i);
+            }
+            for (int i = row + w - 2; i > row; i--)
+            {
+                float v = Math.Max(Math.Max(f[i], f[i + 1]), Math.Max(f[i + w], Math.Max(f[i + w + 1], f[i + w - 1])));
+                f[i] = v = Math.Min(v, g[i]);
+                if ((f[i + 1] < v && f[i + 1] < g[i + 1]) || (f[i + w] < v && f[i + w] < g[i + w])
+                    || (f[i + w + 1] < v && f[i + w + 1] < g[i + w + 1]) || (f[i + w - 1] < v && f[i + w - 1] < g[i + w - 1]))
+                    queue.Push(i);
+            }
+            {
+                int i = row;
+                float v = Math.Min(Math.Max(Math.Max(f[i], f[i + 1]), Math.Max(f[i + w], f[i + w + 1])), g[i]);
+                f[i] = v;
+                if ((f[i + 1] < v && f[i + 1] < g[i + 1]) || (f[i + w] < v && f[i + w] < g[i + w])
+                    || (f[i + w + 1] < v && f[i + w + 1] < g[i + w + 1]))
+                    queue.Push(i);
+            }
+        }
+        while (queue.TryPop(out int i))
+        {
+            int x = i % w, y = i - x;
+            float v = f[i];
+            bool left = x > 0, right = x < w - 1;
+            if (y > 0)
+            {
+                int u = i - w;
+                if (left) Raise(f, g, u - 1, v, ref queue);
+                Raise(f, g, u, v, ref queue);
+                if (right) Raise(f, g, u + 1, v, ref queue);
+            }
+            if (left) Raise(f, g, i - 1, v, ref queue);
+            if (right) Raise(f, g, i + 1, v, ref queue);
+            if (y < (h - 1) * w)
+            {
+                int d = i + w;
+                if (left) Raise(f, g, d - 1, v, ref queue);
+                Raise(f, g, d, v, ref queue);
+                if (right) Raise(f, g, d + 1, v, ref queue);
+            }
+        }
+        queue.Dispose();
+    }
+
+    private static void Raise(float[] f, float[] g, int q, float v, ref IntFifo queue)
+    {
+        if (f[q] < v && f[q] != g[q])
+        {
+            f[q] = Math.Min(v, g[q]);
+            queue.Push(q);
+        }
+    }
+
+    /// <summary>A growable ring of pixel indices on a pooled buffer.</summary>
+    private struct IntFifo(int capacity) : IDisposable
+    {
+        private int[] items = ArrayPool<int>.Shared.Rent(Math.Max(16, (int)BitOperations.RoundUpToPowerOf2((uint)capacity)));
+        private int head, count;
+
+        public void Push(int v)
+        {
+            if (count == items.Length)
+            {
+                var bigger = ArrayPool<int>.Shared.Rent(items.Length * 2);
+                int first = Math.Min(count, items.Length - head);
+                Array.Copy(items, head, bigger, 0, first);
+                Array.Copy(items, 0, bigger, first, count - first);
+                ArrayPool<int>.Shared.Return(items);
+                items = bigger;
+                head = 0;
+            }
+            int t = head + count;
+            if (t >= items.Length)
+                t -= items.Length;
+            items[t] = v;
+            count++;
+        }
+
+        public bool TryPop(out int v)
+        {
+            if (count == 0)
+            {
+                v = 0;
+                return false;
+            }
+            v = items[head];
+            if (++head == items.Length)
+                head = 0;
+            count--;
+            return true;
+        }
+
+        public readonly void Dispose() => ArrayPool<int>.Shared.Return(items);
     }
 
     /// <summary>
     /// Marker watershed by flooding, 4-connected, over the tissue: the relief is the inverted distance to the nearest
     /// line (quantised to ¼ px), with every line pixel on top, so each fibre fills its own interior first, a neck
     /// without a visible line is cut at its narrowest, and two fibres meet in the middle of the line between them
-    /// (the top level is flooded first in, first out from all sides). A bucket queue of linked lists keeps it
+    /// (the top level is flooded first in, first out from all sides). A bucket queue (FIFO per level) keeps it
     /// O(pixels); OpenCV's watershed floods by colour difference between neighbours, not by a relief.
     /// </summary>
     private static void Flood(int[] label, float[] dist, bool[] line, bool[] pale, bool[] tissue, byte[] sides, int w)
@@ -434,44 +538,118 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
         for (int i = 0; i < n; i++)
             maxD = Math.Max(maxD, dist[i]);
         int top = (int)(maxD * 4) + 2;
-        var level = new ushort[n];
+        var level = ArrayPool<ushort>.Shared.Rent(n);
+        // Glass takes no label: marked -1 here (the caller reads the flooded labels only as "equal to this fibre").
         for (int i = 0; i < n; i++)
+        {
             level[i] = (ushort)(pale[i] ? top : line[i] ? top - 1 : Math.Clamp((int)((maxD - dist[i]) * 4), 0, top - 2));
-        var head = new int[top + 1];
-        var tail = new int[top + 1];
-        Array.Fill(head, -1);
-        var next = new int[n];
+            if (label[i] == 0 && !tissue[i])
+                label[i] = -1;
+        }
+        var queue = new BucketQueue(n, top + 1);
         for (int i = 0; i < n; i++)
             if (label[i] > 0)
-            {
-                int lv = level[i];
-                next[i] = -1;
-                if (head[lv] < 0) head[lv] = i; else next[tail[lv]] = i;
-                tail[lv] = i;
-            }
+                queue.Push(level[i], i);
         for (int lv = 0; lv <= top; lv++)
         {
-            while (head[lv] >= 0)
+            while (queue.TryPop(lv, out int i))
             {
-                int i = head[lv];
-                head[lv] = next[i];
                 int sd = sides[i], l = label[i];
-                for (int k = 0; k < 4; k++)
+                int j;
+                if ((sd & Left) != 0 && label[j = i - 1] == 0)
                 {
-                    int j;
-                    if (k == 0) { if ((sd & Left) == 0) continue; j = i - 1; }
-                    else if (k == 1) { if ((sd & Right) == 0) continue; j = i + 1; }
-                    else if (k == 2) { if ((sd & Up) == 0) continue; j = i - w; }
-                    else { if ((sd & Down) == 0) continue; j = i + w; }
-                    if (label[j] != 0 || !tissue[j])
-                        continue;
                     label[j] = l;
-                    int q = Math.Max(lv, level[j]);
-                    next[j] = -1;
-                    if (head[q] < 0) head[q] = j; else next[tail[q]] = j;
-                    tail[q] = j;
+                    queue.Push(Math.Max(lv, level[j]), j);
+                }
+                if ((sd & Right) != 0 && label[j = i + 1] == 0)
+                {
+                    label[j] = l;
+                    queue.Push(Math.Max(lv, level[j]), j);
+                }
+                if ((sd & Up) != 0 && label[j = i - w] == 0)
+                {
+                    label[j] = l;
+                    queue.Push(Math.Max(lv, level[j]), j);
+                }
+                if ((sd & Down) != 0 && label[j = i + w] == 0)
+                {
+                    label[j] = l;
+                    queue.Push(Math.Max(lv, level[j]), j);
                 }
             }
+        }
+        queue.Dispose();
+        ArrayPool<ushort>.Shared.Return(level);
+    }
+
+    /// <summary>
+    /// First-in first-out queues of pixel indices, one per level, in blocks of one pooled buffer: each pixel enters
+    /// once, so the blocks never outnumber pixels / block + levels.
+    /// </summary>
+    private struct BucketQueue : IDisposable
+    {
+        private const int Block = 512;
+        private readonly int[] items, nextBlock, head, headPos, tail, tailPos;
+        private int free;
+
+        public BucketQueue(int pixels, int levels)
+        {
+            int blocks = pixels / Block + levels + 1;
+            items = ArrayPool<int>.Shared.Rent(blocks * Block);
+            nextBlock = ArrayPool<int>.Shared.Rent(blocks);
+            head = ArrayPool<int>.Shared.Rent(levels);
+            headPos = ArrayPool<int>.Shared.Rent(levels);
+            tail = ArrayPool<int>.Shared.Rent(levels);
+            tailPos = ArrayPool<int>.Shared.Rent(levels);
+            Array.Fill(head, -1, 0, levels);
+            Array.Fill(tail, -1, 0, levels);
+        }
+
+        public void Push(int level, int pixel)
+        {
+            int b = tail[level];
+            if (b < 0 || tailPos[level] == Block)
+            {
+                int nb = free++;
+                nextBlock[nb] = -1;
+                if (b < 0)
+                {
+                    head[level] = nb;
+                    headPos[level] = 0;
+                }
+                else
+                    nextBlock[b] = nb;
+                tail[level] = b = nb;
+                tailPos[level] = 0;
+            }
+            items[b * Block + tailPos[level]++] = pixel;
+        }
+
+        public bool TryPop(int level, out int pixel)
+        {
+            int b = head[level];
+            if (b < 0 || (b == tail[level] && headPos[level] == tailPos[level]))
+            {
+                pixel = 0;
+                return false;
+            }
+            if (headPos[level] == Block)
+            {
+                head[level] = b = nextBlock[b];
+                headPos[level] = 0;
+            }
+            pixel = items[b * Block + headPos[level]++];
+            return true;
+        }
+
+        public readonly void Dispose()
+        {
+            ArrayPool<int>.Shared.Return(items);
+            ArrayPool<int>.Shared.Return(nextBlock);
+            ArrayPool<int>.Shared.Return(head);
+            ArrayPool<int>.Shared.Return(headPos);
+            ArrayPool<int>.Shared.Return(tail);
+            ArrayPool<int>.Shared.Return(tailPos);
         }
     }
 
@@ -479,34 +657,43 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
     /// Pale lines belong to no fibre; of the rest of what a seed flooded, the fibre is the part connected to the seed
     /// (4-connected), so interstitial cells beyond a pale gap do not join it.
     /// </summary>
-    private static int[] KeepSeedConnected(int[] flooded, int[] seeds, bool[] pale, byte[] sides, int w)
+    private static int[] KeepSeedConnected(int[] flooded, int[] seeds, bool[]? pale, byte[] sides, int w)
     {
         int n = flooded.Length;
         var fibre = new int[n];
-        var queue = new int[n]; // each pixel enters once
+        var queue = ArrayPool<int>.Shared.Rent(n); // each pixel enters once
         int head = 0, tail = 0;
         for (int i = 0; i < n; i++)
-            if (seeds[i] > 0 && !pale[i])
+            if (seeds[i] > 0 && (pale is null || !pale[i]))
             {
                 fibre[i] = seeds[i];
                 queue[tail++] = i;
             }
         while (head < tail)
         {
-            int i = queue[head++], l = fibre[i], sd = sides[i];
-            void Visit(int j)
+            int i = queue[head++], l = fibre[i], sd = sides[i], j;
+            if ((sd & Left) != 0 && fibre[j = i - 1] == 0 && flooded[j] == l && (pale is null || !pale[j]))
             {
-                if (fibre[j] == 0 && flooded[j] == l && !pale[j])
-                {
-                    fibre[j] = l;
-                    queue[tail++] = j;
-                }
+                fibre[j] = l;
+                queue[tail++] = j;
             }
-            if ((sd & Left) != 0) Visit(i - 1);
-            if ((sd & Right) != 0) Visit(i + 1);
-            if ((sd & Up) != 0) Visit(i - w);
-            if ((sd & Down) != 0) Visit(i + w);
+            if ((sd & Right) != 0 && fibre[j = i + 1] == 0 && flooded[j] == l && (pale is null || !pale[j]))
+            {
+                fibre[j] = l;
+                queue[tail++] = j;
+            }
+            if ((sd & Up) != 0 && fibre[j = i - w] == 0 && flooded[j] == l && (pale is null || !pale[j]))
+            {
+                fibre[j] = l;
+                queue[tail++] = j;
+            }
+            if ((sd & Down) != 0 && fibre[j = i + w] == 0 && flooded[j] == l && (pale is null || !pale[j]))
+            {
+                fibre[j] = l;
+                queue[tail++] = j;
+            }
         }
+        ArrayPool<int>.Shared.Return(queue);
         return fibre;
     }
 
@@ -658,7 +845,7 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
         for (int i = 0; i < n; i++)
             if (filled[i] > 0 && te[i] <= r)
                 opened[i] = filled[i];
-        return KeepSeedConnected(opened, seeds, new bool[n], sides, w);
+        return KeepSeedConnected(opened, seeds, null, sides, w);
     }
 
     private List<DetectedFibre> Score(int[] label, int count, bool[] tissue, bool[] stained, bool[] blob, float[] dab, float[] hem, int w, int h, double px,
@@ -910,14 +1097,65 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
     private static float? MedianInTissue(Span<float> values, bool[] tissue)
     {
         // Every 7th pixel is plenty for a median and keeps the sort off the profile.
-        var sample = new List<float>(values.Length / 7 + 1);
+        var sample = ArrayPool<float>.Shared.Rent(values.Length / 7 + 1);
+        int count = 0;
+        bool plain = true;
         for (int i = 0; i < values.Length; i += 7)
             if (tissue[i])
-                sample.Add(values[i]);
-        if (sample.Count < 50)
-            return null;
-        sample.Sort();
-        return sample[sample.Count / 2];
+            {
+                float v = values[i];
+                sample[count++] = v;
+                plain &= v != 0 && !float.IsNaN(v);
+            }
+        float? median = null;
+        if (count >= 50)
+        {
+            var s = sample.AsSpan(0, count);
+            // Selection finds the value a sort puts in the middle when no two samples compare equal with different
+            // bits (±0) and none is NaN; otherwise the sort decides, as it always did.
+            if (plain)
+                median = Select(s, count / 2);
+            else
+            {
+                s.Sort();
+                median = s[count / 2];
+            }
+        }
+        ArrayPool<float>.Shared.Return(sample);
+        return median;
+    }
+
+    /// <summary>The k-th smallest value (0-based) of non-NaN values, by quickselect; reorders the span.</summary>
+    internal static float Select(Span<float> a, int k)
+    {
+        int lo = 0, hi = a.Length - 1;
+        while (hi > lo)
+        {
+            int mid = lo + (hi - lo) / 2;
+            float x = a[lo], y = a[mid], z = a[hi];
+            float p = x < y ? (y < z ? y : x < z ? z : x) : (x < z ? x : y < z ? z : y);
+            int i = lo, j = hi;
+            while (i <= j)
+            {
+                while (a[i] < p)
+                    i++;
+                while (a[j] > p)
+                    j--;
+                if (i <= j)
+                {
+                    (a[i], a[j]) = (a[j], a[i]);
+                    i++;
+                    j--;
+                }
+            }
+            if (k <= j)
+                hi = j;
+            else if (k >= i)
+                lo = i;
+            else
+                return a[k];
+        }
+        return a[k];
     }
 
     private static Mat Blur(Mat plane, double sigma)
