@@ -34,18 +34,15 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
         double px = ResampleBoth(region.Counterstain, region.Chromogen, region.Width, region.Height, mpp, settings.DetectionMicronsPerPixel, hemFull, dabFull);
         int fw = hemFull.Cols, fh = hemFull.Rows;
         double fx = region.Width / (double)fw, fy = region.Height / (double)fh;
-        var inTissue = new bool[fw * fh];
+        var inTissue = InTissue(region, fw, fh, fx, fy);
         int bx0 = fw, by0 = fh, bx1 = -1, by1 = -1;
         for (int y = 0, i = 0; y < fh; y++)
             for (int x = 0; x < fw; x++, i++)
-            {
-                var (lx, ly) = region.ToLevel0((x + 0.5) * fx - 0.5, (y + 0.5) * fy - 0.5);
-                if (inTissue[i] = region.Tissue.IsTissue(lx, ly))
+                if (inTissue[i])
                 {
                     bx0 = Math.Min(bx0, x); by0 = Math.Min(by0, y);
                     bx1 = Math.Max(bx1, x); by1 = Math.Max(by1, y);
                 }
-            }
         if (bx1 < 0)
             return [];
         // Work on the tissue's bounding box (plus a few pixels of glass): at a tissue edge much of a region is glass.
@@ -103,6 +100,46 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
     }
 
     /// <summary>
+    /// Which detection pixels lie on tissue (TissueMask.IsTissue at their level-0 centres). Without regions of
+    /// interest the mask lookup is separable (ToLevel0 shifts x and y apart; IsTissue maps x and y to a mask column
+    /// and row apart), so the columns and rows are mapped once each, with IsTissue's own arithmetic.
+    /// </summary>
+    private static bool[] InTissue(RegionPlanes region, int fw, int fh, double fx, double fy)
+    {
+        var inTissue = new bool[fw * fh];
+        var t = region.Tissue;
+        if (t.Region is not null)
+        {
+            for (int y = 0, i = 0; y < fh; y++)
+                for (int x = 0; x < fw; x++, i++)
+                {
+                    var (lx, ly) = region.ToLevel0((x + 0.5) * fx - 0.5, (y + 0.5) * fy - 0.5);
+                    inTissue[i] = t.IsTissue(lx, ly);
+                }
+            return inTissue;
+        }
+        if (t.Mask is not { } mask)
+        {
+            Array.Fill(inTissue, true);
+            return inTissue;
+        }
+        var column = new int[fw];
+        for (int x = 0; x < fw; x++)
+        {
+            double lx = region.ToLevel0((x + 0.5) * fx - 0.5, 0).X;
+            column[x] = Math.Clamp((int)(lx * t.Width / t.Level0Width), 0, t.Width - 1);
+        }
+        for (int y = 0, i = 0; y < fh; y++)
+        {
+            double ly = region.ToLevel0(0, (y + 0.5) * fy - 0.5).Y;
+            int row = Math.Clamp((int)(ly * t.Height / t.Level0Height), 0, t.Height - 1) * t.Width;
+            for (int x = 0; x < fw; x++, i++)
+                inTissue[i] = mask[row + column[x]] != 0;
+        }
+        return inTissue;
+    }
+
+    /// <summary>
     /// The tissue mask closed over a fibre's radius (FillMicrons): an unstained fibre on a pale section (little
     /// counterstain, no chromogen) can read as glass to the tissue detector, and a fibre must not need stain to be
     /// found. What the closing adds that really is glass is pale, so no fibre grows into it.
@@ -148,7 +185,10 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
         Cv2.MorphologyEx(odSmooth, opened, MorphTypes.Open, wide, borderType: BorderTypes.Replicate);
         Cv2.MorphologyEx(opened, level, MorphTypes.Close, shape, borderType: BorderTypes.Replicate);
         var lv = SpanF(level, n);
-        var (lmax, lmin) = Curvatures(odSmooth, px, median);
+        using var curvature = Curvatures(odSmooth, px, median, out float k);
+        var xx = SpanF(curvature.Xx, n);
+        var yy = SpanF(curvature.Yy, n);
+        var xy = SpanF(curvature.Xy, n);
         float paleK = (float)(1 - settings.ValleyContrast), darkK = (float)(1 + settings.RidgeContrast);
         float faintPale = (float)(1 - settings.LineContrast), faintDark = (float)(1 + settings.LineContrast);
         float valleyCurv = (float)settings.ValleyCurvature, ridgeCurv = (float)settings.RidgeCurvature;
@@ -163,12 +203,16 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
                 continue;
             float v = od[i];
             float lev = Math.Min(1, Math.Max(lv[i], gap) / median);
-            if (v < gap || (valleys && (v < paleK * lv[i] || (lmax[i] > valleyCurv * lev && v < faintPale * lv[i]))))
+            // The Hessian's eigenvalues, scale-normalised and relative to the median (see Curvatures).
+            float mean = (xx[i] + yy[i]) / 2, half = (xx[i] - yy[i]) / 2;
+            float root = MathF.Sqrt(half * half + xy[i] * xy[i]);
+            float lmax = (mean + root) * k, lmin = (mean - root) * k;
+            if (v < gap || (valleys && (v < paleK * lv[i] || (lmax > valleyCurv * lev && v < faintPale * lv[i]))))
             {
                 pale[i] = true;
                 lm[i] = 1;
             }
-            else if (ridges && (v > darkK * lv[i] || (lmin[i] < -ridgeCurv && lmax[i] > 0.5f * lmin[i] && v > faintDark * lv[i])))
+            else if (ridges && (v > darkK * lv[i] || (lmin < -ridgeCurv && lmax > 0.5f * lmin && v > faintDark * lv[i])))
                 lm[i] = 2;
         }
         var blob = DropInteriorBlobs(lineMat, pale, px);
@@ -283,33 +327,29 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
     /// it, a thin dark line a large negative λmin with λmax near 0 (a dark blob, a nucleus, has both negative). The
     /// curvature sees lines a pixel wide that a grey closing or opening at this resolution blurs below its contrast.
     /// </summary>
-    private (float[] Max, float[] Min) Curvatures(Mat odSmooth, double px, float median)
+    private Hessian Curvatures(Mat odSmooth, double px, float median, out float k)
     {
-        int n = odSmooth.Rows * odSmooth.Cols;
         double sigma = Math.Max(0.5, settings.LineMicrons / 3 / px);
         using var b = new Mat();
         Cv2.GaussianBlur(odSmooth, b, new Size(0, 0), sigma, sigma, BorderTypes.Reflect101);
-        using var dxx = new Mat();
-        using var dyy = new Mat();
-        using var dxy = new Mat();
+        var hessian = new Hessian(new Mat(), new Mat(), new Mat());
         // Sobel 3×3 second derivatives carry a weight of 4 across the derivative direction.
-        Cv2.Sobel(b, dxx, MatType.CV_32F, 2, 0, 3, 0.25, 0, BorderTypes.Reflect101);
-        Cv2.Sobel(b, dyy, MatType.CV_32F, 0, 2, 3, 0.25, 0, BorderTypes.Reflect101);
-        Cv2.Sobel(b, dxy, MatType.CV_32F, 1, 1, 3, 0.25, 0, BorderTypes.Reflect101);
-        var xx = SpanF(dxx, n);
-        var yy = SpanF(dyy, n);
-        var xy = SpanF(dxy, n);
-        var max = new float[n];
-        var min = new float[n];
-        float k = (float)(sigma * sigma / Math.Max(1e-3, median));
-        for (int i = 0; i < n; i++)
+        Cv2.Sobel(b, hessian.Xx, MatType.CV_32F, 2, 0, 3, 0.25, 0, BorderTypes.Reflect101);
+        Cv2.Sobel(b, hessian.Yy, MatType.CV_32F, 0, 2, 3, 0.25, 0, BorderTypes.Reflect101);
+        Cv2.Sobel(b, hessian.Xy, MatType.CV_32F, 1, 1, 3, 0.25, 0, BorderTypes.Reflect101);
+        // λ = (mean ± root) · k with mean = (xx + yy) / 2, root = √(((xx − yy) / 2)² + xy²), taken where needed.
+        k = (float)(sigma * sigma / Math.Max(1e-3, median));
+        return hessian;
+    }
+
+    private sealed record Hessian(Mat Xx, Mat Yy, Mat Xy) : IDisposable
+    {
+        public void Dispose()
         {
-            float mean = (xx[i] + yy[i]) / 2, half = (xx[i] - yy[i]) / 2;
-            float root = MathF.Sqrt(half * half + xy[i] * xy[i]);
-            max[i] = (mean + root) * k;
-            min[i] = (mean - root) * k;
+            Xx.Dispose();
+            Yy.Dispose();
+            Xy.Dispose();
         }
-        return (max, min);
     }
 
     /// <summary>
@@ -538,48 +578,47 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
         for (int i = 0; i < n; i++)
             maxD = Math.Max(maxD, dist[i]);
         int top = (int)(maxD * 4) + 2;
-        var level = ArrayPool<ushort>.Shared.Rent(n);
-        // Glass takes no label: marked -1 here (the caller reads the flooded labels only as "equal to this fibre").
+        var queue = new BucketQueue(n, top + 1);
+        // One array holds the state of every pixel, so a neighbour costs one read: a label (> 0), glass (-1, never
+        // flooded) or an unlabelled tissue pixel of relief level lv (-2 - lv). The caller reads the flooded labels
+        // only as "equal to this fibre".
         for (int i = 0; i < n; i++)
         {
-            level[i] = (ushort)(pale[i] ? top : line[i] ? top - 1 : Math.Clamp((int)((maxD - dist[i]) * 4), 0, top - 2));
-            if (label[i] == 0 && !tissue[i])
-                label[i] = -1;
-        }
-        var queue = new BucketQueue(n, top + 1);
-        for (int i = 0; i < n; i++)
+            int lv = pale[i] ? top : line[i] ? top - 1 : Math.Clamp((int)((maxD - dist[i]) * 4), 0, top - 2);
             if (label[i] > 0)
-                queue.Push(level[i], i);
+                queue.Push(lv, i);
+            else
+                label[i] = tissue[i] ? -2 - lv : -1;
+        }
         for (int lv = 0; lv <= top; lv++)
         {
             while (queue.TryPop(lv, out int i))
             {
                 int sd = sides[i], l = label[i];
-                int j;
-                if ((sd & Left) != 0 && label[j = i - 1] == 0)
+                int j, c;
+                if ((sd & Left) != 0 && (c = label[j = i - 1]) < -1)
                 {
                     label[j] = l;
-                    queue.Push(Math.Max(lv, level[j]), j);
+                    queue.Push(Math.Max(lv, -2 - c), j);
                 }
-                if ((sd & Right) != 0 && label[j = i + 1] == 0)
+                if ((sd & Right) != 0 && (c = label[j = i + 1]) < -1)
                 {
                     label[j] = l;
-                    queue.Push(Math.Max(lv, level[j]), j);
+                    queue.Push(Math.Max(lv, -2 - c), j);
                 }
-                if ((sd & Up) != 0 && label[j = i - w] == 0)
+                if ((sd & Up) != 0 && (c = label[j = i - w]) < -1)
                 {
                     label[j] = l;
-                    queue.Push(Math.Max(lv, level[j]), j);
+                    queue.Push(Math.Max(lv, -2 - c), j);
                 }
-                if ((sd & Down) != 0 && label[j = i + w] == 0)
+                if ((sd & Down) != 0 && (c = label[j = i + w]) < -1)
                 {
                     label[j] = l;
-                    queue.Push(Math.Max(lv, level[j]), j);
+                    queue.Push(Math.Max(lv, -2 - c), j);
                 }
             }
         }
         queue.Dispose();
-        ArrayPool<ushort>.Shared.Return(level);
     }
 
     /// <summary>
@@ -659,43 +698,50 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
     /// </summary>
     private static int[] KeepSeedConnected(int[] flooded, int[] seeds, bool[]? pale, byte[] sides, int w)
     {
+        // In place: a pixel kept for fibre l becomes Kept + l (no label reaches Kept), which no flooded label equals.
         int n = flooded.Length;
-        var fibre = new int[n];
         var queue = ArrayPool<int>.Shared.Rent(n); // each pixel enters once
         int head = 0, tail = 0;
         for (int i = 0; i < n; i++)
             if (seeds[i] > 0 && (pale is null || !pale[i]))
             {
-                fibre[i] = seeds[i];
+                flooded[i] = Kept + seeds[i];
                 queue[tail++] = i;
             }
         while (head < tail)
         {
-            int i = queue[head++], l = fibre[i], sd = sides[i], j;
-            if ((sd & Left) != 0 && fibre[j = i - 1] == 0 && flooded[j] == l && (pale is null || !pale[j]))
+            int i = queue[head++], l = flooded[i] - Kept, sd = sides[i], j;
+            if ((sd & Left) != 0 && flooded[j = i - 1] == l && (pale is null || !pale[j]))
             {
-                fibre[j] = l;
+                flooded[j] = Kept + l;
                 queue[tail++] = j;
             }
-            if ((sd & Right) != 0 && fibre[j = i + 1] == 0 && flooded[j] == l && (pale is null || !pale[j]))
+            if ((sd & Right) != 0 && flooded[j = i + 1] == l && (pale is null || !pale[j]))
             {
-                fibre[j] = l;
+                flooded[j] = Kept + l;
                 queue[tail++] = j;
             }
-            if ((sd & Up) != 0 && fibre[j = i - w] == 0 && flooded[j] == l && (pale is null || !pale[j]))
+            if ((sd & Up) != 0 && flooded[j = i - w] == l && (pale is null || !pale[j]))
             {
-                fibre[j] = l;
+                flooded[j] = Kept + l;
                 queue[tail++] = j;
             }
-            if ((sd & Down) != 0 && fibre[j = i + w] == 0 && flooded[j] == l && (pale is null || !pale[j]))
+            if ((sd & Down) != 0 && flooded[j = i + w] == l && (pale is null || !pale[j]))
             {
-                fibre[j] = l;
+                flooded[j] = Kept + l;
                 queue[tail++] = j;
             }
         }
         ArrayPool<int>.Shared.Return(queue);
-        return fibre;
+        for (int i = 0; i < n; i++)
+        {
+            int v = flooded[i];
+            flooded[i] = v > Kept ? v - Kept : 0;
+        }
+        return flooded;
     }
+
+    private const int Kept = 1 << 30;
 
     private const byte Left = 1, Right = 2, Up = 4, Down = 8;
 
@@ -813,7 +859,8 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
                         owner[k] = -1;
                 }
             }
-        var filled = (int[])fibre.Clone();
+        // The holes are where fibre is 0, so the fibres are filled in place.
+        var filled = fibre;
         for (int i = 0; i < n; i++)
             if (hl[i] > 0 && owner[hl[i]] > 0)
                 filled[i] = owner[hl[i]];
@@ -841,10 +888,10 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
         using var toEroded = new Mat();
         Cv2.DistanceTransform(notEroded, toEroded, DistanceTypes.L2, DistanceTransformMasks.Mask5);
         var te = SpanF(toEroded, n);
-        var opened = new int[n];
+        var opened = filled;
         for (int i = 0; i < n; i++)
-            if (filled[i] > 0 && te[i] <= r)
-                opened[i] = filled[i];
+            if (!(filled[i] > 0 && te[i] <= r))
+                opened[i] = 0;
         return KeepSeedConnected(opened, seeds, null, sides, w);
     }
 
