@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Numerics;
+using System.Runtime.InteropServices;
 using OpenCvSharp;
 using static HistoQuant.Measures.Planes;
 
@@ -303,10 +304,16 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
                 if (pale[i - 1] || pale[i + 1] || pale[i - w] || pale[i + w] || pale[i - w - 1] || pale[i - w + 1] || pale[i + w - 1] || pale[i + w + 1])
                     keep[k] = true;
             }
+        for (int x = 0; x < w; x++)
+        {
+            keep[lab[x]] = true;
+            keep[lab[(h - 1) * w + x]] = true;
+        }
         for (int y = 0; y < h; y++)
-            for (int x = 0; x < w; x++)
-                if ((x == 0 || y == 0 || x == w - 1 || y == h - 1) && lab[y * w + x] > 0)
-                    keep[lab[y * w + x]] = true;
+        {
+            keep[lab[y * w]] = true;
+            keep[lab[y * w + w - 1]] = true;
+        }
         var lm = Span8(lineMat, n);
         for (int i = 0; i < n; i++)
             if (lab[i] > 0 && !keep[lab[i]])
@@ -765,7 +772,8 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
     private static void MergeUnsupportedCuts(int[] fibre, int[] seeds, int count, bool[] line, int w, int h)
     {
         int n = fibre.Length;
-        var border = new Dictionary<(int, int), (int All, int Line)>();
+        // Keyed by the pair (a < b) packed in a long; enumerated in insertion order like the tuple-keyed map it replaces.
+        var border = new Dictionary<long, (int All, int Line)>();
         var points = new List<Point>?[count + 1];
         var area = new int[count + 1];
         for (int y = 0, i = 0; y < h; y++)
@@ -783,9 +791,10 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
                 {
                     if (j < 0 || fibre[j] <= 0 || fibre[j] == a)
                         continue;
-                    var key = a < fibre[j] ? (a, fibre[j]) : (fibre[j], a);
-                    var c = border.GetValueOrDefault(key);
-                    border[key] = (c.All + 1, c.Line + (line[i] || line[j] ? 1 : 0));
+                    int b = fibre[j];
+                    long key = a < b ? (long)a << 32 | (uint)b : (long)b << 32 | (uint)a;
+                    ref var c = ref CollectionsMarshal.GetValueRefOrAddDefault(border, key, out _);
+                    c = (c.All + 1, c.Line + (line[i] || line[j] ? 1 : 0));
                 }
             }
         if (border.Count == 0)
@@ -794,8 +803,9 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
         Point[] Hull(int l) => hulls[l] ??= points[l] is { Count: >= 3 } p ? Cv2.ConvexHull(p) : points[l]?.ToArray() ?? [];
         var root = Enumerable.Range(0, count + 1).ToArray();
         int Find(int l) => root[l] == l ? l : root[l] = Find(root[l]);
-        foreach (var ((a, b), c) in border.OrderBy(kv => (double)kv.Value.Line / kv.Value.All))
+        foreach (var (key, c) in border.OrderBy(kv => (double)kv.Value.Line / kv.Value.All))
         {
+            int a = (int)(key >> 32), b = (int)key;
             if (c.Line >= MinCutSupport * c.All || c.All < 3)
                 continue;
             int ra = Find(a), rb = Find(b);
@@ -911,12 +921,17 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
         var onGlass = new int[count + 1];
         using var stainedMat = new Mat(h, w, MatType.CV_8UC1, Scalar.All(0));
         var sm = Span8(stainedMat, n);
+        bool glass = false;
         for (int i = 0; i < n; i++)
             if (stained[i])
                 sm[i] = 255;
+            else
+                glass = true;
+        // Without glass in the crop no outline pixel lies near it (the distance map would be all but infinite).
         using var toGlassMat = new Mat();
-        Cv2.DistanceTransform(stainedMat, toGlassMat, DistanceTypes.L2, DistanceTransformMasks.Mask3);
-        var toGlass = SpanF(toGlassMat, n);
+        if (glass)
+            Cv2.DistanceTransform(stainedMat, toGlassMat, DistanceTypes.L2, DistanceTransformMasks.Mask3);
+        var toGlass = glass ? SpanF(toGlassMat, n) : default;
         var atSlideEdge = new bool[count + 1];
         var (atLeft, atTop, atRight, atBottom) = slideEdge;
         bool Membrane(int j, int l) => tissue[j] && label[j] != l;
@@ -933,7 +948,7 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
                     continue;
                 }
                 (edgePoints[l] ??= []).Add(new Point(x, y));
-                if (toGlass[i] <= GlassMicrons / px)
+                if (glass && toGlass[i] <= GlassMicrons / px)
                     onGlass[l]++;
                 if (frame || Membrane(i - 1, l) || Membrane(i + 1, l) || Membrane(i - w, l) || Membrane(i + w, l))
                     ne[i] = 0;
@@ -974,8 +989,11 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
                 area[l]++;
                 sx[l] += x;
                 sy[l] += y;
-                var b = boxes[l];
-                boxes[l] = (Math.Min(b.Item1, x), Math.Min(b.Item2, y), Math.Max(b.Item3, x), Math.Max(b.Item4, y));
+                if (outlines)
+                {
+                    var b = boxes[l];
+                    boxes[l] = (Math.Min(b.Item1, x), Math.Min(b.Item2, y), Math.Max(b.Item3, x), Math.Max(b.Item4, y));
+                }
                 if (hem[i] >= nucleusOd && depth[i] >= internalDepth)
                     internalNucleus[l]++;
                 if (blob[i])
