@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Numerics;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using OpenCvSharp;
 using static HistoQuant.Measures.Planes;
 
@@ -416,6 +418,10 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
     /// </summary>
     internal static void ReconstructByDilation(float[] f, float[] g, int w, int h)
     {
+        // Raster scans: the row already scanned is final, so its three-pixel maxima (with the pixel's own value) are
+        // taken a vector at a time; only the chain along the row (max with the previous pixel, min with g) is serial.
+        // f and g are distances (≥ +0, never NaN), on which every max and min is exact in any order.
+        var t = ArrayPool<float>.Shared.Rent(Math.Max(1, w));
         for (int y = 0; y < h; y++)
         {
             int row = y * w;
@@ -436,14 +442,10 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
                 }
                 continue;
             }
-            f[row] = Math.Min(Math.Max(f[row], Math.Max(f[row - w], f[row - w + 1])), g[row]);
-            for (int i = row + 1, end = row + w - 1; i < end; i++)
-            {
-                float v = Math.Max(Math.Max(f[i], f[i - 1]), Math.Max(f[i - w], Math.Max(f[i - w - 1], f[i - w + 1])));
-                f[i] = Math.Min(v, g[i]);
-            }
-            int e = row + w - 1;
-            f[e] = Math.Min(Math.Max(Math.Max(f[e], f[e - 1]), Math.Max(f[e - w], f[e - w - 1])), g[e]);
+            RowMax(f, row - w, row, t, w);
+            float prev = f[row] = Math.Min(t[0], g[row]);
+            for (int x = 1; x < w; x++)
+                f[row + x] = prev = MinS(MaxS(t[x], prev), g[row + x]);
         }
         var queue = new IntFifo(Math.Max(64, w * h / 16));
         for (int y = h - 1; y >= 0; y--)
@@ -471,30 +473,34 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
                 }
                 continue;
             }
+            RowMax(f, row + w, row, t, w);
+            float next = f[row + w - 1] = Math.Min(t[w - 1], g[row + w - 1]);
+            for (int x = w - 2; x >= 0; x--)
+                f[row + x] = next = MinS(MaxS(t[x], next), g[row + x]);
+            // A pixel joins the queue when it could still raise a neighbour scanned before it (right, below): those
+            // are final now as they were when the pixel was scanned, so the test runs after the row, in scan order.
             {
                 int i = row + w - 1;
-                float v = Math.Min(Math.Max(f[i], Math.Max(f[i + w], f[i + w - 1])), g[i]);
-                f[i] = v;
+                float v = f[i];
                 if ((f[i + w] < v && f[i + w] < g[i + w]) || (f[i + w - 1] < v && f[i + w - 1] < g[i + w - 1]))
                     queue.Push(i);
             }
             for (int i = row + w - 2; i > row; i--)
             {
-                float v = Math.Max(Math.Max(f[i], f[i + 1]), Math.Max(f[i + w], Math.Max(f[i + w + 1], f[i + w - 1])));
-                f[i] = v = Math.Min(v, g[i]);
+                float v = f[i];
                 if ((f[i + 1] < v && f[i + 1] < g[i + 1]) || (f[i + w] < v && f[i + w] < g[i + w])
                     || (f[i + w + 1] < v && f[i + w + 1] < g[i + w + 1]) || (f[i + w - 1] < v && f[i + w - 1] < g[i + w - 1]))
                     queue.Push(i);
             }
             {
                 int i = row;
-                float v = Math.Min(Math.Max(Math.Max(f[i], f[i + 1]), Math.Max(f[i + w], f[i + w + 1])), g[i]);
-                f[i] = v;
+                float v = f[i];
                 if ((f[i + 1] < v && f[i + 1] < g[i + 1]) || (f[i + w] < v && f[i + w] < g[i + w])
                     || (f[i + w + 1] < v && f[i + w + 1] < g[i + w + 1]))
                     queue.Push(i);
             }
         }
+        ArrayPool<float>.Shared.Return(t);
         while (queue.TryPop(out int i))
         {
             int x = i % w, y = i - x;
@@ -519,6 +525,34 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
         }
         queue.Dispose();
     }
+
+    /// <summary>t[x] = max of f at x in row <paramref name="row"/> and at x - 1, x, x + 1 in row <paramref name="other"/> (w ≥ 3).</summary>
+    private static void RowMax(float[] f, int other, int row, float[] t, int w)
+    {
+        t[0] = Math.Max(f[row], Math.Max(f[other], f[other + 1]));
+        int x = 1;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            ref float fr = ref MemoryMarshal.GetArrayDataReference(f);
+            ref float tr = ref MemoryMarshal.GetArrayDataReference(t);
+            for (; x + Vector256<float>.Count <= w - 1; x += Vector256<float>.Count)
+            {
+                var m = Vector256.Max(Vector256.LoadUnsafe(ref fr, (nuint)(other + x - 1)), Vector256.LoadUnsafe(ref fr, (nuint)(other + x)));
+                m = Vector256.Max(m, Vector256.LoadUnsafe(ref fr, (nuint)(other + x + 1)));
+                Vector256.Max(m, Vector256.LoadUnsafe(ref fr, (nuint)(row + x))).StoreUnsafe(ref tr, (nuint)x);
+            }
+        }
+        for (; x < w - 1; x++)
+            t[x] = Math.Max(Math.Max(f[row + x], f[other + x - 1]), Math.Max(f[other + x], f[other + x + 1]));
+        t[w - 1] = Math.Max(f[row + w - 1], Math.Max(f[other + w - 2], f[other + w - 1]));
+    }
+
+    // max and min of distances (never NaN, never -0): one instruction each where SSE is there.
+    private static float MaxS(float a, float b) =>
+        Sse.IsSupported ? Sse.MaxScalar(Vector128.CreateScalarUnsafe(a), Vector128.CreateScalarUnsafe(b)).ToScalar() : Math.Max(a, b);
+
+    private static float MinS(float a, float b) =>
+        Sse.IsSupported ? Sse.MinScalar(Vector128.CreateScalarUnsafe(a), Vector128.CreateScalarUnsafe(b)).ToScalar() : Math.Min(a, b);
 
     private static void Raise(float[] f, float[] g, int q, float v, ref IntFifo queue)
     {
