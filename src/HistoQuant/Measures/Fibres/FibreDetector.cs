@@ -1,3 +1,8 @@
+using System.Buffers;
+using System.Numerics;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using OpenCvSharp;
 using static HistoQuant.Measures.Planes;
 
@@ -32,18 +37,15 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
         double px = ResampleBoth(region.Counterstain, region.Chromogen, region.Width, region.Height, mpp, settings.DetectionMicronsPerPixel, hemFull, dabFull);
         int fw = hemFull.Cols, fh = hemFull.Rows;
         double fx = region.Width / (double)fw, fy = region.Height / (double)fh;
-        var inTissue = new bool[fw * fh];
+        var inTissue = InTissue(region, fw, fh, fx, fy);
         int bx0 = fw, by0 = fh, bx1 = -1, by1 = -1;
         for (int y = 0, i = 0; y < fh; y++)
             for (int x = 0; x < fw; x++, i++)
-            {
-                var (lx, ly) = region.ToLevel0((x + 0.5) * fx - 0.5, (y + 0.5) * fy - 0.5);
-                if (inTissue[i] = region.Tissue.IsTissue(lx, ly))
+                if (inTissue[i])
                 {
                     bx0 = Math.Min(bx0, x); by0 = Math.Min(by0, y);
                     bx1 = Math.Max(bx1, x); by1 = Math.Max(by1, y);
                 }
-            }
         if (bx1 < 0)
             return [];
         // Work on the tissue's bounding box (plus a few pixels of glass): at a tissue edge much of a region is glass.
@@ -96,7 +98,48 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
         using var hemSmooth = Blur(hem, sigma);
         var hs = SpanF(hemSmooth, n).ToArray();
         var dabRaw = SpanF(dab, n).ToArray();
-        return Score(fibre, count, tissue, stained, blob, dabRaw, hs, w, h, px, region, slideEdge, ToLevel0, outlines);
+        var scored = Score(fibre, count, tissue, stained, blob, dabRaw, hs, w, h, px, region, slideEdge, ToLevel0, outlines);
+        return scored;
+    }
+
+    /// <summary>
+    /// Which detection pixels lie on tissue (TissueMask.IsTissue at their level-0 centres). Without regions of
+    /// interest the mask lookup is separable (ToLevel0 shifts x and y apart; IsTissue maps x and y to a mask column
+    /// and row apart), so the columns and rows are mapped once each, with IsTissue's own arithmetic.
+    /// </summary>
+    private static bool[] InTissue(RegionPlanes region, int fw, int fh, double fx, double fy)
+    {
+        var inTissue = new bool[fw * fh];
+        var t = region.Tissue;
+        if (t.Region is not null)
+        {
+            for (int y = 0, i = 0; y < fh; y++)
+                for (int x = 0; x < fw; x++, i++)
+                {
+                    var (lx, ly) = region.ToLevel0((x + 0.5) * fx - 0.5, (y + 0.5) * fy - 0.5);
+                    inTissue[i] = t.IsTissue(lx, ly);
+                }
+            return inTissue;
+        }
+        if (t.Mask is not { } mask)
+        {
+            Array.Fill(inTissue, true);
+            return inTissue;
+        }
+        var column = new int[fw];
+        for (int x = 0; x < fw; x++)
+        {
+            double lx = region.ToLevel0((x + 0.5) * fx - 0.5, 0).X;
+            column[x] = Math.Clamp((int)(lx * t.Width / t.Level0Width), 0, t.Width - 1);
+        }
+        for (int y = 0, i = 0; y < fh; y++)
+        {
+            double ly = region.ToLevel0(0, (y + 0.5) * fy - 0.5).Y;
+            int row = Math.Clamp((int)(ly * t.Height / t.Level0Height), 0, t.Height - 1) * t.Width;
+            for (int x = 0; x < fw; x++, i++)
+                inTissue[i] = mask[row + column[x]] != 0;
+        }
+        return inTissue;
     }
 
     /// <summary>
@@ -145,7 +188,10 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
         Cv2.MorphologyEx(odSmooth, opened, MorphTypes.Open, wide, borderType: BorderTypes.Replicate);
         Cv2.MorphologyEx(opened, level, MorphTypes.Close, shape, borderType: BorderTypes.Replicate);
         var lv = SpanF(level, n);
-        var (lmax, lmin) = Curvatures(odSmooth, px, median);
+        using var curvature = Curvatures(odSmooth, px, median, out float k);
+        var xx = SpanF(curvature.Xx, n);
+        var yy = SpanF(curvature.Yy, n);
+        var xy = SpanF(curvature.Xy, n);
         float paleK = (float)(1 - settings.ValleyContrast), darkK = (float)(1 + settings.RidgeContrast);
         float faintPale = (float)(1 - settings.LineContrast), faintDark = (float)(1 + settings.LineContrast);
         float valleyCurv = (float)settings.ValleyCurvature, ridgeCurv = (float)settings.RidgeCurvature;
@@ -160,12 +206,16 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
                 continue;
             float v = od[i];
             float lev = Math.Min(1, Math.Max(lv[i], gap) / median);
-            if (v < gap || (valleys && (v < paleK * lv[i] || (lmax[i] > valleyCurv * lev && v < faintPale * lv[i]))))
+            // The Hessian's eigenvalues, scale-normalised and relative to the median (see Curvatures).
+            float mean = (xx[i] + yy[i]) / 2, half = (xx[i] - yy[i]) / 2;
+            float root = MathF.Sqrt(half * half + xy[i] * xy[i]);
+            float lmax = (mean + root) * k, lmin = (mean - root) * k;
+            if (v < gap || (valleys && (v < paleK * lv[i] || (lmax > valleyCurv * lev && v < faintPale * lv[i]))))
             {
                 pale[i] = true;
                 lm[i] = 1;
             }
-            else if (ridges && (v > darkK * lv[i] || (lmin[i] < -ridgeCurv && lmax[i] > 0.5f * lmin[i] && v > faintDark * lv[i])))
+            else if (ridges && (v > darkK * lv[i] || (lmin < -ridgeCurv && lmax > 0.5f * lmin && v > faintDark * lv[i])))
                 lm[i] = 2;
         }
         var blob = DropInteriorBlobs(lineMat, pale, px);
@@ -256,10 +306,16 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
                 if (pale[i - 1] || pale[i + 1] || pale[i - w] || pale[i + w] || pale[i - w - 1] || pale[i - w + 1] || pale[i + w - 1] || pale[i + w + 1])
                     keep[k] = true;
             }
+        for (int x = 0; x < w; x++)
+        {
+            keep[lab[x]] = true;
+            keep[lab[(h - 1) * w + x]] = true;
+        }
         for (int y = 0; y < h; y++)
-            for (int x = 0; x < w; x++)
-                if ((x == 0 || y == 0 || x == w - 1 || y == h - 1) && lab[y * w + x] > 0)
-                    keep[lab[y * w + x]] = true;
+        {
+            keep[lab[y * w]] = true;
+            keep[lab[y * w + w - 1]] = true;
+        }
         var lm = Span8(lineMat, n);
         for (int i = 0; i < n; i++)
             if (lab[i] > 0 && !keep[lab[i]])
@@ -280,33 +336,29 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
     /// it, a thin dark line a large negative λmin with λmax near 0 (a dark blob, a nucleus, has both negative). The
     /// curvature sees lines a pixel wide that a grey closing or opening at this resolution blurs below its contrast.
     /// </summary>
-    private (float[] Max, float[] Min) Curvatures(Mat odSmooth, double px, float median)
+    private Hessian Curvatures(Mat odSmooth, double px, float median, out float k)
     {
-        int n = odSmooth.Rows * odSmooth.Cols;
         double sigma = Math.Max(0.5, settings.LineMicrons / 3 / px);
         using var b = new Mat();
         Cv2.GaussianBlur(odSmooth, b, new Size(0, 0), sigma, sigma, BorderTypes.Reflect101);
-        using var dxx = new Mat();
-        using var dyy = new Mat();
-        using var dxy = new Mat();
+        var hessian = new Hessian(new Mat(), new Mat(), new Mat());
         // Sobel 3×3 second derivatives carry a weight of 4 across the derivative direction.
-        Cv2.Sobel(b, dxx, MatType.CV_32F, 2, 0, 3, 0.25, 0, BorderTypes.Reflect101);
-        Cv2.Sobel(b, dyy, MatType.CV_32F, 0, 2, 3, 0.25, 0, BorderTypes.Reflect101);
-        Cv2.Sobel(b, dxy, MatType.CV_32F, 1, 1, 3, 0.25, 0, BorderTypes.Reflect101);
-        var xx = SpanF(dxx, n);
-        var yy = SpanF(dyy, n);
-        var xy = SpanF(dxy, n);
-        var max = new float[n];
-        var min = new float[n];
-        float k = (float)(sigma * sigma / Math.Max(1e-3, median));
-        for (int i = 0; i < n; i++)
+        Cv2.Sobel(b, hessian.Xx, MatType.CV_32F, 2, 0, 3, 0.25, 0, BorderTypes.Reflect101);
+        Cv2.Sobel(b, hessian.Yy, MatType.CV_32F, 0, 2, 3, 0.25, 0, BorderTypes.Reflect101);
+        Cv2.Sobel(b, hessian.Xy, MatType.CV_32F, 1, 1, 3, 0.25, 0, BorderTypes.Reflect101);
+        // λ = (mean ± root) · k with mean = (xx + yy) / 2, root = √(((xx − yy) / 2)² + xy²), taken where needed.
+        k = (float)(sigma * sigma / Math.Max(1e-3, median));
+        return hessian;
+    }
+
+    private sealed record Hessian(Mat Xx, Mat Yy, Mat Xy) : IDisposable
+    {
+        public void Dispose()
         {
-            float mean = (xx[i] + yy[i]) / 2, half = (xx[i] - yy[i]) / 2;
-            float root = MathF.Sqrt(half * half + xy[i] * xy[i]);
-            max[i] = (mean + root) * k;
-            min[i] = (mean - root) * k;
+            Xx.Dispose();
+            Yy.Dispose();
+            Xy.Dispose();
         }
-        return (max, min);
     }
 
     /// <summary>
@@ -320,15 +372,15 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
         float dyn = (float)(settings.SeedDynamicMicrons / px), depth = (float)(settings.MarkerDepthMicrons / px);
         // Larger fibres need a larger dynamic: at least SeedDynamicFraction of a large fibre's inscribed radius (the
         // 95th percentile of the distance map), so small dips in a big fibre's distance map do not split it.
-        var deep = new List<float>(n / 7 + 1);
+        var deep = ArrayPool<float>.Shared.Rent(n / 7 + 1);
+        int deepCount = 0;
         for (int i = 0; i < n; i += 7)
             if (dist[i] > 0)
-                deep.Add(dist[i]);
-        if (deep.Count > 0)
-        {
-            deep.Sort();
-            dyn = Math.Max(dyn, (float)settings.SeedDynamicFraction * deep[(int)(deep.Count * 0.95)]);
-        }
+                deep[deepCount++] = dist[i];
+        // Positive distances: the k-th smallest by selection is the value a sort puts at k.
+        if (deepCount > 0)
+            dyn = Math.Max(dyn, (float)settings.SeedDynamicFraction * Select(deep.AsSpan(0, deepCount), (int)(deepCount * 0.95)));
+        ArrayPool<float>.Shared.Return(deep);
         var marker = new float[n];
         for (int i = 0; i < n; i++)
             marker[i] = Math.Max(0, dist[i] - dyn);
@@ -362,69 +414,202 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
     /// Grey reconstruction by dilation of <paramref name="f"/> under <paramref name="g"/> (f ≤ g), 8-connected, in
     /// place: Vincent's hybrid algorithm (1993), a forward and a backward raster scan and then a FIFO queue. Written
     /// here because OpenCV has no morphological reconstruction, and iterating Cv2.Dilate to convergence costs one pass
-    /// per pixel of the widest fibre.
+    /// per pixel of the widest fibre. The reconstruction is unique, so the order of the updates does not change it.
     /// </summary>
     internal static void ReconstructByDilation(float[] f, float[] g, int w, int h)
     {
+        // Raster scans: the row already scanned is final, so its three-pixel maxima (with the pixel's own value) are
+        // taken a vector at a time; only the chain along the row (max with the previous pixel, min with g) is serial.
+        // f and g are distances (≥ +0, never NaN), on which every max and min is exact in any order.
+        var t = ArrayPool<float>.Shared.Rent(Math.Max(1, w));
         for (int y = 0; y < h; y++)
-            for (int x = 0; x < w; x++)
-            {
-                int i = y * w + x;
-                float v = f[i];
-                if (x > 0) v = Math.Max(v, f[i - 1]);
-                if (y > 0)
-                {
-                    v = Math.Max(v, f[i - w]);
-                    if (x > 0) v = Math.Max(v, f[i - w - 1]);
-                    if (x < w - 1) v = Math.Max(v, f[i - w + 1]);
-                }
-                f[i] = Math.Min(v, g[i]);
-            }
-        var queue = new Queue<int>();
-        for (int y = h - 1; y >= 0; y--)
-            for (int x = w - 1; x >= 0; x--)
-            {
-                int i = y * w + x;
-                float v = f[i];
-                if (x < w - 1) v = Math.Max(v, f[i + 1]);
-                if (y < h - 1)
-                {
-                    v = Math.Max(v, f[i + w]);
-                    if (x < w - 1) v = Math.Max(v, f[i + w + 1]);
-                    if (x > 0) v = Math.Max(v, f[i + w - 1]);
-                }
-                f[i] = v = Math.Min(v, g[i]);
-                if ((x < w - 1 && f[i + 1] < v && f[i + 1] < g[i + 1])
-                    || (y < h - 1 && ((f[i + w] < v && f[i + w] < g[i + w])
-                        || (x < w - 1 && f[i + w + 1] < v && f[i + w + 1] < g[i + w + 1])
-                        || (x > 0 && f[i + w - 1] < v && f[i + w - 1] < g[i + w - 1]))))
-                    queue.Enqueue(i);
-            }
-        while (queue.TryDequeue(out int i))
         {
-            int x = i % w, y = i / w;
-            float v = f[i];
-            for (int dy = -1; dy <= 1; dy++)
-                for (int dx = -1; dx <= 1; dx++)
+            int row = y * w;
+            if (y == 0 || w < 3)
+            {
+                for (int x = 0; x < w; x++)
                 {
-                    int qx = x + dx, qy = y + dy;
-                    if ((dx == 0 && dy == 0) || qx < 0 || qy < 0 || qx >= w || qy >= h)
-                        continue;
-                    int q = qy * w + qx;
-                    if (f[q] < v && f[q] != g[q])
+                    int i = row + x;
+                    float v = f[i];
+                    if (x > 0) v = Math.Max(v, f[i - 1]);
+                    if (y > 0)
                     {
-                        f[q] = Math.Min(v, g[q]);
-                        queue.Enqueue(q);
+                        v = Math.Max(v, f[i - w]);
+                        if (x > 0) v = Math.Max(v, f[i - w - 1]);
+                        if (x < w - 1) v = Math.Max(v, f[i - w + 1]);
                     }
+                    f[i] = Math.Min(v, g[i]);
                 }
+                continue;
+            }
+            RowMax(f, row - w, row, t, w);
+            float prev = f[row] = Math.Min(t[0], g[row]);
+            for (int x = 1; x < w; x++)
+                f[row + x] = prev = MinS(MaxS(t[x], prev), g[row + x]);
         }
+        var queue = new IntFifo(Math.Max(64, w * h / 16));
+        for (int y = h - 1; y >= 0; y--)
+        {
+            int row = y * w;
+            if (y == h - 1 || w < 3)
+            {
+                for (int x = w - 1; x >= 0; x--)
+                {
+                    int i = row + x;
+                    float v = f[i];
+                    if (x < w - 1) v = Math.Max(v, f[i + 1]);
+                    if (y < h - 1)
+                    {
+                        v = Math.Max(v, f[i + w]);
+                        if (x < w - 1) v = Math.Max(v, f[i + w + 1]);
+                        if (x > 0) v = Math.Max(v, f[i + w - 1]);
+                    }
+                    f[i] = v = Math.Min(v, g[i]);
+                    if ((x < w - 1 && f[i + 1] < v && f[i + 1] < g[i + 1])
+                        || (y < h - 1 && ((f[i + w] < v && f[i + w] < g[i + w])
+                            || (x < w - 1 && f[i + w + 1] < v && f[i + w + 1] < g[i + w + 1])
+                            || (x > 0 && f[i + w - 1] < v && f[i + w - 1] < g[i + w - 1]))))
+                        queue.Push(i);
+                }
+                continue;
+            }
+            RowMax(f, row + w, row, t, w);
+            float next = f[row + w - 1] = Math.Min(t[w - 1], g[row + w - 1]);
+            for (int x = w - 2; x >= 0; x--)
+                f[row + x] = next = MinS(MaxS(t[x], next), g[row + x]);
+            // A pixel joins the queue when it could still raise a neighbour scanned before it (right, below): those
+            // are final now as they were when the pixel was scanned, so the test runs after the row, in scan order.
+            {
+                int i = row + w - 1;
+                float v = f[i];
+                if ((f[i + w] < v && f[i + w] < g[i + w]) || (f[i + w - 1] < v && f[i + w - 1] < g[i + w - 1]))
+                    queue.Push(i);
+            }
+            for (int i = row + w - 2; i > row; i--)
+            {
+                float v = f[i];
+                if ((f[i + 1] < v && f[i + 1] < g[i + 1]) || (f[i + w] < v && f[i + w] < g[i + w])
+                    || (f[i + w + 1] < v && f[i + w + 1] < g[i + w + 1]) || (f[i + w - 1] < v && f[i + w - 1] < g[i + w - 1]))
+                    queue.Push(i);
+            }
+            {
+                int i = row;
+                float v = f[i];
+                if ((f[i + 1] < v && f[i + 1] < g[i + 1]) || (f[i + w] < v && f[i + w] < g[i + w])
+                    || (f[i + w + 1] < v && f[i + w + 1] < g[i + w + 1]))
+                    queue.Push(i);
+            }
+        }
+        ArrayPool<float>.Shared.Return(t);
+        while (queue.TryPop(out int i))
+        {
+            int x = i % w, y = i - x;
+            float v = f[i];
+            bool left = x > 0, right = x < w - 1;
+            if (y > 0)
+            {
+                int u = i - w;
+                if (left) Raise(f, g, u - 1, v, ref queue);
+                Raise(f, g, u, v, ref queue);
+                if (right) Raise(f, g, u + 1, v, ref queue);
+            }
+            if (left) Raise(f, g, i - 1, v, ref queue);
+            if (right) Raise(f, g, i + 1, v, ref queue);
+            if (y < (h - 1) * w)
+            {
+                int d = i + w;
+                if (left) Raise(f, g, d - 1, v, ref queue);
+                Raise(f, g, d, v, ref queue);
+                if (right) Raise(f, g, d + 1, v, ref queue);
+            }
+        }
+        queue.Dispose();
+    }
+
+    /// <summary>t[x] = max of f at x in row <paramref name="row"/> and at x - 1, x, x + 1 in row <paramref name="other"/> (w ≥ 3).</summary>
+    private static void RowMax(float[] f, int other, int row, float[] t, int w)
+    {
+        t[0] = Math.Max(f[row], Math.Max(f[other], f[other + 1]));
+        int x = 1;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            ref float fr = ref MemoryMarshal.GetArrayDataReference(f);
+            ref float tr = ref MemoryMarshal.GetArrayDataReference(t);
+            for (; x + Vector256<float>.Count <= w - 1; x += Vector256<float>.Count)
+            {
+                var m = Vector256.Max(Vector256.LoadUnsafe(ref fr, (nuint)(other + x - 1)), Vector256.LoadUnsafe(ref fr, (nuint)(other + x)));
+                m = Vector256.Max(m, Vector256.LoadUnsafe(ref fr, (nuint)(other + x + 1)));
+                Vector256.Max(m, Vector256.LoadUnsafe(ref fr, (nuint)(row + x))).StoreUnsafe(ref tr, (nuint)x);
+            }
+        }
+        for (; x < w - 1; x++)
+            t[x] = Math.Max(Math.Max(f[row + x], f[other + x - 1]), Math.Max(f[other + x], f[other + x + 1]));
+        t[w - 1] = Math.Max(f[row + w - 1], Math.Max(f[other + w - 2], f[other + w - 1]));
+    }
+
+    // max and min of distances (never NaN, never -0): one instruction each where SSE is there.
+    private static float MaxS(float a, float b) =>
+        Sse.IsSupported ? Sse.MaxScalar(Vector128.CreateScalarUnsafe(a), Vector128.CreateScalarUnsafe(b)).ToScalar() : Math.Max(a, b);
+
+    private static float MinS(float a, float b) =>
+        Sse.IsSupported ? Sse.MinScalar(Vector128.CreateScalarUnsafe(a), Vector128.CreateScalarUnsafe(b)).ToScalar() : Math.Min(a, b);
+
+    private static void Raise(float[] f, float[] g, int q, float v, ref IntFifo queue)
+    {
+        if (f[q] < v && f[q] != g[q])
+        {
+            f[q] = Math.Min(v, g[q]);
+            queue.Push(q);
+        }
+    }
+
+    /// <summary>A growable ring of pixel indices on a pooled buffer.</summary>
+    private struct IntFifo(int capacity) : IDisposable
+    {
+        private int[] items = ArrayPool<int>.Shared.Rent(Math.Max(16, (int)BitOperations.RoundUpToPowerOf2((uint)capacity)));
+        private int head, count;
+
+        public void Push(int v)
+        {
+            if (count == items.Length)
+            {
+                var bigger = ArrayPool<int>.Shared.Rent(items.Length * 2);
+                int first = Math.Min(count, items.Length - head);
+                Array.Copy(items, head, bigger, 0, first);
+                Array.Copy(items, 0, bigger, first, count - first);
+                ArrayPool<int>.Shared.Return(items);
+                items = bigger;
+                head = 0;
+            }
+            int t = head + count;
+            if (t >= items.Length)
+                t -= items.Length;
+            items[t] = v;
+            count++;
+        }
+
+        public bool TryPop(out int v)
+        {
+            if (count == 0)
+            {
+                v = 0;
+                return false;
+            }
+            v = items[head];
+            if (++head == items.Length)
+                head = 0;
+            count--;
+            return true;
+        }
+
+        public readonly void Dispose() => ArrayPool<int>.Shared.Return(items);
     }
 
     /// <summary>
     /// Marker watershed by flooding, 4-connected, over the tissue: the relief is the inverted distance to the nearest
     /// line (quantised to ¼ px), with every line pixel on top, so each fibre fills its own interior first, a neck
     /// without a visible line is cut at its narrowest, and two fibres meet in the middle of the line between them
-    /// (the top level is flooded first in, first out from all sides). A bucket queue of linked lists keeps it
+    /// (the top level is flooded first in, first out from all sides). A bucket queue (FIFO per level) keeps it
     /// O(pixels); OpenCV's watershed floods by colour difference between neighbours, not by a relief.
     /// </summary>
     private static void Flood(int[] label, float[] dist, bool[] line, bool[] pale, bool[] tissue, byte[] sides, int w)
@@ -434,44 +619,117 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
         for (int i = 0; i < n; i++)
             maxD = Math.Max(maxD, dist[i]);
         int top = (int)(maxD * 4) + 2;
-        var level = new ushort[n];
+        var queue = new BucketQueue(n, top + 1);
+        // One array holds the state of every pixel, so a neighbour costs one read: a label (> 0), glass (-1, never
+        // flooded) or an unlabelled tissue pixel of relief level lv (-2 - lv). The caller reads the flooded labels
+        // only as "equal to this fibre".
         for (int i = 0; i < n; i++)
-            level[i] = (ushort)(pale[i] ? top : line[i] ? top - 1 : Math.Clamp((int)((maxD - dist[i]) * 4), 0, top - 2));
-        var head = new int[top + 1];
-        var tail = new int[top + 1];
-        Array.Fill(head, -1);
-        var next = new int[n];
-        for (int i = 0; i < n; i++)
+        {
+            int lv = pale[i] ? top : line[i] ? top - 1 : Math.Clamp((int)((maxD - dist[i]) * 4), 0, top - 2);
             if (label[i] > 0)
-            {
-                int lv = level[i];
-                next[i] = -1;
-                if (head[lv] < 0) head[lv] = i; else next[tail[lv]] = i;
-                tail[lv] = i;
-            }
+                queue.Push(lv, i);
+            else
+                label[i] = tissue[i] ? -2 - lv : -1;
+        }
         for (int lv = 0; lv <= top; lv++)
         {
-            while (head[lv] >= 0)
+            while (queue.TryPop(lv, out int i))
             {
-                int i = head[lv];
-                head[lv] = next[i];
                 int sd = sides[i], l = label[i];
-                for (int k = 0; k < 4; k++)
+                int j, c;
+                if ((sd & Left) != 0 && (c = label[j = i - 1]) < -1)
                 {
-                    int j;
-                    if (k == 0) { if ((sd & Left) == 0) continue; j = i - 1; }
-                    else if (k == 1) { if ((sd & Right) == 0) continue; j = i + 1; }
-                    else if (k == 2) { if ((sd & Up) == 0) continue; j = i - w; }
-                    else { if ((sd & Down) == 0) continue; j = i + w; }
-                    if (label[j] != 0 || !tissue[j])
-                        continue;
                     label[j] = l;
-                    int q = Math.Max(lv, level[j]);
-                    next[j] = -1;
-                    if (head[q] < 0) head[q] = j; else next[tail[q]] = j;
-                    tail[q] = j;
+                    queue.Push(Math.Max(lv, -2 - c), j);
+                }
+                if ((sd & Right) != 0 && (c = label[j = i + 1]) < -1)
+                {
+                    label[j] = l;
+                    queue.Push(Math.Max(lv, -2 - c), j);
+                }
+                if ((sd & Up) != 0 && (c = label[j = i - w]) < -1)
+                {
+                    label[j] = l;
+                    queue.Push(Math.Max(lv, -2 - c), j);
+                }
+                if ((sd & Down) != 0 && (c = label[j = i + w]) < -1)
+                {
+                    label[j] = l;
+                    queue.Push(Math.Max(lv, -2 - c), j);
                 }
             }
+        }
+        queue.Dispose();
+    }
+
+    /// <summary>
+    /// First-in first-out queues of pixel indices, one per level, in blocks of one pooled buffer: each pixel enters
+    /// once, so the blocks never outnumber pixels / block + levels.
+    /// </summary>
+    private struct BucketQueue : IDisposable
+    {
+        private const int Block = 512;
+        private readonly int[] items, nextBlock, head, headPos, tail, tailPos;
+        private int free;
+
+        public BucketQueue(int pixels, int levels)
+        {
+            int blocks = pixels / Block + levels + 1;
+            items = ArrayPool<int>.Shared.Rent(blocks * Block);
+            nextBlock = ArrayPool<int>.Shared.Rent(blocks);
+            head = ArrayPool<int>.Shared.Rent(levels);
+            headPos = ArrayPool<int>.Shared.Rent(levels);
+            tail = ArrayPool<int>.Shared.Rent(levels);
+            tailPos = ArrayPool<int>.Shared.Rent(levels);
+            Array.Fill(head, -1, 0, levels);
+            Array.Fill(tail, -1, 0, levels);
+        }
+
+        public void Push(int level, int pixel)
+        {
+            int b = tail[level];
+            if (b < 0 || tailPos[level] == Block)
+            {
+                int nb = free++;
+                nextBlock[nb] = -1;
+                if (b < 0)
+                {
+                    head[level] = nb;
+                    headPos[level] = 0;
+                }
+                else
+                    nextBlock[b] = nb;
+                tail[level] = b = nb;
+                tailPos[level] = 0;
+            }
+            items[b * Block + tailPos[level]++] = pixel;
+        }
+
+        public bool TryPop(int level, out int pixel)
+        {
+            int b = head[level];
+            if (b < 0 || (b == tail[level] && headPos[level] == tailPos[level]))
+            {
+                pixel = 0;
+                return false;
+            }
+            if (headPos[level] == Block)
+            {
+                head[level] = b = nextBlock[b];
+                headPos[level] = 0;
+            }
+            pixel = items[b * Block + headPos[level]++];
+            return true;
+        }
+
+        public readonly void Dispose()
+        {
+            ArrayPool<int>.Shared.Return(items);
+            ArrayPool<int>.Shared.Return(nextBlock);
+            ArrayPool<int>.Shared.Return(head);
+            ArrayPool<int>.Shared.Return(headPos);
+            ArrayPool<int>.Shared.Return(tail);
+            ArrayPool<int>.Shared.Return(tailPos);
         }
     }
 
@@ -479,36 +737,52 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
     /// Pale lines belong to no fibre; of the rest of what a seed flooded, the fibre is the part connected to the seed
     /// (4-connected), so interstitial cells beyond a pale gap do not join it.
     /// </summary>
-    private static int[] KeepSeedConnected(int[] flooded, int[] seeds, bool[] pale, byte[] sides, int w)
+    private static int[] KeepSeedConnected(int[] flooded, int[] seeds, bool[]? pale, byte[] sides, int w)
     {
+        // In place: a pixel kept for fibre l becomes Kept + l (no label reaches Kept), which no flooded label equals.
         int n = flooded.Length;
-        var fibre = new int[n];
-        var queue = new int[n]; // each pixel enters once
+        var queue = ArrayPool<int>.Shared.Rent(n); // each pixel enters once
         int head = 0, tail = 0;
         for (int i = 0; i < n; i++)
-            if (seeds[i] > 0 && !pale[i])
+            if (seeds[i] > 0 && (pale is null || !pale[i]))
             {
-                fibre[i] = seeds[i];
+                flooded[i] = Kept + seeds[i];
                 queue[tail++] = i;
             }
         while (head < tail)
         {
-            int i = queue[head++], l = fibre[i], sd = sides[i];
-            void Visit(int j)
+            int i = queue[head++], l = flooded[i] - Kept, sd = sides[i], j;
+            if ((sd & Left) != 0 && flooded[j = i - 1] == l && (pale is null || !pale[j]))
             {
-                if (fibre[j] == 0 && flooded[j] == l && !pale[j])
-                {
-                    fibre[j] = l;
-                    queue[tail++] = j;
-                }
+                flooded[j] = Kept + l;
+                queue[tail++] = j;
             }
-            if ((sd & Left) != 0) Visit(i - 1);
-            if ((sd & Right) != 0) Visit(i + 1);
-            if ((sd & Up) != 0) Visit(i - w);
-            if ((sd & Down) != 0) Visit(i + w);
+            if ((sd & Right) != 0 && flooded[j = i + 1] == l && (pale is null || !pale[j]))
+            {
+                flooded[j] = Kept + l;
+                queue[tail++] = j;
+            }
+            if ((sd & Up) != 0 && flooded[j = i - w] == l && (pale is null || !pale[j]))
+            {
+                flooded[j] = Kept + l;
+                queue[tail++] = j;
+            }
+            if ((sd & Down) != 0 && flooded[j = i + w] == l && (pale is null || !pale[j]))
+            {
+                flooded[j] = Kept + l;
+                queue[tail++] = j;
+            }
         }
-        return fibre;
+        ArrayPool<int>.Shared.Return(queue);
+        for (int i = 0; i < n; i++)
+        {
+            int v = flooded[i];
+            flooded[i] = v > Kept ? v - Kept : 0;
+        }
+        return flooded;
     }
+
+    private const int Kept = 1 << 30;
 
     private const byte Left = 1, Right = 2, Up = 4, Down = 8;
 
@@ -532,7 +806,8 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
     private static void MergeUnsupportedCuts(int[] fibre, int[] seeds, int count, bool[] line, int w, int h)
     {
         int n = fibre.Length;
-        var border = new Dictionary<(int, int), (int All, int Line)>();
+        // Keyed by the pair (a < b) packed in a long; enumerated in insertion order like the tuple-keyed map it replaces.
+        var border = new Dictionary<long, (int All, int Line)>();
         var points = new List<Point>?[count + 1];
         var area = new int[count + 1];
         for (int y = 0, i = 0; y < h; y++)
@@ -550,9 +825,10 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
                 {
                     if (j < 0 || fibre[j] <= 0 || fibre[j] == a)
                         continue;
-                    var key = a < fibre[j] ? (a, fibre[j]) : (fibre[j], a);
-                    var c = border.GetValueOrDefault(key);
-                    border[key] = (c.All + 1, c.Line + (line[i] || line[j] ? 1 : 0));
+                    int b = fibre[j];
+                    long key = a < b ? (long)a << 32 | (uint)b : (long)b << 32 | (uint)a;
+                    ref var c = ref CollectionsMarshal.GetValueRefOrAddDefault(border, key, out _);
+                    c = (c.All + 1, c.Line + (line[i] || line[j] ? 1 : 0));
                 }
             }
         if (border.Count == 0)
@@ -561,8 +837,9 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
         Point[] Hull(int l) => hulls[l] ??= points[l] is { Count: >= 3 } p ? Cv2.ConvexHull(p) : points[l]?.ToArray() ?? [];
         var root = Enumerable.Range(0, count + 1).ToArray();
         int Find(int l) => root[l] == l ? l : root[l] = Find(root[l]);
-        foreach (var ((a, b), c) in border.OrderBy(kv => (double)kv.Value.Line / kv.Value.All))
+        foreach (var (key, c) in border.OrderBy(kv => (double)kv.Value.Line / kv.Value.All))
         {
+            int a = (int)(key >> 32), b = (int)key;
             if (c.Line >= MinCutSupport * c.All || c.All < 3)
                 continue;
             int ra = Find(a), rb = Find(b);
@@ -626,7 +903,8 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
                         owner[k] = -1;
                 }
             }
-        var filled = (int[])fibre.Clone();
+        // The holes are where fibre is 0, so the fibres are filled in place.
+        var filled = fibre;
         for (int i = 0; i < n; i++)
             if (hl[i] > 0 && owner[hl[i]] > 0)
                 filled[i] = owner[hl[i]];
@@ -654,11 +932,11 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
         using var toEroded = new Mat();
         Cv2.DistanceTransform(notEroded, toEroded, DistanceTypes.L2, DistanceTransformMasks.Mask5);
         var te = SpanF(toEroded, n);
-        var opened = new int[n];
+        var opened = filled;
         for (int i = 0; i < n; i++)
-            if (filled[i] > 0 && te[i] <= r)
-                opened[i] = filled[i];
-        return KeepSeedConnected(opened, seeds, new bool[n], sides, w);
+            if (!(filled[i] > 0 && te[i] <= r))
+                opened[i] = 0;
+        return KeepSeedConnected(opened, seeds, null, sides, w);
     }
 
     private List<DetectedFibre> Score(int[] label, int count, bool[] tissue, bool[] stained, bool[] blob, float[] dab, float[] hem, int w, int h, double px,
@@ -677,12 +955,17 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
         var onGlass = new int[count + 1];
         using var stainedMat = new Mat(h, w, MatType.CV_8UC1, Scalar.All(0));
         var sm = Span8(stainedMat, n);
+        bool glass = false;
         for (int i = 0; i < n; i++)
             if (stained[i])
                 sm[i] = 255;
+            else
+                glass = true;
+        // Without glass in the crop no outline pixel lies near it (the distance map would be all but infinite).
         using var toGlassMat = new Mat();
-        Cv2.DistanceTransform(stainedMat, toGlassMat, DistanceTypes.L2, DistanceTransformMasks.Mask3);
-        var toGlass = SpanF(toGlassMat, n);
+        if (glass)
+            Cv2.DistanceTransform(stainedMat, toGlassMat, DistanceTypes.L2, DistanceTransformMasks.Mask3);
+        var toGlass = glass ? SpanF(toGlassMat, n) : default;
         var atSlideEdge = new bool[count + 1];
         var (atLeft, atTop, atRight, atBottom) = slideEdge;
         bool Membrane(int j, int l) => tissue[j] && label[j] != l;
@@ -699,7 +982,7 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
                     continue;
                 }
                 (edgePoints[l] ??= []).Add(new Point(x, y));
-                if (toGlass[i] <= GlassMicrons / px)
+                if (glass && toGlass[i] <= GlassMicrons / px)
                     onGlass[l]++;
                 if (frame || Membrane(i - 1, l) || Membrane(i + 1, l) || Membrane(i - w, l) || Membrane(i + w, l))
                     ne[i] = 0;
@@ -740,8 +1023,11 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
                 area[l]++;
                 sx[l] += x;
                 sy[l] += y;
-                var b = boxes[l];
-                boxes[l] = (Math.Min(b.Item1, x), Math.Min(b.Item2, y), Math.Max(b.Item3, x), Math.Max(b.Item4, y));
+                if (outlines)
+                {
+                    var b = boxes[l];
+                    boxes[l] = (Math.Min(b.Item1, x), Math.Min(b.Item2, y), Math.Max(b.Item3, x), Math.Max(b.Item4, y));
+                }
                 if (hem[i] >= nucleusOd && depth[i] >= internalDepth)
                     internalNucleus[l]++;
                 if (blob[i])
@@ -910,14 +1196,65 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
     private static float? MedianInTissue(Span<float> values, bool[] tissue)
     {
         // Every 7th pixel is plenty for a median and keeps the sort off the profile.
-        var sample = new List<float>(values.Length / 7 + 1);
+        var sample = ArrayPool<float>.Shared.Rent(values.Length / 7 + 1);
+        int count = 0;
+        bool plain = true;
         for (int i = 0; i < values.Length; i += 7)
             if (tissue[i])
-                sample.Add(values[i]);
-        if (sample.Count < 50)
-            return null;
-        sample.Sort();
-        return sample[sample.Count / 2];
+            {
+                float v = values[i];
+                sample[count++] = v;
+                plain &= v != 0 && !float.IsNaN(v);
+            }
+        float? median = null;
+        if (count >= 50)
+        {
+            var s = sample.AsSpan(0, count);
+            // Selection finds the value a sort puts in the middle when no two samples compare equal with different
+            // bits (±0) and none is NaN; otherwise the sort decides, as it always did.
+            if (plain)
+                median = Select(s, count / 2);
+            else
+            {
+                s.Sort();
+                median = s[count / 2];
+            }
+        }
+        ArrayPool<float>.Shared.Return(sample);
+        return median;
+    }
+
+    /// <summary>The k-th smallest value (0-based) of non-NaN values, by quickselect; reorders the span.</summary>
+    internal static float Select(Span<float> a, int k)
+    {
+        int lo = 0, hi = a.Length - 1;
+        while (hi > lo)
+        {
+            int mid = lo + (hi - lo) / 2;
+            float x = a[lo], y = a[mid], z = a[hi];
+            float p = x < y ? (y < z ? y : x < z ? z : x) : (x < z ? x : y < z ? z : y);
+            int i = lo, j = hi;
+            while (i <= j)
+            {
+                while (a[i] < p)
+                    i++;
+                while (a[j] > p)
+                    j--;
+                if (i <= j)
+                {
+                    (a[i], a[j]) = (a[j], a[i]);
+                    i++;
+                    j--;
+                }
+            }
+            if (k <= j)
+                hi = j;
+            else if (k >= i)
+                lo = i;
+            else
+                return a[k];
+        }
+        return a[k];
     }
 
     private static Mat Blur(Mat plane, double sigma)
