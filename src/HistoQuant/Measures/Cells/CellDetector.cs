@@ -25,6 +25,7 @@ public sealed class CellDetector(CellSettings settings, CellMeasurement measurem
     public List<DetectedCell> Detect(float[] counterstain, float[] chromogen, int width, int height, double mpp,
         Func<double, double, bool> keep, Func<double, double, (double X, double Y)> toLevel0, bool outlines, bool odSum = false)
     {
+        using var scratch = Scratch.Begin();
         // QuPath's requestedPixelSizeMicrons: a negative value is a multiple of the image's own pixel size.
         double target = settings.DetectionMicronsPerPixel < 0 ? mpp * -settings.DetectionMicronsPerPixel : settings.DetectionMicronsPerPixel;
         var (det, dab, w, h, px) = Resample(counterstain, chromogen, width, height, mpp, target);
@@ -35,14 +36,14 @@ public sealed class CellDetector(CellSettings settings, CellMeasurement measurem
         float[] hem = det;
         if (settings.DetectOnHematoxylinPlusDab)
         {
-            var sum = new float[n];
+            var sum = Scratch.Uninitialized<float>(n);
             for (int i = 0; i < n; i++)
                 sum[i] = det[i] + dab[i];
             det = sum;
         }
         if (settings.ExcludeDab && odSum)
         {
-            hem = new float[n];
+            hem = Scratch.Uninitialized<float>(n);
             for (int i = 0; i < n; i++)
                 hem[i] = det[i] - dab[i];
         }
@@ -73,7 +74,7 @@ public sealed class CellDetector(CellSettings settings, CellMeasurement measurem
         }
 
         // Grow nuclei into cells: every pixel within the expansion distance joins its nearest nucleus.
-        var cellOf = new int[n];
+        var cellOf = Scratch.Zeroed<int>(n);
         if (count > 0)
             Expand(lab, cellOf, w, h, settings.CellExpansionMicrons / px);
         var cellArea = new int[count + 1];
@@ -173,10 +174,10 @@ public sealed class CellDetector(CellSettings settings, CellMeasurement measurem
         if (expansion <= 0)
             return;
         float limit = (float)(expansion * expansion);
-        var source = new int[n];
-        var best = new float[n];
-        Array.Fill(best, float.PositiveInfinity);
-        var queue = new int[Math.Max(64, n / 8)];
+        var source = Scratch.Zeroed<int>(n);
+        var best = Scratch.Uninitialized<float>(n);
+        best.AsSpan(0, n).Fill(float.PositiveInfinity);
+        var queue = Scratch.Uninitialized<int>(Math.Max(64, n / 8));
         int head = 0, tail = 0;
         void Push(int q)
         {
@@ -223,6 +224,9 @@ public sealed class CellDetector(CellSettings settings, CellMeasurement measurem
                     }
                 }
         }
+        Scratch.Release(source);
+        Scratch.Release(best);
+        Scratch.Release(queue);
     }
 
     /// <summary>Both planes at the detection pixel size (area averaging); QuPath never goes finer than the image.</summary>
@@ -234,7 +238,7 @@ public sealed class CellDetector(CellSettings settings, CellMeasurement measurem
         int w = Math.Max(1, (int)Math.Round(width * scale)), h = Math.Max(1, (int)Math.Round(height * scale));
         float[] One(float[] plane)
         {
-            var result = new float[w * h];
+            var result = Scratch.Uninitialized<float>(w * h);
             fixed (float* s = plane, d = result)
             {
                 using var src = Mat.FromPixelData(height, width, MatType.CV_32FC1, (IntPtr)s);
@@ -246,7 +250,8 @@ public sealed class CellDetector(CellSettings settings, CellMeasurement measurem
         return (One(counterstain), One(chromogen), w, h, mpp * width / w);
     }
 
-    private static float[] Exact(float[] plane, int n) => plane.Length == n ? plane : plane[..n];
+    // Everything downstream reads the first n values only: a longer (pooled) plane needs no copy.
+    private static float[] Exact(float[] plane, int n) => plane.Length >= n ? plane : throw new ArgumentException("plane smaller than its size");
 
     private List<DetectedCell> StainedObjectsWithoutNucleus(float[] dab, int w, int h, double px, int[] nucleus,
         Func<double, double, bool> keep, Func<double, double, (double, double)> toLevel0, bool outlines)

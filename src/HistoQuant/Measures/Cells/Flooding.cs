@@ -29,8 +29,8 @@ public static class Flooding
         var head = new int[levels];
         var tail = new int[levels];
         Array.Fill(head, -1);
-        var next = new int[n];
-        var queued = new bool[n];
+        var next = Scratch.Uninitialized<int>(n);
+        var queued = Scratch.Zeroed<bool>(n);
         int cur = levels - 1;
         Span<int> around = stackalloc int[4];
         int seedScan = 0;
@@ -104,6 +104,8 @@ public static class Flooding
             p = head[cur];
             head[cur] = next[p];
         }
+        Scratch.Release(next);
+        Scratch.Release(queued);
     }
 
     /// <summary>4-connected components of the non-zero pixels of a mask, labelled 1..count (in raster order of first pixel).</summary>
@@ -111,7 +113,7 @@ public static class Flooding
     {
         if (w * h < 1 << 16)
             return SmallComponents(mask, w, h, out count); // OpenCV's per-call overhead dominates on small images
-        var labels = new int[w * h];
+        var labels = Scratch.Uninitialized<int>(w * h);
         fixed (byte* mp = mask)
         fixed (int* lp = labels)
         {
@@ -131,7 +133,7 @@ public static class Flooding
     public static int[] SteepestAscentBasins(float[] plane, int w, int h, float floor, out int count)
     {
         int n = w * h;
-        var up = new int[n];
+        var up = Scratch.Uninitialized<int>(n);
         for (int y = 0; y < h; y++)
         {
             int y0 = y > 0 ? -1 : 0, y1 = y < h - 1 ? 1 : 0;
@@ -194,7 +196,7 @@ public static class Flooding
                     break;
                 }
         }
-        var labels = new int[n];
+        var labels = Scratch.Zeroed<int>(n);
         count = 0;
         for (int i = 0; i < n; i++)
             if (up[i] == i)
@@ -202,6 +204,7 @@ public static class Flooding
         for (int i = 0; i < n; i++)
             if (up[i] >= 0)
                 labels[i] = labels[Root(up, i)];
+        Scratch.Release(up);
         return labels;
     }
 

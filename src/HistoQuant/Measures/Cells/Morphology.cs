@@ -253,16 +253,17 @@ public static class Morphology
     public static byte[] HMaxima(float[] plane, int w, int h, float height, float floor)
     {
         int n = w * h;
-        var rec = new float[n];
+        var rec = Scratch.Uninitialized<float>(n);
         for (int i = 0; i < n; i++)
             rec[i] = plane[i] - height;
         ReconstructByDilation(rec, plane, w, h);
         // The tops of the h-dome transform (plane − reconstruction) reach `height` exactly at the kept maxima.
-        var mask = new byte[n];
+        var mask = Scratch.Zeroed<byte>(n);
         float near = height * 0.999f;
         for (int i = 0; i < n; i++)
             if (plane[i] > floor && plane[i] - rec[i] >= near)
                 mask[i] = 255;
+        Scratch.Release(rec);
         return mask;
     }
 
@@ -299,7 +300,7 @@ public static class Morphology
     {
         int n = w * h;
         const float Far = 1e20f;
-        var d = new float[n];
+        var d = Scratch.Uninitialized<float>(n);
         for (int i = 0; i < n; i++)
             d[i] = mask[i] == 0 ? 0 : Far;
         int m = Math.Max(w, h);

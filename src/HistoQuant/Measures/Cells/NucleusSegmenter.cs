@@ -33,7 +33,7 @@ public static class NucleusSegmenter
     {
         int n = w * h;
         float threshold = (float)s.NucleusThreshold;
-        float[] work = s.MedianRadiusMicrons / px > 0 ? Morphology.Median(detection, w, h, s.MedianRadiusMicrons / px) : (float[])detection.Clone();
+        float[] work = s.MedianRadiusMicrons / px > 0 ? Morphology.Median(detection, w, h, s.MedianRadiusMicrons / px) : Copy(detection, n);
         if (s.ExcludeDab)
             ExcludeDab(work, hematoxylin, dab, w, h);
 
@@ -50,6 +50,7 @@ public static class NucleusSegmenter
                 var background = Background(work, w, h, radius, s.BackgroundByReconstruction, s.MaxBackground, out backgroundMask);
                 for (int i = 0; i < n; i++)
                     work[i] -= background[i];
+                Scratch.Release(background);
                 measure = work;
             }
             else
@@ -68,6 +69,7 @@ public static class NucleusSegmenter
                 work[i] -= background[i];
                 smoothed[i] -= background[i];
             }
+            Scratch.Release(background);
             measure = work;
             log = Laplacian(smoothed, w, h);
         }
@@ -79,6 +81,7 @@ public static class NucleusSegmenter
         for (int i = 0; i < n; i++)
             if (!(log[i] > 0))
                 mask[i] = 0;
+        Scratch.Release(log);
         if (s.WatershedPostProcess)
         {
             Morphology.FillHoles(mask, w, h);
@@ -90,16 +93,23 @@ public static class NucleusSegmenter
         if (sigma > 1.5)
         {
             var fine = LaplacianOfGaussian(detection, w, h, 1.0);
-            var inner = (byte[])mask.Clone();
+            var inner = Copy(mask, n);
             Erode3x3(inner, w, h);
             for (int i = 0; i < n; i++)
                 mask[i] = inner[i] != 0 || (mask[i] != 0 && fine[i] > 0) ? (byte)255 : (byte)0;
+            Scratch.Release(fine);
+            Scratch.Release(inner);
         }
 
         // Objects; drop those below the threshold or outside the area limits; relabel 1..count.
         var labels = Flooding.Components(mask, w, h, out int objects);
+        Scratch.Release(mask);
         if (s.MergeRatio is { } ratio && objects > 1)
-            objects = MergeWithoutValley(labels, objects, smoothed ?? Smoothed(work, w, h, sigma / 2), w, h, (float)ratio);
+        {
+            smoothed ??= Smoothed(work, w, h, sigma / 2);
+            objects = MergeWithoutValley(labels, objects, smoothed, w, h, (float)ratio);
+        }
+        Scratch.Release(smoothed);
         var area = new int[objects + 1];
         var total = new double[objects + 1];
         for (int i = 0; i < n; i++)
@@ -137,7 +147,9 @@ public static class NucleusSegmenter
         int fragmentCount;
         if (quPathMaxima)
         {
-            fragments = Flooding.Components(Morphology.HMaxima(log, w, h, 0.001f, 0f), w, h, out fragmentCount);
+            var maxima = Morphology.HMaxima(log, w, h, 0.001f, 0f);
+            fragments = Flooding.Components(maxima, w, h, out fragmentCount);
+            Scratch.Release(maxima);
             Flooding.Flood(log, fragments, w, h, 0f, lines: false);
         }
         else
@@ -158,10 +170,11 @@ public static class NucleusSegmenter
         var keep = new bool[fragmentCount + 1];
         for (int f = 1; f <= fragmentCount; f++)
             keep[f] = pixels[f] > 0 && sum[f] / pixels[f] > threshold && !onBackground[f];
-        var mask = new byte[n];
+        var mask = Scratch.Zeroed<byte>(n);
         for (int i = 0; i < n; i++)
             if (fragments[i] > 0 && keep[fragments[i]])
                 mask[i] = 255;
+        Scratch.Release(fragments);
         return mask;
     }
 
@@ -283,7 +296,7 @@ public static class NucleusSegmenter
 
     private static float[] Smoothed(float[] image, int w, int h, double sigma)
     {
-        var result = new float[w * h];
+        var result = Scratch.Uninitialized<float>(w * h);
         unsafe
         {
             fixed (float* src = image, dst = result)
@@ -304,7 +317,7 @@ public static class NucleusSegmenter
     public static float[] Background(float[] image, int w, int h, double radius, bool byReconstruction, double maxBackground, out byte[]? mask)
     {
         int n = w * h;
-        var background = new float[n];
+        var background = Scratch.Uninitialized<float>(n);
         mask = null;
         unsafe
         {
@@ -318,7 +331,7 @@ public static class NucleusSegmenter
                     byte[]? m = null;
                     for (int i = 0; i < n; i++)
                         if (background[i] > maxBackground)
-                            (m ??= new byte[n])[i] = 255;
+                            (m ??= Scratch.Zeroed<byte>(n))[i] = 255;
                     if (m is not null)
                     {
                         fixed (byte* mp = m)
@@ -355,8 +368,8 @@ public static class NucleusSegmenter
         // A quarter of the resolution while the radius stays at 3 px or more, else half.
         int f = radius >= 12 && w >= 16 && h >= 16 ? 4 : 2;
         int hw = (w + f - 1) / f, hh = (h + f - 1) / f;
-        var small = new float[hw * hh];
-        var background = new float[w * h];
+        var small = Scratch.Uninitialized<float>(hw * hh);
+        var background = Scratch.Uninitialized<float>(w * h);
         fixed (float* src = image, dst = small)
         {
             using var s = Mat.FromPixelData(h, w, MatType.CV_32FC1, (IntPtr)src);
@@ -370,16 +383,19 @@ public static class NucleusSegmenter
             using var d = Mat.FromPixelData(h, w, MatType.CV_32FC1, (IntPtr)dst);
             Cv2.Resize(s, d, new Size(w, h), 0, 0, InterpolationFlags.Linear);
         }
+        Scratch.Release(small);
+        Scratch.Release(smallBackground);
         mask = null;
         if (smallMask is not null)
         {
-            mask = new byte[w * h];
+            mask = Scratch.Uninitialized<byte>(w * h);
             for (int y = 0; y < h; y++)
                 for (int x = 0; x < w; x++)
                     mask[y * w + x] = smallMask[Math.Min(hh - 1, y / f) * hw + Math.Min(hw - 1, x / f)];
+            Scratch.Release(smallMask);
         }
         // The background never exceeds the image (it was rebuilt under the half-resolution image).
-        for (int i = 0; i < background.Length; i++)
+        for (int i = 0, n = w * h; i < n; i++)
             if (background[i] > image[i])
                 background[i] = image[i];
         return background;
@@ -388,7 +404,7 @@ public static class NucleusSegmenter
     /// <summary>The 4-neighbour Laplacian with the sign that makes bright blobs positive (edges repeated).</summary>
     public static unsafe float[] Laplacian(float[] image, int w, int h)
     {
-        var result = new float[w * h];
+        var result = Scratch.Uninitialized<float>(w * h);
         fixed (float* src = image, dst = result)
         {
             using var srcMat = Mat.FromPixelData(h, w, MatType.CV_32FC1, (IntPtr)src);
@@ -402,7 +418,7 @@ public static class NucleusSegmenter
     /// <summary>Gaussian σ (px) then the 4-neighbour Laplacian with the sign that makes bright blobs positive.</summary>
     public static float[] LaplacianOfGaussian(float[] image, int w, int h, double sigma)
     {
-        var result = new float[w * h];
+        var result = Scratch.Uninitialized<float>(w * h);
         unsafe
         {
             fixed (float* src = image, dst = result)
@@ -464,13 +480,14 @@ public static class NucleusSegmenter
                     if (labels[(y - y0 + 1) * bw + x - x0 + 1] == Flooding.Line)
                         mask[y * w + x] = 0;
         }
+        Scratch.Release(objects);
     }
 
     /// <summary>QuPath's excludeDAB: zero the detection plane away from pixels where hematoxylin ≥ DAB.</summary>
     private static void ExcludeDab(float[] work, float[] hematoxylin, float[] dab, int w, int h)
     {
         int n = w * h;
-        var keep = new float[n];
+        var keep = Scratch.Uninitialized<float>(n);
         for (int i = 0; i < n; i++)
             keep[i] = hematoxylin[i] >= dab[i] ? 1 : 0;
         keep = Morphology.Median(keep, w, h, 2.5);
@@ -484,6 +501,13 @@ public static class NucleusSegmenter
         }
         for (int i = 0; i < n; i++)
             work[i] *= keep[i];
+    }
+
+    private static T[] Copy<T>(T[] source, int n)
+    {
+        var copy = Scratch.Uninitialized<T>(n);
+        Array.Copy(source, copy, n);
+        return copy;
     }
 
     private static void Dilate3x3(byte[] mask, int w, int h) => Filter3x3(mask, w, h, dilate: true);
