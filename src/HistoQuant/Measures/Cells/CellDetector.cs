@@ -57,21 +57,21 @@ public sealed class CellDetector(CellSettings settings, CellMeasurement measurem
         var nucMax = new float[count + 1];
         Array.Fill(nucMax, float.MinValue);
         var nucleusBoxes = outlines ? EmptyBoxes(count + 1) : null;
-        for (int i = 0; i < n; i++)
-        {
-            int l = lab[i];
-            if (l == 0)
-                continue;
-            area[l]++;
-            int xi = i % w, yi = i / w;
-            sx[l] += xi;
-            sy[l] += yi;
-            nucDab[l] += dab[i];
-            if (dab[i] > nucMax[l])
-                nucMax[l] = dab[i];
-            if (nucleusBoxes is not null)
-                nucleusBoxes[l] = Grow(nucleusBoxes[l], xi, yi);
-        }
+        for (int yi = 0, i = 0; yi < h; yi++)
+            for (int xi = 0; xi < w; xi++, i++)
+            {
+                int l = lab[i];
+                if (l == 0)
+                    continue;
+                area[l]++;
+                sx[l] += xi;
+                sy[l] += yi;
+                nucDab[l] += dab[i];
+                if (dab[i] > nucMax[l])
+                    nucMax[l] = dab[i];
+                if (nucleusBoxes is not null)
+                    nucleusBoxes[l] = Grow(nucleusBoxes[l], xi, yi);
+            }
 
         // Grow nuclei into cells: every pixel within the expansion distance joins its nearest nucleus.
         var cellOf = Scratch.Zeroed<int>(n);

@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using OpenCvSharp;
 using static HistoQuant.Measures.Planes;
 
@@ -157,23 +159,41 @@ public static class NucleusSegmenter
         var sum = new double[fragmentCount + 1];
         var pixels = new int[fragmentCount + 1];
         var onBackground = new bool[fragmentCount + 1];
-        for (int i = 0; i < n; i++)
+        for (int i = 0; i < n;)
         {
             int f = fragments[i];
             if (f <= 0)
+            {
+                i++;
                 continue;
-            sum[f] += measure[i];
-            pixels[f]++;
-            if (backgroundMask is not null && backgroundMask[i] != 0)
-                onBackground[f] = true;
+            }
+            // A run of one fragment along the row sums in registers (the same additions in the same order).
+            double s = sum[f];
+            int c = pixels[f];
+            bool on = onBackground[f];
+            do
+            {
+                s += measure[i];
+                c++;
+                if (backgroundMask is not null && backgroundMask[i] != 0)
+                    on = true;
+                i++;
+            }
+            while (i < n && fragments[i] == f);
+            sum[f] = s;
+            pixels[f] = c;
+            onBackground[f] = on;
         }
-        var keep = new bool[fragmentCount + 1];
+        // 255 for kept fragments, 0 for the rest and for label 0: the mask is then one table look-up per pixel.
+        var keep = new byte[fragmentCount + 1];
         for (int f = 1; f <= fragmentCount; f++)
-            keep[f] = pixels[f] > 0 && sum[f] / pixels[f] > threshold && !onBackground[f];
-        var mask = Scratch.Zeroed<byte>(n);
+            keep[f] = pixels[f] > 0 && sum[f] / pixels[f] > threshold && !onBackground[f] ? (byte)255 : (byte)0;
+        var mask = Scratch.Uninitialized<byte>(n);
         for (int i = 0; i < n; i++)
-            if (fragments[i] > 0 && keep[fragments[i]])
-                mask[i] = 255;
+        {
+            int f = fragments[i];
+            mask[i] = (uint)f < (uint)keep.Length ? keep[f] : (byte)0;
+        }
         Scratch.Release(fragments);
         return mask;
     }
@@ -395,9 +415,15 @@ public static class NucleusSegmenter
             Scratch.Release(smallMask);
         }
         // The background never exceeds the image (it was rebuilt under the half-resolution image).
-        for (int i = 0, n = w * h; i < n; i++)
-            if (background[i] > image[i])
-                background[i] = image[i];
+        int whole = w * h, at = 0;
+        ref float b0 = ref MemoryMarshal.GetArrayDataReference(background);
+        ref float i0 = ref MemoryMarshal.GetArrayDataReference(image);
+        for (; at + Vector256<float>.Count <= whole; at += Vector256<float>.Count)
+            Vector256.Min(Vector256.LoadUnsafe(ref b0, (nuint)at),
+                Vector256.LoadUnsafe(ref i0, (nuint)at)).StoreUnsafe(ref b0, (nuint)at);
+        for (; at < whole; at++)
+            if (background[at] > image[at])
+                background[at] = image[at];
         return background;
     }
 
@@ -446,16 +472,16 @@ public static class NucleusSegmenter
         var boxes = new (int X0, int Y0, int X1, int Y1)[count + 1];
         var areas = new int[count + 1];
         Array.Fill(boxes, (int.MaxValue, int.MaxValue, -1, -1));
-        for (int i = 0; i < n; i++)
-        {
-            int l = objects[i];
-            if (l == 0)
-                continue;
-            areas[l]++;
-            int x = i % w, y = i / w;
-            var b = boxes[l];
-            boxes[l] = (Math.Min(b.X0, x), Math.Min(b.Y0, y), Math.Max(b.X1, x), Math.Max(b.Y1, y));
-        }
+        for (int y = 0, i = 0; y < h; y++)
+            for (int x = 0; x < w; x++, i++)
+            {
+                int l = objects[i];
+                if (l == 0)
+                    continue;
+                areas[l]++;
+                var b = boxes[l];
+                boxes[l] = (Math.Min(b.X0, x), Math.Min(b.Y0, y), Math.Max(b.X1, x), Math.Max(b.Y1, y));
+            }
         for (int l = 1; l <= count; l++)
         {
             var (x0, y0, x1, y1) = boxes[l];
