@@ -84,20 +84,36 @@ public sealed class CellDetector(CellSettings settings, CellMeasurement measurem
         Array.Fill(cytoMax, float.MinValue);
         Array.Fill(cellMax, float.MinValue);
         var boxes = outlines ? EmptyBoxes(count + 1) : null;
-        for (int i = 0; i < n; i++)
+        for (int i = 0; i < n;)
         {
             int owner = cellOf[i];
             if (owner == 0)
+            {
+                i++;
                 continue;
-            float d = dab[i];
-            cellArea[owner]++;
-            cellDab[owner] += d;
-            if (d > cellMax[owner])
-                cellMax[owner] = d;
-            if (lab[i] == 0 && d > cytoMax[owner])
-                cytoMax[owner] = d;
-            if (boxes is not null)
-                boxes[owner] = Grow(boxes[owner], i % w, i / w);
+            }
+            // A row run of one cell accumulates in registers (the same additions in the same order).
+            int a = cellArea[owner];
+            double s = cellDab[owner];
+            float cm = cellMax[owner], ym = cytoMax[owner];
+            do
+            {
+                float d = dab[i];
+                a++;
+                s += d;
+                if (d > cm)
+                    cm = d;
+                if (lab[i] == 0 && d > ym)
+                    ym = d;
+                if (boxes is not null)
+                    boxes[owner] = Grow(boxes[owner], i % w, i / w);
+                i++;
+            }
+            while (i < n && cellOf[i] == owner);
+            cellArea[owner] = a;
+            cellDab[owner] = s;
+            cellMax[owner] = cm;
+            cytoMax[owner] = ym;
         }
 
         var cells = new List<DetectedCell>();
@@ -269,15 +285,30 @@ public sealed class CellDetector(CellSettings settings, CellMeasurement measurem
         var hasNucleus = new bool[count];
         var sum = new double[count];
         var max = new float[count];
-        for (int i = 0; i < n; i++)
+        for (int i = 0; i < n;)
         {
             int l = lab[i];
             if (l == 0)
+            {
+                i++;
                 continue;
-            if (nucleus[i] != 0)
-                hasNucleus[l] = true;
-            sum[l] += dab[i];
-            max[l] = Math.Max(max[l], dab[i]);
+            }
+            // A row run of one object accumulates in registers (the same additions in the same order).
+            bool held = hasNucleus[l];
+            double s = sum[l];
+            float m = max[l];
+            do
+            {
+                if (nucleus[i] != 0)
+                    held = true;
+                s += dab[i];
+                m = Math.Max(m, dab[i]);
+                i++;
+            }
+            while (i < n && lab[i] == l);
+            hasNucleus[l] = held;
+            sum[l] = s;
+            max[l] = m;
         }
         var found = new List<DetectedCell>();
         double px2 = px * px;

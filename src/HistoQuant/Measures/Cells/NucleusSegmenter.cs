@@ -66,11 +66,8 @@ public static class NucleusSegmenter
             // subtracted from both the plane and its smoothed copy. The LoG is the Laplacian of the smoothed difference.
             smoothed = Smoothed(work, w, h, sigma);
             var background = ReducedResolutionBackground(smoothed, w, h, radius, s.BackgroundByReconstruction, s.MaxBackground, out backgroundMask);
-            for (int i = 0; i < n; i++)
-            {
-                work[i] -= background[i];
-                smoothed[i] -= background[i];
-            }
+            Subtract(work, background, n);
+            Subtract(smoothed, background, n);
             Scratch.Release(background);
             measure = work;
             log = Laplacian(smoothed, w, h);
@@ -80,9 +77,7 @@ public static class NucleusSegmenter
 
         // Merge neighbouring fragments (3×3 dilation) within the positive LoG, fill holes, split by shape.
         Dilate3x3(mask, w, h);
-        for (int i = 0; i < n; i++)
-            if (!(log[i] > 0))
-                mask[i] = 0;
+        KeepWherePositive(mask, log, n);
         Scratch.Release(log);
         if (s.WatershedPostProcess)
         {
@@ -97,8 +92,10 @@ public static class NucleusSegmenter
             var fine = LaplacianOfGaussian(detection, w, h, 1.0);
             var inner = Copy(mask, n);
             Erode3x3(inner, w, h);
+            // Masks hold 0 or 255: the ring keeps a pixel where the fine LoG is positive, the eroded core keeps all.
+            KeepWherePositive(mask, fine, n);
             for (int i = 0; i < n; i++)
-                mask[i] = inner[i] != 0 || (mask[i] != 0 && fine[i] > 0) ? (byte)255 : (byte)0;
+                mask[i] |= inner[i];
             Scratch.Release(fine);
             Scratch.Release(inner);
         }
@@ -527,6 +524,40 @@ public static class NucleusSegmenter
         }
         for (int i = 0; i < n; i++)
             work[i] *= keep[i];
+    }
+
+    /// <summary>Zeroes the mask wherever the plane is not above 0 (NaN included); 32 pixels at a time, without branches.</summary>
+    private static void KeepWherePositive(byte[] mask, float[] plane, int n)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            ref float p0 = ref MemoryMarshal.GetArrayDataReference(plane);
+            ref byte m0 = ref MemoryMarshal.GetArrayDataReference(mask);
+            for (; i + 32 <= n; i += 32)
+            {
+                var a = Vector256.GreaterThan(Vector256.LoadUnsafe(ref p0, (nuint)i), Vector256<float>.Zero).AsInt32();
+                var b = Vector256.GreaterThan(Vector256.LoadUnsafe(ref p0, (nuint)i + 8), Vector256<float>.Zero).AsInt32();
+                var c = Vector256.GreaterThan(Vector256.LoadUnsafe(ref p0, (nuint)i + 16), Vector256<float>.Zero).AsInt32();
+                var d = Vector256.GreaterThan(Vector256.LoadUnsafe(ref p0, (nuint)i + 24), Vector256<float>.Zero).AsInt32();
+                var positive = Vector256.Narrow(Vector256.Narrow(a, b), Vector256.Narrow(c, d)).AsByte();
+                (Vector256.LoadUnsafe(ref m0, (nuint)i) & positive).StoreUnsafe(ref m0, (nuint)i);
+            }
+        }
+        for (; i < n; i++)
+            if (!(plane[i] > 0))
+                mask[i] = 0;
+    }
+
+    private static void Subtract(float[] plane, float[] minus, int n)
+    {
+        int i = 0;
+        ref float p0 = ref MemoryMarshal.GetArrayDataReference(plane);
+        ref float m0 = ref MemoryMarshal.GetArrayDataReference(minus);
+        for (; i + Vector256<float>.Count <= n; i += Vector256<float>.Count)
+            (Vector256.LoadUnsafe(ref p0, (nuint)i) - Vector256.LoadUnsafe(ref m0, (nuint)i)).StoreUnsafe(ref p0, (nuint)i);
+        for (; i < n; i++)
+            plane[i] -= minus[i];
     }
 
     private static T[] Copy<T>(T[] source, int n)
