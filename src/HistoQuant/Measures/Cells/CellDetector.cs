@@ -25,6 +25,7 @@ public sealed class CellDetector(CellSettings settings, CellMeasurement measurem
     public List<DetectedCell> Detect(float[] counterstain, float[] chromogen, int width, int height, double mpp,
         Func<double, double, bool> keep, Func<double, double, (double X, double Y)> toLevel0, bool outlines, bool odSum = false)
     {
+        using var scratch = Scratch.Begin();
         // QuPath's requestedPixelSizeMicrons: a negative value is a multiple of the image's own pixel size.
         double target = settings.DetectionMicronsPerPixel < 0 ? mpp * -settings.DetectionMicronsPerPixel : settings.DetectionMicronsPerPixel;
         var (det, dab, w, h, px) = Resample(counterstain, chromogen, width, height, mpp, target);
@@ -35,14 +36,14 @@ public sealed class CellDetector(CellSettings settings, CellMeasurement measurem
         float[] hem = det;
         if (settings.DetectOnHematoxylinPlusDab)
         {
-            var sum = new float[n];
+            var sum = Scratch.Uninitialized<float>(n);
             for (int i = 0; i < n; i++)
                 sum[i] = det[i] + dab[i];
             det = sum;
         }
         if (settings.ExcludeDab && odSum)
         {
-            hem = new float[n];
+            hem = Scratch.Uninitialized<float>(n);
             for (int i = 0; i < n; i++)
                 hem[i] = det[i] - dab[i];
         }
@@ -56,24 +57,24 @@ public sealed class CellDetector(CellSettings settings, CellMeasurement measurem
         var nucMax = new float[count + 1];
         Array.Fill(nucMax, float.MinValue);
         var nucleusBoxes = outlines ? EmptyBoxes(count + 1) : null;
-        for (int i = 0; i < n; i++)
-        {
-            int l = lab[i];
-            if (l == 0)
-                continue;
-            area[l]++;
-            int xi = i % w, yi = i / w;
-            sx[l] += xi;
-            sy[l] += yi;
-            nucDab[l] += dab[i];
-            if (dab[i] > nucMax[l])
-                nucMax[l] = dab[i];
-            if (nucleusBoxes is not null)
-                nucleusBoxes[l] = Grow(nucleusBoxes[l], xi, yi);
-        }
+        for (int yi = 0, i = 0; yi < h; yi++)
+            for (int xi = 0; xi < w; xi++, i++)
+            {
+                int l = lab[i];
+                if (l == 0)
+                    continue;
+                area[l]++;
+                sx[l] += xi;
+                sy[l] += yi;
+                nucDab[l] += dab[i];
+                if (dab[i] > nucMax[l])
+                    nucMax[l] = dab[i];
+                if (nucleusBoxes is not null)
+                    nucleusBoxes[l] = Grow(nucleusBoxes[l], xi, yi);
+            }
 
         // Grow nuclei into cells: every pixel within the expansion distance joins its nearest nucleus.
-        var cellOf = new int[n];
+        var cellOf = Scratch.Zeroed<int>(n);
         if (count > 0)
             Expand(lab, cellOf, w, h, settings.CellExpansionMicrons / px);
         var cellArea = new int[count + 1];
@@ -83,20 +84,36 @@ public sealed class CellDetector(CellSettings settings, CellMeasurement measurem
         Array.Fill(cytoMax, float.MinValue);
         Array.Fill(cellMax, float.MinValue);
         var boxes = outlines ? EmptyBoxes(count + 1) : null;
-        for (int i = 0; i < n; i++)
+        for (int i = 0; i < n;)
         {
             int owner = cellOf[i];
             if (owner == 0)
+            {
+                i++;
                 continue;
-            float d = dab[i];
-            cellArea[owner]++;
-            cellDab[owner] += d;
-            if (d > cellMax[owner])
-                cellMax[owner] = d;
-            if (lab[i] == 0 && d > cytoMax[owner])
-                cytoMax[owner] = d;
-            if (boxes is not null)
-                boxes[owner] = Grow(boxes[owner], i % w, i / w);
+            }
+            // A row run of one cell accumulates in registers (the same additions in the same order).
+            int a = cellArea[owner];
+            double s = cellDab[owner];
+            float cm = cellMax[owner], ym = cytoMax[owner];
+            do
+            {
+                float d = dab[i];
+                a++;
+                s += d;
+                if (d > cm)
+                    cm = d;
+                if (lab[i] == 0 && d > ym)
+                    ym = d;
+                if (boxes is not null)
+                    boxes[owner] = Grow(boxes[owner], i % w, i / w);
+                i++;
+            }
+            while (i < n && cellOf[i] == owner);
+            cellArea[owner] = a;
+            cellDab[owner] = s;
+            cellMax[owner] = cm;
+            cytoMax[owner] = ym;
         }
 
         var cells = new List<DetectedCell>();
@@ -173,10 +190,10 @@ public sealed class CellDetector(CellSettings settings, CellMeasurement measurem
         if (expansion <= 0)
             return;
         float limit = (float)(expansion * expansion);
-        var source = new int[n];
-        var best = new float[n];
-        Array.Fill(best, float.PositiveInfinity);
-        var queue = new int[Math.Max(64, n / 8)];
+        var source = Scratch.Zeroed<int>(n);
+        var best = Scratch.Uninitialized<float>(n);
+        best.AsSpan(0, n).Fill(float.PositiveInfinity);
+        var queue = Scratch.Uninitialized<int>(Math.Max(64, n / 8));
         int head = 0, tail = 0;
         void Push(int q)
         {
@@ -223,6 +240,9 @@ public sealed class CellDetector(CellSettings settings, CellMeasurement measurem
                     }
                 }
         }
+        Scratch.Release(source);
+        Scratch.Release(best);
+        Scratch.Release(queue);
     }
 
     /// <summary>Both planes at the detection pixel size (area averaging); QuPath never goes finer than the image.</summary>
@@ -234,7 +254,7 @@ public sealed class CellDetector(CellSettings settings, CellMeasurement measurem
         int w = Math.Max(1, (int)Math.Round(width * scale)), h = Math.Max(1, (int)Math.Round(height * scale));
         float[] One(float[] plane)
         {
-            var result = new float[w * h];
+            var result = Scratch.Uninitialized<float>(w * h);
             fixed (float* s = plane, d = result)
             {
                 using var src = Mat.FromPixelData(height, width, MatType.CV_32FC1, (IntPtr)s);
@@ -246,7 +266,8 @@ public sealed class CellDetector(CellSettings settings, CellMeasurement measurem
         return (One(counterstain), One(chromogen), w, h, mpp * width / w);
     }
 
-    private static float[] Exact(float[] plane, int n) => plane.Length == n ? plane : plane[..n];
+    // Everything downstream reads the first n values only: a longer (pooled) plane needs no copy.
+    private static float[] Exact(float[] plane, int n) => plane.Length >= n ? plane : throw new ArgumentException("plane smaller than its size");
 
     private List<DetectedCell> StainedObjectsWithoutNucleus(float[] dab, int w, int h, double px, int[] nucleus,
         Func<double, double, bool> keep, Func<double, double, (double, double)> toLevel0, bool outlines)
@@ -264,15 +285,30 @@ public sealed class CellDetector(CellSettings settings, CellMeasurement measurem
         var hasNucleus = new bool[count];
         var sum = new double[count];
         var max = new float[count];
-        for (int i = 0; i < n; i++)
+        for (int i = 0; i < n;)
         {
             int l = lab[i];
             if (l == 0)
+            {
+                i++;
                 continue;
-            if (nucleus[i] != 0)
-                hasNucleus[l] = true;
-            sum[l] += dab[i];
-            max[l] = Math.Max(max[l], dab[i]);
+            }
+            // A row run of one object accumulates in registers (the same additions in the same order).
+            bool held = hasNucleus[l];
+            double s = sum[l];
+            float m = max[l];
+            do
+            {
+                if (nucleus[i] != 0)
+                    held = true;
+                s += dab[i];
+                m = Math.Max(m, dab[i]);
+                i++;
+            }
+            while (i < n && lab[i] == l);
+            hasNucleus[l] = held;
+            sum[l] = s;
+            max[l] = m;
         }
         var found = new List<DetectedCell>();
         double px2 = px * px;

@@ -1,3 +1,7 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
 namespace HistoQuant.Measures.Cells;
 
 /// <summary>
@@ -29,8 +33,8 @@ public static class Flooding
         var head = new int[levels];
         var tail = new int[levels];
         Array.Fill(head, -1);
-        var next = new int[n];
-        var queued = new bool[n];
+        var next = Scratch.Uninitialized<int>(n);
+        var queued = Scratch.Zeroed<bool>(n);
         int cur = levels - 1;
         Span<int> around = stackalloc int[4];
         int seedScan = 0;
@@ -104,6 +108,8 @@ public static class Flooding
             p = head[cur];
             head[cur] = next[p];
         }
+        Scratch.Release(next);
+        Scratch.Release(queued);
     }
 
     /// <summary>4-connected components of the non-zero pixels of a mask, labelled 1..count (in raster order of first pixel).</summary>
@@ -111,7 +117,7 @@ public static class Flooding
     {
         if (w * h < 1 << 16)
             return SmallComponents(mask, w, h, out count); // OpenCV's per-call overhead dominates on small images
-        var labels = new int[w * h];
+        var labels = Scratch.Uninitialized<int>(w * h);
         fixed (byte* mp = mask)
         fixed (int* lp = labels)
         {
@@ -131,53 +137,40 @@ public static class Flooding
     public static int[] SteepestAscentBasins(float[] plane, int w, int h, float floor, out int count)
     {
         int n = w * h;
-        var up = new int[n];
+        var up = Scratch.Uninitialized<int>(n);
         for (int y = 0; y < h; y++)
         {
-            int y0 = y > 0 ? -1 : 0, y1 = y < h - 1 ? 1 : 0;
-            for (int x = 0; x < w; x++)
+            int x = 0;
+            if (Vector256.IsHardwareAccelerated && y > 0 && y < h - 1)
             {
-                int i = y * w + x;
-                float v = plane[i];
-                if (!(v > floor))
+                // Interior rows, eight pixels at a time: the same strict comparisons in the same neighbour order as
+                // the scalar code (the first of equal highest neighbours wins), so the same pointers.
+                UphillOf(plane, up, w, h, 0, y, floor);
+                ref float p0 = ref MemoryMarshal.GetArrayDataReference(plane);
+                ref int u0 = ref MemoryMarshal.GetArrayDataReference(up);
+                var floorV = Vector256.Create(floor);
+                var lane = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+                var none = Vector256.Create(-1);
+                for (x = 1; x + Vector256<float>.Count <= w - 1; x += Vector256<float>.Count)
                 {
-                    up[i] = -1;
-                    continue;
+                    nuint i = (nuint)(y * w + x);
+                    var v = Vector256.LoadUnsafe(ref p0, i);
+                    var top = v;
+                    var step = Vector256<int>.Zero;
+                    Higher(ref p0, i - (nuint)w - 1, -w - 1, ref top, ref step);
+                    Higher(ref p0, i - (nuint)w, -w, ref top, ref step);
+                    Higher(ref p0, i - (nuint)w + 1, -w + 1, ref top, ref step);
+                    Higher(ref p0, i - 1, -1, ref top, ref step);
+                    Higher(ref p0, i + 1, 1, ref top, ref step);
+                    Higher(ref p0, i + (nuint)w - 1, w - 1, ref top, ref step);
+                    Higher(ref p0, i + (nuint)w, w, ref top, ref step);
+                    Higher(ref p0, i + (nuint)w + 1, w + 1, ref top, ref step);
+                    var target = Vector256.Create((int)i) + lane + step;
+                    Vector256.ConditionalSelect(Vector256.GreaterThan(v, floorV).AsInt32(), target, none).StoreUnsafe(ref u0, i);
                 }
-                int best = i;
-                float top = v;
-                if (x > 0 && x < w - 1 && y0 < 0 && y1 > 0)
-                {
-                    // Interior pixel: the eight neighbours unrolled.
-                    int a = i - w;
-                    if (plane[a - 1] > top) { top = plane[a - 1]; best = a - 1; }
-                    if (plane[a] > top) { top = plane[a]; best = a; }
-                    if (plane[a + 1] > top) { top = plane[a + 1]; best = a + 1; }
-                    if (plane[i - 1] > top) { top = plane[i - 1]; best = i - 1; }
-                    if (plane[i + 1] > top) { top = plane[i + 1]; best = i + 1; }
-                    int b = i + w;
-                    if (plane[b - 1] > top) { top = plane[b - 1]; best = b - 1; }
-                    if (plane[b] > top) { top = plane[b]; best = b; }
-                    if (plane[b + 1] > top) { best = b + 1; }
-                    up[i] = best;
-                    continue;
-                }
-                int x0 = x > 0 ? -1 : 0, x1 = x < w - 1 ? 1 : 0;
-                for (int dy = y0; dy <= y1; dy++)
-                {
-                    int row = i + dy * w;
-                    for (int dx = x0; dx <= x1; dx++)
-                    {
-                        float q = plane[row + dx];
-                        if (q > top)
-                        {
-                            top = q;
-                            best = row + dx;
-                        }
-                    }
-                }
-                up[i] = best;
             }
+            for (; x < w; x++)
+                UphillOf(plane, up, w, h, x, y, floor);
         }
         // Maxima: pixels that point at themselves; equal maxima that touch are joined (union by the smaller index).
         for (int i = 0; i < n; i++)
@@ -194,15 +187,58 @@ public static class Flooding
                     break;
                 }
         }
-        var labels = new int[n];
+        var labels = Scratch.Zeroed<int>(n);
         count = 0;
         for (int i = 0; i < n; i++)
             if (up[i] == i)
                 labels[i] = ++count;
         for (int i = 0; i < n; i++)
-            if (up[i] >= 0)
-                labels[i] = labels[Root(up, i)];
+        {
+            int u = up[i];
+            // An uphill neighbour before this pixel already holds its final label.
+            if (u >= 0)
+                labels[i] = u < i ? labels[u] : labels[Root(up, i)];
+        }
+        Scratch.Release(up);
         return labels;
+    }
+
+    /// <summary>Where pixel (x, y) points: its first strictly highest 8-neighbour above itself, itself if none, −1 at or below the floor.</summary>
+    private static void UphillOf(float[] plane, int[] up, int w, int h, int x, int y, float floor)
+    {
+        int i = y * w + x;
+        float v = plane[i];
+        if (!(v > floor))
+        {
+            up[i] = -1;
+            return;
+        }
+        int best = i;
+        float top = v;
+        int y0 = y > 0 ? -1 : 0, y1 = y < h - 1 ? 1 : 0, x0 = x > 0 ? -1 : 0, x1 = x < w - 1 ? 1 : 0;
+        for (int dy = y0; dy <= y1; dy++)
+        {
+            int row = i + dy * w;
+            for (int dx = x0; dx <= x1; dx++)
+            {
+                float q = plane[row + dx];
+                if (q > top)
+                {
+                    top = q;
+                    best = row + dx;
+                }
+            }
+        }
+        up[i] = best;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Higher(ref float p0, nuint at, int offset, ref Vector256<float> top, ref Vector256<int> step)
+    {
+        var q = Vector256.LoadUnsafe(ref p0, at);
+        var higher = Vector256.GreaterThan(q, top);
+        top = Vector256.ConditionalSelect(higher, q, top);
+        step = Vector256.ConditionalSelect(higher.AsInt32(), Vector256.Create(offset), step);
     }
 
     private static int Root(int[] up, int i)

@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using OpenCvSharp;
 
 namespace HistoQuant.Measures.Cells;
@@ -120,10 +122,27 @@ public static class Morphology
 
     private static void ForwardScan(float[] marker, float[] mask, int w, int h)
     {
-        // Neighbours already visited are left, up-left, up, up-right.
+        // Neighbours already visited are left, up-left, up, up-right. The three above are final before the row
+        // starts, so their maximum with the pixel itself is taken eight pixels at a time; only the left
+        // neighbour's chain stays serial.
+        float[]? above = w >= 10 && Vector256.IsHardwareAccelerated ? new float[w] : null;
         for (int y = 0; y < h; y++)
         {
             int row = y * w;
+            if (y > 0 && above is not null)
+            {
+                RowMax3(marker, row, row - w, w, above);
+                marker[row] = Math.Min(above[0], mask[row]);
+                for (int x = 1; x < w; x++)
+                {
+                    int i = row + x;
+                    float m = above[x], l = marker[i - 1];
+                    if (l > m) m = l;
+                    float k = mask[i];
+                    marker[i] = m < k ? m : k;
+                }
+                continue;
+            }
             for (int x = 0; x < w; x++)
             {
                 int i = row + x;
@@ -146,9 +165,28 @@ public static class Morphology
     private static int BackwardScan(float[] marker, float[] mask, int w, int h)
     {
         int changed = 0;
+        float[]? below = w >= 10 && Vector256.IsHardwareAccelerated ? new float[w] : null;
         for (int y = h - 1; y >= 0; y--)
         {
             int row = y * w;
+            if (y < h - 1 && below is not null)
+            {
+                RowMax3(marker, row, row + w, w, below);
+                for (int x = w - 1; x >= 0; x--)
+                {
+                    int i = row + x;
+                    float m = below[x], old = marker[i];
+                    if (x < w - 1 && marker[i + 1] > m) m = marker[i + 1];
+                    float k = mask[i];
+                    m = m < k ? m : k;
+                    if (m != old)
+                    {
+                        marker[i] = m;
+                        changed++;
+                    }
+                }
+                continue;
+            }
             for (int x = w - 1; x >= 0; x--)
             {
                 int i = row + x;
@@ -171,6 +209,28 @@ public static class Morphology
             }
         }
         return changed;
+    }
+
+    /// <summary>
+    /// The maximum of each pixel of a row and the three nearest of a neighbouring row (two at the row's ends), into
+    /// <paramref name="result"/>. The planes hold no NaN, so the maximum is the same whichever order takes it.
+    /// </summary>
+    private static void RowMax3(float[] marker, int row, int other, int w, float[] result)
+    {
+        result[0] = Math.Max(Math.Max(marker[row], marker[other]), marker[other + 1]);
+        result[w - 1] = Math.Max(Math.Max(marker[row + w - 1], marker[other + w - 1]), marker[other + w - 2]);
+        ref float m0 = ref MemoryMarshal.GetArrayDataReference(marker);
+        ref float r0 = ref MemoryMarshal.GetArrayDataReference(result);
+        int x = 1;
+        for (; x + Vector256<float>.Count <= w - 1; x += Vector256<float>.Count)
+        {
+            var v = Vector256.Max(Vector256.LoadUnsafe(ref m0, (nuint)(row + x)), Vector256.LoadUnsafe(ref m0, (nuint)(other + x)));
+            v = Vector256.Max(v, Vector256.LoadUnsafe(ref m0, (nuint)(other + x - 1)));
+            v = Vector256.Max(v, Vector256.LoadUnsafe(ref m0, (nuint)(other + x + 1)));
+            v.StoreUnsafe(ref r0, (nuint)x);
+        }
+        for (; x < w - 1; x++)
+            result[x] = Math.Max(Math.Max(marker[row + x], marker[other + x]), Math.Max(marker[other + x - 1], marker[other + x + 1]));
     }
 
     /// <summary>The last backward scan, queueing pixels that could still raise a neighbour, then the FIFO.</summary>
@@ -253,16 +313,17 @@ public static class Morphology
     public static byte[] HMaxima(float[] plane, int w, int h, float height, float floor)
     {
         int n = w * h;
-        var rec = new float[n];
+        var rec = Scratch.Uninitialized<float>(n);
         for (int i = 0; i < n; i++)
             rec[i] = plane[i] - height;
         ReconstructByDilation(rec, plane, w, h);
         // The tops of the h-dome transform (plane − reconstruction) reach `height` exactly at the kept maxima.
-        var mask = new byte[n];
+        var mask = Scratch.Zeroed<byte>(n);
         float near = height * 0.999f;
         for (int i = 0; i < n; i++)
             if (plane[i] > floor && plane[i] - rec[i] >= near)
                 mask[i] = 255;
+        Scratch.Release(rec);
         return mask;
     }
 
@@ -299,7 +360,7 @@ public static class Morphology
     {
         int n = w * h;
         const float Far = 1e20f;
-        var d = new float[n];
+        var d = Scratch.Uninitialized<float>(n);
         for (int i = 0; i < n; i++)
             d[i] = mask[i] == 0 ? 0 : Far;
         int m = Math.Max(w, h);

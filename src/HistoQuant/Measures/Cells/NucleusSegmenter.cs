@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using OpenCvSharp;
 using static HistoQuant.Measures.Planes;
 
@@ -33,7 +35,7 @@ public static class NucleusSegmenter
     {
         int n = w * h;
         float threshold = (float)s.NucleusThreshold;
-        float[] work = s.MedianRadiusMicrons / px > 0 ? Morphology.Median(detection, w, h, s.MedianRadiusMicrons / px) : (float[])detection.Clone();
+        float[] work = s.MedianRadiusMicrons / px > 0 ? Morphology.Median(detection, w, h, s.MedianRadiusMicrons / px) : Copy(detection, n);
         if (s.ExcludeDab)
             ExcludeDab(work, hematoxylin, dab, w, h);
 
@@ -50,6 +52,7 @@ public static class NucleusSegmenter
                 var background = Background(work, w, h, radius, s.BackgroundByReconstruction, s.MaxBackground, out backgroundMask);
                 for (int i = 0; i < n; i++)
                     work[i] -= background[i];
+                Scratch.Release(background);
                 measure = work;
             }
             else
@@ -63,11 +66,9 @@ public static class NucleusSegmenter
             // subtracted from both the plane and its smoothed copy. The LoG is the Laplacian of the smoothed difference.
             smoothed = Smoothed(work, w, h, sigma);
             var background = ReducedResolutionBackground(smoothed, w, h, radius, s.BackgroundByReconstruction, s.MaxBackground, out backgroundMask);
-            for (int i = 0; i < n; i++)
-            {
-                work[i] -= background[i];
-                smoothed[i] -= background[i];
-            }
+            Subtract(work, background, n);
+            Subtract(smoothed, background, n);
+            Scratch.Release(background);
             measure = work;
             log = Laplacian(smoothed, w, h);
         }
@@ -76,9 +77,8 @@ public static class NucleusSegmenter
 
         // Merge neighbouring fragments (3×3 dilation) within the positive LoG, fill holes, split by shape.
         Dilate3x3(mask, w, h);
-        for (int i = 0; i < n; i++)
-            if (!(log[i] > 0))
-                mask[i] = 0;
+        KeepWherePositive(mask, log, n);
+        Scratch.Release(log);
         if (s.WatershedPostProcess)
         {
             Morphology.FillHoles(mask, w, h);
@@ -90,16 +90,25 @@ public static class NucleusSegmenter
         if (sigma > 1.5)
         {
             var fine = LaplacianOfGaussian(detection, w, h, 1.0);
-            var inner = (byte[])mask.Clone();
+            var inner = Copy(mask, n);
             Erode3x3(inner, w, h);
+            // Masks hold 0 or 255: the ring keeps a pixel where the fine LoG is positive, the eroded core keeps all.
+            KeepWherePositive(mask, fine, n);
             for (int i = 0; i < n; i++)
-                mask[i] = inner[i] != 0 || (mask[i] != 0 && fine[i] > 0) ? (byte)255 : (byte)0;
+                mask[i] |= inner[i];
+            Scratch.Release(fine);
+            Scratch.Release(inner);
         }
 
         // Objects; drop those below the threshold or outside the area limits; relabel 1..count.
         var labels = Flooding.Components(mask, w, h, out int objects);
+        Scratch.Release(mask);
         if (s.MergeRatio is { } ratio && objects > 1)
-            objects = MergeWithoutValley(labels, objects, smoothed ?? Smoothed(work, w, h, sigma / 2), w, h, (float)ratio);
+        {
+            smoothed ??= Smoothed(work, w, h, sigma / 2);
+            objects = MergeWithoutValley(labels, objects, smoothed, w, h, (float)ratio);
+        }
+        Scratch.Release(smoothed);
         var area = new int[objects + 1];
         var total = new double[objects + 1];
         for (int i = 0; i < n; i++)
@@ -137,7 +146,9 @@ public static class NucleusSegmenter
         int fragmentCount;
         if (quPathMaxima)
         {
-            fragments = Flooding.Components(Morphology.HMaxima(log, w, h, 0.001f, 0f), w, h, out fragmentCount);
+            var maxima = Morphology.HMaxima(log, w, h, 0.001f, 0f);
+            fragments = Flooding.Components(maxima, w, h, out fragmentCount);
+            Scratch.Release(maxima);
             Flooding.Flood(log, fragments, w, h, 0f, lines: false);
         }
         else
@@ -145,23 +156,42 @@ public static class NucleusSegmenter
         var sum = new double[fragmentCount + 1];
         var pixels = new int[fragmentCount + 1];
         var onBackground = new bool[fragmentCount + 1];
-        for (int i = 0; i < n; i++)
+        for (int i = 0; i < n;)
         {
             int f = fragments[i];
             if (f <= 0)
+            {
+                i++;
                 continue;
-            sum[f] += measure[i];
-            pixels[f]++;
-            if (backgroundMask is not null && backgroundMask[i] != 0)
-                onBackground[f] = true;
+            }
+            // A run of one fragment along the row sums in registers (the same additions in the same order).
+            double s = sum[f];
+            int c = pixels[f];
+            bool on = onBackground[f];
+            do
+            {
+                s += measure[i];
+                c++;
+                if (backgroundMask is not null && backgroundMask[i] != 0)
+                    on = true;
+                i++;
+            }
+            while (i < n && fragments[i] == f);
+            sum[f] = s;
+            pixels[f] = c;
+            onBackground[f] = on;
         }
-        var keep = new bool[fragmentCount + 1];
+        // 255 for kept fragments, 0 for the rest and for label 0: the mask is then one table look-up per pixel.
+        var keep = new byte[fragmentCount + 1];
         for (int f = 1; f <= fragmentCount; f++)
-            keep[f] = pixels[f] > 0 && sum[f] / pixels[f] > threshold && !onBackground[f];
-        var mask = new byte[n];
+            keep[f] = pixels[f] > 0 && sum[f] / pixels[f] > threshold && !onBackground[f] ? (byte)255 : (byte)0;
+        var mask = Scratch.Uninitialized<byte>(n);
         for (int i = 0; i < n; i++)
-            if (fragments[i] > 0 && keep[fragments[i]])
-                mask[i] = 255;
+        {
+            int f = fragments[i];
+            mask[i] = (uint)f < (uint)keep.Length ? keep[f] : (byte)0;
+        }
+        Scratch.Release(fragments);
         return mask;
     }
 
@@ -283,7 +313,7 @@ public static class NucleusSegmenter
 
     private static float[] Smoothed(float[] image, int w, int h, double sigma)
     {
-        var result = new float[w * h];
+        var result = Scratch.Uninitialized<float>(w * h);
         unsafe
         {
             fixed (float* src = image, dst = result)
@@ -304,7 +334,7 @@ public static class NucleusSegmenter
     public static float[] Background(float[] image, int w, int h, double radius, bool byReconstruction, double maxBackground, out byte[]? mask)
     {
         int n = w * h;
-        var background = new float[n];
+        var background = Scratch.Uninitialized<float>(n);
         mask = null;
         unsafe
         {
@@ -318,7 +348,7 @@ public static class NucleusSegmenter
                     byte[]? m = null;
                     for (int i = 0; i < n; i++)
                         if (background[i] > maxBackground)
-                            (m ??= new byte[n])[i] = 255;
+                            (m ??= Scratch.Zeroed<byte>(n))[i] = 255;
                     if (m is not null)
                     {
                         fixed (byte* mp = m)
@@ -355,8 +385,8 @@ public static class NucleusSegmenter
         // A quarter of the resolution while the radius stays at 3 px or more, else half.
         int f = radius >= 12 && w >= 16 && h >= 16 ? 4 : 2;
         int hw = (w + f - 1) / f, hh = (h + f - 1) / f;
-        var small = new float[hw * hh];
-        var background = new float[w * h];
+        var small = Scratch.Uninitialized<float>(hw * hh);
+        var background = Scratch.Uninitialized<float>(w * h);
         fixed (float* src = image, dst = small)
         {
             using var s = Mat.FromPixelData(h, w, MatType.CV_32FC1, (IntPtr)src);
@@ -370,25 +400,34 @@ public static class NucleusSegmenter
             using var d = Mat.FromPixelData(h, w, MatType.CV_32FC1, (IntPtr)dst);
             Cv2.Resize(s, d, new Size(w, h), 0, 0, InterpolationFlags.Linear);
         }
+        Scratch.Release(small);
+        Scratch.Release(smallBackground);
         mask = null;
         if (smallMask is not null)
         {
-            mask = new byte[w * h];
+            mask = Scratch.Uninitialized<byte>(w * h);
             for (int y = 0; y < h; y++)
                 for (int x = 0; x < w; x++)
                     mask[y * w + x] = smallMask[Math.Min(hh - 1, y / f) * hw + Math.Min(hw - 1, x / f)];
+            Scratch.Release(smallMask);
         }
         // The background never exceeds the image (it was rebuilt under the half-resolution image).
-        for (int i = 0; i < background.Length; i++)
-            if (background[i] > image[i])
-                background[i] = image[i];
+        int whole = w * h, at = 0;
+        ref float b0 = ref MemoryMarshal.GetArrayDataReference(background);
+        ref float i0 = ref MemoryMarshal.GetArrayDataReference(image);
+        for (; at + Vector256<float>.Count <= whole; at += Vector256<float>.Count)
+            Vector256.Min(Vector256.LoadUnsafe(ref b0, (nuint)at),
+                Vector256.LoadUnsafe(ref i0, (nuint)at)).StoreUnsafe(ref b0, (nuint)at);
+        for (; at < whole; at++)
+            if (background[at] > image[at])
+                background[at] = image[at];
         return background;
     }
 
     /// <summary>The 4-neighbour Laplacian with the sign that makes bright blobs positive (edges repeated).</summary>
     public static unsafe float[] Laplacian(float[] image, int w, int h)
     {
-        var result = new float[w * h];
+        var result = Scratch.Uninitialized<float>(w * h);
         fixed (float* src = image, dst = result)
         {
             using var srcMat = Mat.FromPixelData(h, w, MatType.CV_32FC1, (IntPtr)src);
@@ -402,7 +441,7 @@ public static class NucleusSegmenter
     /// <summary>Gaussian σ (px) then the 4-neighbour Laplacian with the sign that makes bright blobs positive.</summary>
     public static float[] LaplacianOfGaussian(float[] image, int w, int h, double sigma)
     {
-        var result = new float[w * h];
+        var result = Scratch.Uninitialized<float>(w * h);
         unsafe
         {
             fixed (float* src = image, dst = result)
@@ -430,16 +469,16 @@ public static class NucleusSegmenter
         var boxes = new (int X0, int Y0, int X1, int Y1)[count + 1];
         var areas = new int[count + 1];
         Array.Fill(boxes, (int.MaxValue, int.MaxValue, -1, -1));
-        for (int i = 0; i < n; i++)
-        {
-            int l = objects[i];
-            if (l == 0)
-                continue;
-            areas[l]++;
-            int x = i % w, y = i / w;
-            var b = boxes[l];
-            boxes[l] = (Math.Min(b.X0, x), Math.Min(b.Y0, y), Math.Max(b.X1, x), Math.Max(b.Y1, y));
-        }
+        for (int y = 0, i = 0; y < h; y++)
+            for (int x = 0; x < w; x++, i++)
+            {
+                int l = objects[i];
+                if (l == 0)
+                    continue;
+                areas[l]++;
+                var b = boxes[l];
+                boxes[l] = (Math.Min(b.X0, x), Math.Min(b.Y0, y), Math.Max(b.X1, x), Math.Max(b.Y1, y));
+            }
         for (int l = 1; l <= count; l++)
         {
             var (x0, y0, x1, y1) = boxes[l];
@@ -464,13 +503,14 @@ public static class NucleusSegmenter
                     if (labels[(y - y0 + 1) * bw + x - x0 + 1] == Flooding.Line)
                         mask[y * w + x] = 0;
         }
+        Scratch.Release(objects);
     }
 
     /// <summary>QuPath's excludeDAB: zero the detection plane away from pixels where hematoxylin ≥ DAB.</summary>
     private static void ExcludeDab(float[] work, float[] hematoxylin, float[] dab, int w, int h)
     {
         int n = w * h;
-        var keep = new float[n];
+        var keep = Scratch.Uninitialized<float>(n);
         for (int i = 0; i < n; i++)
             keep[i] = hematoxylin[i] >= dab[i] ? 1 : 0;
         keep = Morphology.Median(keep, w, h, 2.5);
@@ -484,6 +524,47 @@ public static class NucleusSegmenter
         }
         for (int i = 0; i < n; i++)
             work[i] *= keep[i];
+    }
+
+    /// <summary>Zeroes the mask wherever the plane is not above 0 (NaN included); 32 pixels at a time, without branches.</summary>
+    private static void KeepWherePositive(byte[] mask, float[] plane, int n)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            ref float p0 = ref MemoryMarshal.GetArrayDataReference(plane);
+            ref byte m0 = ref MemoryMarshal.GetArrayDataReference(mask);
+            for (; i + 32 <= n; i += 32)
+            {
+                var a = Vector256.GreaterThan(Vector256.LoadUnsafe(ref p0, (nuint)i), Vector256<float>.Zero).AsInt32();
+                var b = Vector256.GreaterThan(Vector256.LoadUnsafe(ref p0, (nuint)i + 8), Vector256<float>.Zero).AsInt32();
+                var c = Vector256.GreaterThan(Vector256.LoadUnsafe(ref p0, (nuint)i + 16), Vector256<float>.Zero).AsInt32();
+                var d = Vector256.GreaterThan(Vector256.LoadUnsafe(ref p0, (nuint)i + 24), Vector256<float>.Zero).AsInt32();
+                var positive = Vector256.Narrow(Vector256.Narrow(a, b), Vector256.Narrow(c, d)).AsByte();
+                (Vector256.LoadUnsafe(ref m0, (nuint)i) & positive).StoreUnsafe(ref m0, (nuint)i);
+            }
+        }
+        for (; i < n; i++)
+            if (!(plane[i] > 0))
+                mask[i] = 0;
+    }
+
+    private static void Subtract(float[] plane, float[] minus, int n)
+    {
+        int i = 0;
+        ref float p0 = ref MemoryMarshal.GetArrayDataReference(plane);
+        ref float m0 = ref MemoryMarshal.GetArrayDataReference(minus);
+        for (; i + Vector256<float>.Count <= n; i += Vector256<float>.Count)
+            (Vector256.LoadUnsafe(ref p0, (nuint)i) - Vector256.LoadUnsafe(ref m0, (nuint)i)).StoreUnsafe(ref p0, (nuint)i);
+        for (; i < n; i++)
+            plane[i] -= minus[i];
+    }
+
+    private static T[] Copy<T>(T[] source, int n)
+    {
+        var copy = Scratch.Uninitialized<T>(n);
+        Array.Copy(source, copy, n);
+        return copy;
     }
 
     private static void Dilate3x3(byte[] mask, int w, int h) => Filter3x3(mask, w, h, dilate: true);
