@@ -85,7 +85,10 @@ public class StudyWorkflowTests
         Assert.True(QuantifyRun.Number(agreement, "spearman_rho") > 0.9);
         Assert.InRange(QuantifyRun.Number(agreement, "ba_bias"), -15, 15); // cells per mm², around 200–400
         Assert.True(File.Exists(Path.Combine(validated, "plots", "cd163-positive_cells_per_mm2-vs-manual_positive_cells_per_mm2-bland-altman.png")));
-        Assert.Contains("ICC(A,1)", File.ReadAllText(Path.Combine(validated, "report.html")));
+        string validation = System.Net.WebUtility.HtmlDecode(File.ReadAllText(Path.Combine(validated, "report.html")));
+        Assert.Contains("ICC(A,1)", validation);
+        Assert.Contains("<td>positive cells per mm²</td>", validation);
+        Assert.Contains("<a href=\"agreement.csv\">", validation);
     }
 
     [Fact]

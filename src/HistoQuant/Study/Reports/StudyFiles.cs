@@ -60,7 +60,7 @@ public static class StudyFiles
         {
             string file = $"plots/{Safe(g.Key.Marker)}-{g.Key.Measure}.png";
             StudyCharts.PairedDots(g.ToList(), pre, post, Path.Combine(folder, file));
-            plots.Add(($"{g.Key.Marker}: {g.Key.Measure}", file));
+            plots.Add(($"{g.Key.Marker}: {StudyCharts.Label(g.Key.Measure)}", file));
         }
 
         var html = new Html($"HistoQuant: {pre} vs {post}");
@@ -131,10 +131,10 @@ public static class StudyFiles
             var points = v.Points.Where(p => p.Marker == r.Marker && p.Measure == r.Measure && p.Manual == r.Manual).ToList();
             string stem = $"plots/{Safe(r.Marker)}-{r.Measure}-vs-{Safe(r.Manual)}";
             StudyCharts.Scatter(points, Path.Combine(folder, stem + "-scatter.png"));
-            plots.Add(($"{r.Marker}: {r.Measure} against {r.Manual}", stem + "-scatter.png"));
+            plots.Add(($"{r.Marker}: {StudyCharts.Label(r.Measure)} against {r.Manual}", stem + "-scatter.png"));
             StudyCharts.BlandAltman(points, r, Path.Combine(folder, stem + "-bland-altman.png"));
             if (File.Exists(Path.Combine(folder, stem + "-bland-altman.png")))
-                plots.Add(($"Bland–Altman: {r.Marker} {r.Measure}", stem + "-bland-altman.png"));
+                plots.Add(($"Bland–Altman: {r.Marker} {StudyCharts.Label(r.Measure)}", stem + "-bland-altman.png"));
         }
 
         var html = new Html("HistoQuant: agreement with manual scores");
@@ -142,10 +142,11 @@ public static class StudyFiles
             (v.Rows.Any(r => r.BlandAltmanOnLogScale) ? "; Bland–Altman on the log scale, bias and limits shown as ratios tool / manual." : "."));
         html.Paragraph("Spearman ρ with a 95% CI (Fisher z, SE √(1.06/(n−3))) and p (exact for n ≤ 9, else Student's t); ICC(A,1) absolute agreement and ICC(C,1) consistency (two-way, McGraw & Wong); " +
             "Bland–Altman bias ± 1.96 SD; Lin's concordance correlation; quadratic-weighted Cohen's κ for grades.");
-        html.Table(["marker", "measure", "manual", "n", "ρ [95% CI]", "ICC(A,1)", "ICC(C,1)", "BA bias [LoA]", "Lin's CCC", "weighted κ"],
-            v.Rows.Select(r => (IReadOnlyList<string>)[r.Marker, r.Measure, r.Manual, r.N.ToString(CultureInfo.InvariantCulture),
-                $"{N(r.Spearman?.Rho)} [{N(r.Spearman?.CiLow)}, {N(r.Spearman?.CiHigh)}]", N(r.IccA1), N(r.IccC1),
-                $"{N(r.BlandAltman?.Bias)} [{N(r.BlandAltman?.LoaLow)}, {N(r.BlandAltman?.LoaHigh)}]", N(r.LinCcc), N(r.WeightedKappa)]).ToList());
+        html.Links([("agreement.csv", "this table, unrounded")]);
+        html.Table(["marker", "measure", "manual", "n", "Spearman ρ [95% CI]", "p", "ICC(A,1)", "ICC(C,1)", "Bland–Altman bias [limits]", "Lin's CCC", "weighted κ"],
+            v.Rows.Select(r => (IReadOnlyList<string>)[r.Marker, StudyCharts.Label(r.Measure), r.Manual, r.N.ToString(CultureInfo.InvariantCulture),
+                r.Spearman is { } sp ? $"{R(sp.Rho)} [{R(sp.CiLow)}, {R(sp.CiHigh)}]" : "— (no variation)", Pr(r.Spearman?.P), R(r.IccA1), R(r.IccC1),
+                r.BlandAltman is { } ba ? $"{R(ba.Bias)} [{R(ba.LoaLow)}, {R(ba.LoaHigh)}]{(r.BlandAltmanOnLogScale ? " (ratio)" : "")}" : "—", R(r.LinCcc), R(r.WeightedKappa)]).ToList());
         html.Warnings(v.Warnings);
         html.Images(plots);
         ResultsWriter.WriteAtomically(Path.Combine(folder, "report.html"), html.ToString());
