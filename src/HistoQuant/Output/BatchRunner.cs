@@ -97,7 +97,6 @@ public sealed class BatchRunner(IReadOnlyDictionary<string, Quantifier> quantifi
         return Failed = failed;
     }
 
-    /// <summary>DIR/&lt;slide name&gt;: where a slide's detections.geojson and overlay.png go.</summary>
     /// <summary>
     /// DIR/&lt;slide name&gt;.&lt;marker&gt;-&lt;hash&gt;/: one folder per slide, marker and regions, unique for slides of the same name in
     /// different folders (the hash is of the slide's full path, the marker and the regions file).
