@@ -198,14 +198,7 @@ public sealed class CellDetector(CellSettings settings, CellMeasurement measurem
         void Push(int q)
         {
             if (tail == queue.Length)
-            {
-                int live = tail - head;
-                var target = live * 2 > queue.Length ? new int[queue.Length * 2] : queue;
-                Array.Copy(queue, head, target, 0, live);
-                queue = target;
-                head = 0;
-                tail = live;
-            }
+                Morphology.Grow(ref queue, ref head, ref tail);
             queue[tail++] = q;
         }
         for (int i = 0; i < n; i++)

@@ -296,7 +296,7 @@ public static class Morphology
     }
 
     /// <summary>Makes room at the end of a linear queue: drops the consumed head, doubling when still full.</summary>
-    private static void Grow(ref int[] queue, ref int head, ref int tail)
+    internal static void Grow(ref int[] queue, ref int head, ref int tail)
     {
         int live = tail - head;
         var target = live * 2 > queue.Length ? new int[queue.Length * 2] : queue;
