@@ -47,6 +47,18 @@ public class GpuEngineTests
     }
 
     [Fact]
+    public void SeveralGroupsShareATileSoThePerGroupReductionIsExercised()
+    {
+        // The batch test above only proves the shared-memory reduction when more than one group adds to a tile.
+        using var gpu = IlgpuPixelEngine.CreateCpuEmulator();
+        Assert.True(gpu.GroupsPerTile > 1, $"{gpu.GroupsPerTile} group per tile");
+        Assert.Equal(256, IlgpuPixelEngine.GroupSizeFor(1024));
+        Assert.Equal(256, IlgpuPixelEngine.GroupSizeFor(256));
+        Assert.Equal(64, IlgpuPixelEngine.GroupSizeFor(100));
+        Assert.Equal(0, IlgpuPixelEngine.ThreadsPerTile % IlgpuPixelEngine.GroupSizeFor(48));
+    }
+
+    [Fact]
     public void BatchesTooLargeForThirtyTwoBitOffsetsAreMeasuredInPartsWithTheSameNumbers()
     {
         // 32 tiles of 16 Mpx (the largest piece a TIFF tile may be) would be 1.6 GB: over the 1 GiB batch limit.

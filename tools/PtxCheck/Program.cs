@@ -30,7 +30,11 @@ foreach (var arch in args.Skip(1))
     Directory.CreateDirectory(Path.Combine(outDir, arch));
     foreach (var kernel in kernels)
     {
-        var entry = EntryPointDescription.FromImplicitlyGroupedKernel(kernel);
+        // A kernel whose first parameter is an index is implicitly grouped; the others use Grid/Group themselves.
+        var first = kernel.GetParameters()[0].ParameterType;
+        var entry = first == typeof(Index1D) || first == typeof(Index2D) || first == typeof(Index3D)
+            ? EntryPointDescription.FromImplicitlyGroupedKernel(kernel)
+            : EntryPointDescription.FromExplicitlyGroupedKernel(kernel);
         var compiled = (PTXCompiledKernel)backend.Compile(entry, new KernelSpecialization());
         File.WriteAllText(Path.Combine(outDir, arch, kernel.Name + ".ptx"), compiled.PTXAssembly);
     }

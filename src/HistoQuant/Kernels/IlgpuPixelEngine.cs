@@ -10,8 +10,10 @@ namespace HistoQuant.Kernels;
 /// The ILGPU engine: a batch of tiles is copied to the device in one transfer, one kernel launch measures
 /// them all, and only the per-tile totals (five 64-bit numbers and the 64-bin chromogen histogram) come back. Each thread walks a
 /// strided share of one tile's pixels, so neighbouring threads read neighbouring pixels; it keeps its own
-/// counts and then adds them to the tile's totals with 64-bit atomics. The chromogen sum is carried in
-/// fixed point (2⁻²⁰ OD) so the atomic additions are exact and the result does not depend on thread order.
+/// counts, the threads of a group add theirs in shared memory, and one thread per total then adds the group's
+/// to the tile's with one 64-bit global atomic (so a tile's 69 addresses see one atomic per group, not one per
+/// thread). The chromogen sum is carried in fixed point (2⁻²⁰ OD) so every addition is an exact integer one
+/// and the result does not depend on thread order.
 /// <para>
 /// The engine has <see cref="BatchesInFlight"/> lanes, each with its own device stream, page-locked host
 /// buffers and device buffers. Batches measured from different threads take different lanes, so one
@@ -22,13 +24,16 @@ namespace HistoQuant.Kernels;
 public sealed class IlgpuPixelEngine : IPixelEngine
 {
     internal const int ThreadsPerTile = 1024;
+    /// <summary>Threads per group on a GPU; ILGPU's CPU emulator allows fewer (see <see cref="GroupSizeFor"/>).</summary>
+    private const int PreferredGroupSize = 256;
     internal const double SumScale = 1 << 20;
     private const int MetaPerTile = 5;
     private const int SumsPerTile = 5 + DabHistogram.Bins;
 
     private readonly Context _context;
     private readonly Accelerator _accelerator;
-    private readonly Action<AcceleratorStream, Index1D, ArrayView<byte>, ArrayView<int>, ArrayView<float>, ArrayView<long>, KernelArgs> _kernel;
+    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<byte>, ArrayView<int>, ArrayView<float>, ArrayView<long>, KernelArgs> _kernel;
+    private readonly int _groupSize;
     private readonly Action<AcceleratorStream, Index1D, ArrayView<byte>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, PlaneArgs> _planesKernel;
     private readonly Lane[] _lanes;
     private readonly SemaphoreSlim _free;
@@ -37,6 +42,8 @@ public sealed class IlgpuPixelEngine : IPixelEngine
     private double _pack, _upload, _kernelTime, _download;
 
     public string Name { get; }
+    /// <summary>How many groups share one tile, each adding its shared-memory totals to the tile's.</summary>
+    internal int GroupsPerTile => ThreadsPerTile / _groupSize;
     public int BatchSize { get; }
     public int BatchesInFlight => _lanes.Length;
 
@@ -56,7 +63,8 @@ public sealed class IlgpuPixelEngine : IPixelEngine
         Name = name;
         BatchSize = batchSize;
         _planesKernel = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<byte>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, PlaneArgs>(PlanesKernel);
-        _kernel = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<byte>, ArrayView<int>, ArrayView<float>, ArrayView<long>, KernelArgs>(MeasureKernel);
+        _kernel = accelerator.LoadKernel<ArrayView<byte>, ArrayView<int>, ArrayView<float>, ArrayView<long>, KernelArgs>(MeasureKernel);
+        _groupSize = GroupSizeFor(accelerator.MaxNumThreadsPerGroup);
         _lanes = new Lane[lanes];
         for (int i = 0; i < lanes; i++)
             _lanes[i] = new Lane(accelerator);
@@ -162,7 +170,8 @@ public sealed class IlgpuPixelEngine : IPixelEngine
             lane.Upload(layout, model, stream);
             using var uploaded = stream.AddProfilingMarker();
             var args = new KernelArgs(model.Weak, model.Moderate, model.Strong, ThreadsPerTile, tiles.Count, layout.RowStartAt, layout.SpanStartAt, layout.SpanEndAt, model.Histogram ? 1 : 0);
-            _kernel(stream, tiles.Count * ThreadsPerTile, lane.Rgb.View, lane.Index.View, lane.Lut.View, lane.Sums.View, args);
+            var config = new KernelConfig(tiles.Count * (ThreadsPerTile / _groupSize), _groupSize);
+            _kernel(stream, config, lane.Rgb.View, lane.Index.View, lane.Lut.View, lane.Sums.View, args);
             using var measured = stream.AddProfilingMarker();
             int sumCount = tiles.Count * SumsPerTile;
             lane.HostSums.ArrayView.SubView(0, sumCount).CopyFrom(stream, lane.Sums.View.BaseView.SubView(0, sumCount));
@@ -427,62 +436,91 @@ public sealed class IlgpuPixelEngine : IPixelEngine
     internal readonly record struct KernelArgs(float Weak, float Moderate, float Strong, int ThreadsPerTile, int TileCount,
         int RowStartAt, int SpanStartAt, int SpanEndAt, int Histogram);
 
-    /// <param name="meta">Per tile: pixel offset, stride, width, height, first row; then row starts and tissue runs (see <see cref="BatchLayout"/>).</param>
-    private static void MeasureKernel(Index1D index, ArrayView<byte> rgb, ArrayView<int> meta, ArrayView<float> lut, ArrayView<long> sums, KernelArgs a)
+    /// <summary>
+    /// The largest power of two up to <see cref="PreferredGroupSize"/> that the device allows: it divides
+    /// <see cref="ThreadsPerTile"/>, so a group never spans two tiles.
+    /// </summary>
+    internal static int GroupSizeFor(int maxThreadsPerGroup)
     {
-        int tile = index / a.ThreadsPerTile;
-        if (tile >= a.TileCount)
-            return;
-        int lane = index - tile * a.ThreadsPerTile;
-        int m = tile * MetaPerTile;
-        int offset = meta[m], stride = meta[m + 1], width = meta[m + 2], height = meta[m + 3], rowBase = meta[m + 4];
-        long tissue = 0, weak = 0, moderate = 0, strong = 0;
-        float sum = 0;
-        // Each thread counts its own histogram in local memory and adds it to the tile's at the end.
-        var hist = LocalMemory.Allocate1D<int>(DabHistogram.Bins);
-        if (a.Histogram != 0)
-            for (int k = 0; k < DabHistogram.Bins; k++)
-                hist[k] = 0;
-        int pixels = width * height;
-        for (int p = lane; p < pixels; p += a.ThreadsPerTile)
+        int size = PreferredGroupSize;
+        while (size > 1 && size > maxThreadsPerGroup)
+            size /= 2;
+        return size;
+    }
+
+    /// <param name="meta">Per tile: pixel offset, stride, width, height, first row; then row starts and tissue runs (see <see cref="BatchLayout"/>).</param>
+    /// <param name="sums">Per tile: tissue, ≥ weak, ≥ moderate, ≥ strong, fixed-point chromogen sum, histogram; zeroed before the launch.</param>
+    private static void MeasureKernel(ArrayView<byte> rgb, ArrayView<int> meta, ArrayView<float> lut, ArrayView<long> sums, KernelArgs a)
+    {
+        // The group's totals in shared memory, laid out as a tile's sums.
+        var shared = SharedMemory.Allocate1D<long>(SumsPerTile);
+        for (int k = Group.IdxX; k < SumsPerTile; k += Group.DimX)
+            shared[k] = 0;
+        Group.Barrier();
+
+        int groupsPerTile = a.ThreadsPerTile / Group.DimX;
+        int tile = Grid.IdxX / groupsPerTile;
+        // A group never spans two tiles, so all its threads take the same branch and all reach the barrier below.
+        if (tile < a.TileCount)
         {
-            int y = p / width;
-            int x = p - y * width;
-            bool inside = false;
-            int row = a.RowStartAt + rowBase + y;
-            for (int k = meta[row]; k < meta[row + 1]; k++)
+            int lane = (Grid.IdxX - tile * groupsPerTile) * Group.DimX + Group.IdxX;
+            int m = tile * MetaPerTile;
+            int offset = meta[m], stride = meta[m + 1], width = meta[m + 2], height = meta[m + 3], rowBase = meta[m + 4];
+            long tissue = 0, weak = 0, moderate = 0, strong = 0;
+            float sum = 0;
+            // Each thread counts its own histogram in local memory and adds it to the group's at the end.
+            var hist = LocalMemory.Allocate1D<int>(DabHistogram.Bins);
+            if (a.Histogram != 0)
+                for (int k = 0; k < DabHistogram.Bins; k++)
+                    hist[k] = 0;
+            int pixels = width * height;
+            for (int p = lane; p < pixels; p += a.ThreadsPerTile)
             {
-                if (x >= meta[a.SpanStartAt + k] && x < meta[a.SpanEndAt + k])
+                int y = p / width;
+                int x = p - y * width;
+                bool inside = false;
+                int row = a.RowStartAt + rowBase + y;
+                for (int k = meta[row]; k < meta[row + 1]; k++)
                 {
-                    inside = true;
-                    break;
+                    if (x >= meta[a.SpanStartAt + k] && x < meta[a.SpanEndAt + k])
+                    {
+                        inside = true;
+                        break;
+                    }
                 }
+                if (!inside)
+                    continue;
+                int i = offset + y * stride + x * 3;
+                float d = lut[(int)rgb[i]] + lut[256 + rgb[i + 1]] + lut[512 + rgb[i + 2]];
+                tissue++;
+                sum += d;
+                if (a.Histogram != 0) // the same for every thread of a launch: no divergence
+                    hist[(int)IntrinsicMath.Min(IntrinsicMath.Max(d * DabHistogram.BinsPerOd, 0f), DabHistogram.Bins - 1f)]++;
+                if (d >= a.Weak) weak++;
+                if (d >= a.Moderate) moderate++;
+                if (d >= a.Strong) strong++;
             }
-            if (!inside)
-                continue;
-            int i = offset + y * stride + x * 3;
-            float d = lut[(int)rgb[i]] + lut[256 + rgb[i + 1]] + lut[512 + rgb[i + 2]];
-            tissue++;
-            sum += d;
-            if (a.Histogram != 0) // the same for every thread of a launch: no divergence
-                hist[(int)IntrinsicMath.Min(IntrinsicMath.Max(d * DabHistogram.BinsPerOd, 0f), DabHistogram.Bins - 1f)]++;
-            if (d >= a.Weak) weak++;
-            if (d >= a.Moderate) moderate++;
-            if (d >= a.Strong) strong++;
+            if (tissue != 0)
+            {
+                Atomic.Add(ref shared[0], tissue);
+                Atomic.Add(ref shared[1], weak);
+                Atomic.Add(ref shared[2], moderate);
+                Atomic.Add(ref shared[3], strong);
+                Atomic.Add(ref shared[4], (long)(sum * SumScale));
+                if (a.Histogram != 0)
+                    for (int k = 0; k < DabHistogram.Bins; k++)
+                        if (hist[k] != 0)
+                            Atomic.Add(ref shared[5 + k], (long)hist[k]);
+            }
         }
-        if (tissue == 0)
-            return;
-        int s = tile * SumsPerTile;
-        Atomic.Add(ref sums[s], tissue);
-        Atomic.Add(ref sums[s + 1], weak);
-        Atomic.Add(ref sums[s + 2], moderate);
-        Atomic.Add(ref sums[s + 3], strong);
-        Atomic.Add(ref sums[s + 4], (long)(sum * SumScale));
-        if (a.Histogram == 0)
-            return;
-        for (int k = 0; k < DabHistogram.Bins; k++)
-            if (hist[k] != 0)
-                Atomic.Add(ref sums[s + 5 + k], (long)hist[k]);
+        Group.Barrier();
+        if (tile < a.TileCount)
+        {
+            int s = tile * SumsPerTile;
+            for (int k = Group.IdxX; k < SumsPerTile; k += Group.DimX)
+                if (shared[k] != 0)
+                    Atomic.Add(ref sums[s + k], shared[k]);
+        }
     }
 
     public void Dispose()
