@@ -131,7 +131,7 @@ table{border-collapse:collapse;width:100%}td{border-bottom:1px solid #e3e3e3;pad
 <h2>Classes</h2><div id="classes"></div>
 <h2>Selected object</h2><div id="selected" class="muted">none</div>
 <p class="muted" style="margin-top:16px">Tiles: deep-zoom pyramid, <a href="viewer/slide.dzi">slide.dzi</a>. Viewer: <a href="viewer/openseadragon-LICENSE.txt">OpenSeadragon</a>.</p>
-<pre id="hq-status" hidden data-tiles-loaded="0" data-tiles-failed="0" data-drawn="0" data-errors="0" data-objects="0"></pre>
+<pre id="hq-status" hidden data-tiles-loaded="0" data-tiles-failed="0" data-drawn="0" data-view="" data-drawn-view="" data-errors="0" data-objects="0"></pre>
 </div></div>
 <script>
 window.HQ_ERRORS = [];
@@ -213,6 +213,7 @@ function draw() {
       continue;
     }
     ctx.lineWidth = i === selected ? 3 : 1.5;
+    ctx.setLineDash(D.layers[ob[0]].always ? [8, 4] : []); // regions dashed: they share colours with objects
     ctx.beginPath();
     for (const ring of ob[2]) {
       ctx.moveTo(o.x + ring[0] * s, o.y + ring[1] * s);
@@ -220,6 +221,7 @@ function draw() {
       ctx.closePath();
     }
     ctx.stroke();
+    ctx.setLineDash([]);
     if (ob[4] && s > 0.5) { // the nucleus of a cell, once it is big enough to see
       ctx.lineWidth = 1; ctx.beginPath(); const r = ob[4];
       ctx.moveTo(o.x + r[0] * s, o.y + r[1] * s);
@@ -232,6 +234,7 @@ function draw() {
     ctx.strokeRect(o.x + bx[0] * s - 4, o.y + bx[1] * s - 4, (bx[2] - bx[0]) * s + 8, (bx[3] - bx[1]) * s + 8); ctx.setLineDash([]);
   }
   count('drawn', list.length);
+  count('drawnView', view());
   if (C.mpp) scaleBar(s);
 }
 function scaleBar(s) {
@@ -240,10 +243,12 @@ function scaleBar(s) {
   const el = document.getElementById('scalebar');
   el.innerHTML = '<div style="width:' + Math.round(nice / C.mpp * s) + 'px"></div>' + (nice >= 1000 ? nice / 1000 + ' mm' : nice + ' µm');
 }
-let pending = false;
-const schedule = () => { if (!pending) { pending = true; requestAnimationFrame(() => { pending = false; draw(); }); } };
-// Every way the view can move: the overlay follows the frame OpenSeadragon has just drawn.
-for (const ev of ['update-viewport', 'animation', 'animation-finish', 'viewport-change', 'resize']) viewer.addHandler(ev, schedule);
+// What is in view now, in level-0 pixels: the overlay was drawn for the same view when the two agree.
+const view = () => { const r = viewer.viewport.viewportToImageRectangle(viewer.viewport.getBounds(true)); return [r.x, r.y, r.width, r.height].map(Math.round).join(','); };
+setInterval(() => count('view', view()), 250);
+// Drawn in OpenSeadragon's own frame (not a later animation frame of ours), so objects never lag behind the tiles.
+const schedule = draw;
+for (const ev of ['update-viewport', 'animation-finish', 'resize']) viewer.addHandler(ev, draw);
 
 function inside(ring, x, y) {
   let r = false;
