@@ -80,7 +80,11 @@ public static class ViewerExport
         string geo = Path.Combine(folder, "detections.geojson");
         using var slide = SlideOpener.Open(slidePath);
         var tissue = Pipeline.TissueDetector.Detect(slide, row.Mpp, new Pipeline.TissueSettings(), maxThreads);
-        return Write(slide, tissue, File.Exists(geo) ? geo : null, folder, Title(slidePath, row.Marker, row.Mpp), row.Mpp, maxThreads);
+        var summary = Write(slide, tissue, File.Exists(geo) ? geo : null, folder, Title(slidePath, row.Marker, row.Mpp), row.Mpp, maxThreads);
+        // qc.html again, so that its row now leads to the viewer.
+        BatchPage.Write(rows, r => r.Region is "" or "all"
+            ? Path.GetRelativePath(resultsDir, r == row ? folder : BatchRunner.DetectionFolder(resultsDir, r.Slide, r.Marker, r.Regions.Length > 0 ? r.Regions : null)) : null, resultsDir);
+        return summary;
     }
 
     /// <summary>The heading: slide file, marker and pixel size.</summary>
