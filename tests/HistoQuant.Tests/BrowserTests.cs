@@ -114,7 +114,7 @@ public sealed class BrowserTests(BrowserTests.Study study) : IClassFixture<Brows
     /// <summary>A page of images and links: no console error, every image and link it refers to is there (images decode), and the screenshot is not blank.</summary>
     private string CheckStaticPage(string html, string shot, int minImages)
     {
-        var page = Chromium.Render(html, Path.Combine(study.Shots, shot), width: 1280, height: 1000);
+        var page = Chromium.Render(html, Path.Combine(study.Shots, shot), width: 1280, height: 1400);
         Assert.Empty(Chromium.Errors(page));
         string folder = Path.GetDirectoryName(html)!;
         var references = Chromium.LocalReferences(page.Dom).Distinct().ToList();
