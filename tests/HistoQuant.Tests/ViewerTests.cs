@@ -135,6 +135,22 @@ public sealed class ViewerTests
     }
 
     [Fact]
+    public void ARerunWithViewerWritesTheMissingViewersOfKeptRows()
+    {
+        using var tmp = new TempDir();
+        string slide = Path.Combine(TestData.RepoRoot, "sample-slides", "synthetic", "P01-pre-CD163.tif");
+        string results = tmp.File("results");
+        Assert.Equal(0, HistoQuantCli.Main(["quantify", slide, "--marker", "cd163", "--out", results, "--detections"]));
+        string folder = Assert.Single(Directory.GetDirectories(results));
+        Assert.False(File.Exists(Path.Combine(folder, "viewer.html")));
+        string before = File.ReadAllText(Path.Combine(results, "results.json"));
+        Assert.Equal(0, HistoQuantCli.Main(["quantify", slide, "--marker", "cd163", "--out", results, "--viewer"]));
+        Assert.True(File.Exists(Path.Combine(folder, "viewer.html")));
+        Assert.Contains("viewer.html", File.ReadAllText(Path.Combine(results, "qc.html")));
+        Assert.Equal(before, File.ReadAllText(Path.Combine(results, "results.json"))); // the row was kept, not measured again
+    }
+
+    [Fact]
     public void ViewWithoutResultsIsOneLineNamingTheFile()
     {
         using var tmp = new TempDir();

@@ -62,7 +62,14 @@ public sealed class BatchRunner(IReadOnlyDictionary<string, Quantifier> quantifi
             {
                 // A finished row asked for again with --viewer: the viewer is all that is missing.
                 if (viewer && job.RegionClass is null && !File.Exists(Path.Combine(DetectionFolder(job.Slide, quantifier.MarkerId, job.Regions), ViewerExport.HtmlName)))
-                    ViewerExport.ForResults(job.Slide, outDir, quantifier.MarkerId);
+                    try
+                    {
+                        ViewerExport.ForResults(job.Slide, outDir, quantifier.MarkerId);
+                    }
+                    catch (Exception e) when (e is IOException or FormatException or Slides.SlideException or UnauthorizedAccessException)
+                    {
+                        log?.WriteLine($"histoquant: no viewer for {job.Slide}: {e.Message}");
+                    }
                 progressSink?.Finish(null, $"{job.Slide}: already measured with these parameters, kept (--force redoes it)", failed: false);
                 return;
             }
