@@ -17,7 +17,7 @@ public sealed record ViewerSummary(string Html, DeepZoomPyramid Pyramid, int Obj
 /// OpenSeadragon, opened from disk (file://, no server, no network). Chromium refuses fetch() and XHR on file:// pages,
 /// so nothing is fetched: the pyramid's geometry is inline and the detections are a script (viewer/detections.js).
 /// The detections come from the run's detections.geojson (QuPath's format, level-0 pixels), drawn on a canvas:
-/// only the objects in view, as dots when they are smaller than a few screen pixels, so 10⁵ cells stay fluid.
+/// only the objects in view, as dots when they are smaller than 8 screen pixels, so 10⁵ cells stay fluid.
 /// </summary>
 public static class ViewerExport
 {
@@ -31,14 +31,25 @@ public static class ViewerExport
         string assets = Path.Combine(folder, AssetFolder);
         Directory.CreateDirectory(assets);
         var pyramid = DeepZoom.Write(slide, tissue, assets, "slide", maxThreads);
-        var detections = geoJson is null ? ViewerData.Empty : ViewerData.FromGeoJson(geoJson);
-        ResultsWriter.WriteAtomically(Path.Combine(assets, "detections.js"), "window.HQ_DETECTIONS = " + detections.Json + ";\n");
+        // Streamed: a whole slide's detections are tens of MB of script, not worth holding as one string.
+        string script = Path.Combine(assets, "detections.js"), partial = script + ".partial";
+        int objects = 0;
+        using (var writer = new StreamWriter(partial, false, new UTF8Encoding(false), 1 << 16))
+        {
+            writer.Write("window.HQ_DETECTIONS = ");
+            if (geoJson is null)
+                writer.Write(ViewerData.Empty.Json);
+            else
+                objects = ViewerData.Write(geoJson, writer);
+            writer.Write(";\n");
+        }
+        File.Move(partial, script, overwrite: true);
         foreach (var file in new[] { "openseadragon.min.js", "openseadragon-LICENSE.txt" })
             ResultsWriter.WriteAtomically(Path.Combine(assets, file), Resource(file));
         string html = Path.Combine(folder, HtmlName);
         ResultsWriter.WriteAtomically(html, Page(pyramid, title, mpp));
         long bytes = new DirectoryInfo(assets).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length) + new FileInfo(html).Length;
-        return new ViewerSummary(html, pyramid, detections.Count, bytes, clock.Elapsed.TotalSeconds);
+        return new ViewerSummary(html, pyramid, objects, bytes, clock.Elapsed.TotalSeconds);
     }
 
     /// <summary>
@@ -212,11 +223,13 @@ function draw() {
   for (const i of list) {
     const ob = D.objects[i], colour = D.classes[ob[1]].color, bx = boxes[i];
     ctx.strokeStyle = colour; ctx.fillStyle = colour;
-    if ((bx[2] - bx[0]) * s < 4 && !D.layers[ob[0]].always) {
-      ctx.fillRect(o.x + (bx[0] + bx[2]) / 2 * s - 1.5, o.y + (bx[1] + bx[3]) / 2 * s - 1.5, 3, 3);
+    const size = Math.max(bx[2] - bx[0], bx[3] - bx[1]) * s;
+    // Zoomed out, outlines would merge into a wall of colour: small objects become dots, one per object.
+    if (size < 8 && !D.layers[ob[0]].always) {
+      ctx.fillRect(o.x + (bx[0] + bx[2]) / 2 * s - 1, o.y + (bx[1] + bx[3]) / 2 * s - 1, 2, 2);
       continue;
     }
-    ctx.lineWidth = i === selected ? 3 : 1.5;
+    ctx.lineWidth = i === selected ? 3 : size < 40 ? 1 : 1.5;
     ctx.setLineDash(D.layers[ob[0]].always ? [8, 4] : []); // regions dashed: they share colours with objects
     ctx.beginPath();
     for (const ring of ob[2]) {
@@ -327,10 +340,19 @@ public sealed class ViewerData
     /// <summary>Reads a detections.geojson as <see cref="DetectionFiles"/> writes it; a file that is not one is a one-line error naming it.</summary>
     public static ViewerData FromGeoJson(string path)
     {
+        var text = new StringWriter(CultureInfo.InvariantCulture);
+        int count = Write(path, text);
+        return new ViewerData(text.ToString(), count);
+    }
+
+    /// <summary>The viewer's form of a detections.geojson, written to <paramref name="output"/> as it is read; returns the number of objects.</summary>
+    public static int Write(string path, TextWriter output)
+    {
         JsonDocument doc;
         try
         {
-            doc = JsonDocument.Parse(File.ReadAllBytes(path));
+            using var stream = File.OpenRead(path);
+            doc = JsonDocument.Parse(stream);
         }
         catch (Exception e) when (e is JsonException or IOException)
         {
@@ -345,8 +367,14 @@ public sealed class ViewerData
             var keys = new List<string>();
             var objects = new StringBuilder();
             int count = 0;
+            output.Write("{\"objects\":[");
             foreach (var f in features.EnumerateArray())
             {
+                if (objects.Length > 1 << 16)
+                {
+                    output.Write(objects);
+                    objects.Clear();
+                }
                 if (!f.TryGetProperty("geometry", out var geometry) || !geometry.TryGetProperty("coordinates", out var coordinates) || coordinates.ValueKind != JsonValueKind.Array)
                     continue;
                 var props = f.TryGetProperty("properties", out var p) && p.ValueKind == JsonValueKind.Object ? p : default;
@@ -392,12 +420,16 @@ public sealed class ViewerData
                     objects.Append('0');
                 objects.Append(']');
             }
-            var json = new StringBuilder("{\"layers\":")
-                .Append(JsonSerializer.Serialize(layers.Select(l => new { name = l, always = l == Regions })))
-                .Append(",\"classes\":").Append(JsonSerializer.Serialize(classes.Select(c => new { name = c.Name, color = c.Colour })))
-                .Append(",\"keys\":").Append(JsonSerializer.Serialize(keys))
-                .Append(",\"objects\":[").Append(objects).Append("]}");
-            return new ViewerData(json.ToString(), count);
+            output.Write(objects);
+            // The names come last: they are known once every object has been read.
+            output.Write("],\"layers\":");
+            output.Write(JsonSerializer.Serialize(layers.Select(l => new { name = l, always = l == Regions })));
+            output.Write(",\"classes\":");
+            output.Write(JsonSerializer.Serialize(classes.Select(c => new { name = c.Name, color = c.Colour })));
+            output.Write(",\"keys\":");
+            output.Write(JsonSerializer.Serialize(keys));
+            output.Write('}');
+            return count;
         }
     }
 
