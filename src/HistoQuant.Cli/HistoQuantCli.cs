@@ -8,6 +8,7 @@ public static class HistoQuantCli
     {
         InfoCommand.Create(),
         ThumbnailCommand.Create(),
+        ViewCommand.Create(),
         QuantifyCommand.Create(),
         BenchCommand.Create(),
         SynthCommand.Create(),

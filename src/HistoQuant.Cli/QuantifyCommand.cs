@@ -32,6 +32,7 @@ public static class QuantifyCommand
         var threads = new Option<int>("--threads") { Description = "Worker threads (0 = all cores).", DefaultValueFactory = _ => 0 };
         var cells = new Option<bool>("--cells") { Description = "Detect and classify cells even if the marker model does not ask for them." };
         var detections = new Option<bool>("--detections") { Description = "Also write DIR/<slide>.<marker>-<hash>/detections.geojson (QuPath objects) and a QC overlay.png; changes no number." };
+        var viewer = new Option<bool>("--viewer") { Description = "Also write a zoomable viewer per slide (viewer.html beside the detections: deep-zoom tiles, detections, OpenSeadragon; opens from disk). Implies --detections." };
         var force = new Option<bool>("--force") { Description = "Measure again slides that DIR already holds finished rows for." };
         var cellTile = new Option<double?>("--cell-tile") { Description = "Core size of cell detection regions in µm (default 512)." };
         var histogram = new Option<bool>("--histogram") { Description = "Add each slide's 64-bin chromogen OD histogram (0.05 OD bins) to results.json." };
@@ -43,7 +44,7 @@ public static class QuantifyCommand
 
         var command = new Command("quantify", "Measure DAB (or another chromogen) per slide: tissue area, % positive area, intensity grades, H-score.")
         {
-            inputs, output, marker, stains, mpp, tissue, weak, moderate, strong, device, background, threads, cells, detections, cellTile, force, manifest, shard, parallel, histogram, noStainCheck, noHash, regions, perRegion,
+            inputs, output, marker, stains, mpp, tissue, weak, moderate, strong, device, background, threads, cells, detections, viewer, cellTile, force, manifest, shard, parallel, histogram, noStainCheck, noHash, regions, perRegion,
         };
         command.SetAction(parse =>
         {
@@ -72,7 +73,7 @@ public static class QuantifyCommand
                 // --detections only writes files: it never switches a measure on or changes a number.
                 Cells = parse.GetValue(cells),
                 Histogram = parse.GetValue(histogram),
-                Detections = parse.GetValue(detections),
+                Detections = parse.GetValue(detections) || parse.GetValue(viewer),
                 CellSettings = core is { } c ? m.Cells with { CoreMicrons = c } : null,
             };
             var options = For(model);
@@ -101,7 +102,8 @@ public static class QuantifyCommand
                     quantifiers[id] = new Quantifier(id.Equals(model.Id, StringComparison.OrdinalIgnoreCase) ? options : For(Cli.Load(() => MarkerCatalog.Resolve(id))), engine);
                 if (jobs.Count == 0)
                     throw new UsageException("no slides to measure: give slides, folders or --manifest");
-                var runner = new BatchRunner(quantifiers, parse.GetValue(output)!, parse.GetValue(force), parse.GetValue(parallel), parse.GetValue(detections), parse.GetValue(perRegion));
+                var runner = new BatchRunner(quantifiers, parse.GetValue(output)!, parse.GetValue(force), parse.GetValue(parallel), parse.GetValue(detections) || parse.GetValue(viewer), parse.GetValue(perRegion),
+                    parse.GetValue(viewer));
                 using var display = new ProgressDisplay(jobs.Count, Console.Error, ProgressDisplay.StderrIsTerminal);
                 int failed = runner.Run(jobs, display, Console.Error);
                 Console.Error.WriteLine($"{jobs.Count - failed} of {jobs.Count} slides measured; results in {runner.Writer!.CsvPath}");

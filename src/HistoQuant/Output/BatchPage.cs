@@ -8,12 +8,13 @@ namespace HistoQuant.Output;
 
 /// <summary>
 /// DIR/qc.html: one page to look over a batch: per row its overlay (with --detections), status, stain check, the
-/// key numbers and the warnings or the error; a click on a column header sorts by it. Self-contained (inline CSS
+/// key numbers and the warnings or the error; the slide's name opens its zoomable viewer when one was written (--viewer); a click on a column header sorts by it. Self-contained (inline CSS
 /// and script, images by relative path), so the results folder can be moved or zipped.
 /// </summary>
 public static class BatchPage
 {
-    public static string Write(IReadOnlyList<SlideResult> rows, Func<SlideResult, string?> overlayOf, string folder)
+    /// <param name="detectionsOf">A row's detection folder relative to <paramref name="folder"/> (overlay.png, viewer.html), or null.</param>
+    public static string Write(IReadOnlyList<SlideResult> rows, Func<SlideResult, string?> detectionsOf, string folder)
     {
         var headlines = MeasureRegistry.All.Select(m => m.Headline).OfType<string>()
             .Where(c => rows.Any(r => r[c] is not null)).ToList();
@@ -23,7 +24,7 @@ public static class BatchPage
           .Append("th{background:#f3f3f3;cursor:pointer}img{max-width:240px;max-height:200px}.error{color:#a00}.mismatch{color:#a00;font-weight:bold}")
           .Append("</style></head><body>\n<h1>HistoQuant: batch QC</h1>\n")
           .Append($"<p>{rows.Count} rows, {rows.Count(r => r.Status == SlideResult.Ok)} measured, {rows.Count(r => r.Status != SlideResult.Ok)} failed, ")
-          .Append($"{rows.Count(r => r.StainCheck == "mismatch")} with a stain mismatch. Click a column header to sort. Numbers as in <a href=\"results.csv\">results.csv</a>.</p>\n")
+          .Append($"{rows.Count(r => r.StainCheck == "mismatch")} with a stain mismatch. Click a column header to sort; a slide's name opens its viewer when one was written (quantify --viewer). Numbers as in <a href=\"results.csv\">results.csv</a>.</p>\n")
           .Append("<table id=\"rows\"><thead><tr>");
         string[] header = ["overlay", "slide", "marker", "region", "status", "stain check", "tissue mm²", "positive %", .. headlines.Select(Label), "warnings / error"];
         foreach (var h in header)
@@ -32,10 +33,16 @@ public static class BatchPage
         foreach (var r in rows)
         {
             sb.Append("<tr>");
-            string? overlay = overlayOf(r);
-            sb.Append("<td>").Append(overlay is not null && File.Exists(Path.Combine(folder, overlay))
-                ? $"<a href=\"{E(overlay)}\"><img src=\"{E(overlay)}\" alt=\"overlay\" loading=\"lazy\"></a>" : "").Append("</td>");
-            Cell(sb, r.Slide);
+            string? detections = detectionsOf(r);
+            string? overlay = detections is null ? null : Url(Path.Combine(detections, "overlay.png"));
+            string? viewer = detections is null ? null : Url(Path.Combine(detections, ViewerExport.HtmlName));
+            bool hasViewer = viewer is not null && File.Exists(Path.Combine(folder, detections!, ViewerExport.HtmlName));
+            sb.Append("<td>").Append(overlay is not null && File.Exists(Path.Combine(folder, detections!, "overlay.png"))
+                ? $"<a href=\"{E(hasViewer ? viewer! : overlay)}\"><img src=\"{E(overlay)}\" alt=\"overlay\" loading=\"lazy\"></a>" : "").Append("</td>");
+            if (hasViewer)
+                sb.Append($"<td data-v=\"{E(r.Slide)}\"><a class=\"viewer\" href=\"{E(viewer!)}\" title=\"open the zoomable viewer\">{E(r.Slide)}</a></td>");
+            else
+                Cell(sb, r.Slide);
             Cell(sb, r.Marker);
             Cell(sb, r.Region);
             sb.Append(r.Status == SlideResult.Ok ? "<td>ok</td>" : "<td class=\"error\">error</td>");
@@ -58,6 +65,9 @@ public static class BatchPage
         ResultsWriter.WriteAtomically(path, sb.ToString());
         return path;
     }
+
+    /// <summary>A relative path as a URL: forward slashes, and characters a file name may have but a URL may not (#, ?, %, spaces) escaped.</summary>
+    private static string Url(string relative) => string.Join('/', relative.Replace('\\', '/').Split('/').Select(Uri.EscapeDataString));
 
     private static string Label(string column) => column.Replace('_', ' ').Replace(" per mm2", " per mm²").Replace(" pct", " %");
 

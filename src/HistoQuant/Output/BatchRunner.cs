@@ -28,8 +28,9 @@ public interface IBatchProgress
 /// the tables list rows in the order the jobs were given. One bad slide is an error row; the batch goes on.
 /// </summary>
 /// <param name="perRegion">Slides with regions get one more row per included annotation class (`--per-region`).</param>
+/// <param name="viewer">Also write each slide's zoomable viewer (viewer.html) into its detection folder (`--viewer`; implies detections).</param>
 public sealed class BatchRunner(IReadOnlyDictionary<string, Quantifier> quantifiers, string outDir, bool force = false, int jobs = 1, bool detections = false,
-    bool perRegion = false)
+    bool perRegion = false, bool viewer = false)
 {
     /// <summary>Measured peaks: about 350 MB a slide for pixel measures, 540 MB with cells (50 000² px), 480 MB with fibres (20 000² px).</summary>
     public const long PixelBytesPerSlide = 350L << 20, ObjectBytesPerSlide = 650L << 20;
@@ -59,12 +60,29 @@ public sealed class BatchRunner(IReadOnlyDictionary<string, Quantifier> quantifi
                 kept = !force && writer.Finished(job.Slide, quantifier.MarkerId, job.Regions ?? "", job.Region, parameters) is not null;
             if (kept)
             {
+                // A finished row asked for again with --viewer: the viewer is all that is missing.
+                if (viewer && job.RegionClass is null && !File.Exists(Path.Combine(DetectionFolder(job.Slide, quantifier.MarkerId, job.Regions), ViewerExport.HtmlName)))
+                    try
+                    {
+                        ViewerExport.ForResults(job.Slide, outDir, quantifier.MarkerId);
+                    }
+                    catch (Exception e) when (e is IOException or FormatException or Slides.SlideException or UnauthorizedAccessException)
+                    {
+                        log?.WriteLine($"histoquant: no viewer for {job.Slide}: {e.Message}");
+                    }
                 progressSink?.Finish(null, $"{job.Slide}: already measured with these parameters, kept (--force redoes it)", failed: false);
                 return;
             }
             var progress = progressSink?.Start(job.Slide);
             // Detection files come from the union's measurement (per-class rows would only repeat them in part).
-            Action<MeasuredSlide>? write = detections && job.RegionClass is null ? m => DetectionFiles.Write(m, DetectionFolder(job.Slide, quantifier.MarkerId, job.Regions)) : null;
+            Action<MeasuredSlide>? write = (detections || viewer) && job.RegionClass is null ? m =>
+            {
+                string folder = DetectionFolder(job.Slide, quantifier.MarkerId, job.Regions);
+                DetectionFiles.Write(m, folder);
+                if (viewer)
+                    ViewerExport.Write(m.Slide, m.Tissue, Path.Combine(folder, "detections.geojson"), folder, ViewerExport.Title(m.Path, m.Result.Marker, m.Result.Mpp), m.Result.Mpp,
+                        maxThreads: 0);
+            } : null;
             var result = quantifier.Run(job.Slide, default, progress, write, job.Regions, job.RegionClass)
                 with { Manifest = job.Columns, InputOrder = job.InputOrder ?? i, Parameters = parameters, Regions = job.Regions ?? "", Region = job.Region };
             try
@@ -93,7 +111,7 @@ public sealed class BatchRunner(IReadOnlyDictionary<string, Quantifier> quantifi
         var order = batch.Select((j, i) => (Key: (j.Slide, quantifiers[j.Marker].MarkerId, j.Regions ?? "", j.Region), i)).GroupBy(x => x.Key).ToDictionary(g => g.Key, g => g.First().i);
         writer.Reorder(r => order.TryGetValue((r.Slide, r.Marker, r.Regions, r.Region), out int rank) ? rank : int.MaxValue);
         BatchPage.Write(writer.Results, r => r.Region is "" or "all"
-            ? Path.GetRelativePath(outDir, Path.Combine(DetectionFolder(r.Slide, r.Marker, r.Regions.Length > 0 ? r.Regions : null), "overlay.png")) : null, outDir);
+            ? Path.GetRelativePath(outDir, DetectionFolder(r.Slide, r.Marker, r.Regions.Length > 0 ? r.Regions : null)) : null, outDir);
         return Failed = failed;
     }
 
@@ -101,7 +119,9 @@ public sealed class BatchRunner(IReadOnlyDictionary<string, Quantifier> quantifi
     /// DIR/&lt;slide name&gt;.&lt;marker&gt;-&lt;hash&gt;/: one folder per slide, marker and regions, unique for slides of the same name in
     /// different folders (the hash is of the slide's full path, the marker and the regions file).
     /// </summary>
-    public string DetectionFolder(string slide, string marker, string? regions = null)
+    public string DetectionFolder(string slide, string marker, string? regions = null) => DetectionFolder(outDir, slide, marker, regions);
+
+    public static string DetectionFolder(string outDir, string slide, string marker, string? regions = null)
     {
         string key = $"{Path.GetFullPath(slide)}|{marker}|{(regions is null ? "" : Path.GetFullPath(regions))}";
         string hash = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key)), 0, 3).ToLowerInvariant();
