@@ -42,7 +42,7 @@ public static class DetectionFiles
     private static IEnumerable<(List<List<(double X, double Y)>> Rings, string Name, int[] Colour)> Annotations(TissueMask tissue)
     {
         if (tissue.Mask is null)
-            yield return ([[(0, 0), (tissue.Level0Width, 0), (tissue.Level0Width, tissue.Level0Height), (0, tissue.Level0Height)]], "Tissue", [0, 160, 0]);
+            yield return ([[(0, 0), (tissue.Level0Width, 0), (tissue.Level0Width, tissue.Level0Height), (0, tissue.Level0Height)]], "Tissue", TissueOutline);
         else
         {
             // The low-resolution mask's outlines (with holes), scaled to level-0 pixels.
@@ -60,13 +60,13 @@ public static class DetectionFiles
                 for (int child = hierarchy[i].Child; child >= 0; child = hierarchy[child].Next)
                     if (contours[child].Length >= 3)
                         rings.Add(Scale(contours[child]));
-                yield return (rings, "Tissue", [0, 160, 0]);
+                yield return (rings, "Tissue", TissueOutline);
             }
         }
         if (tissue.Region is { } region)
         {
             foreach (var p in region.Included)
-                yield return (p.Rings.Select(r => r.ToList()).ToList(), "Measured region", [0, 90, 200]);
+                yield return (p.Rings.Select(r => r.ToList()).ToList(), "Measured region", RegionOutline);
             foreach (var p in region.Excluded)
                 yield return (p.Rings.Select(r => r.ToList()).ToList(), "Ignore*", [180, 180, 180]);
         }
