@@ -275,4 +275,40 @@ public class CellAlgorithmTests
         Assert.InRange(found, 0.95 * positive, 1.05 * positive);
         Assert.InRange(cells.Count(c => c.HasNucleus), 0.95 * total, 1.05 * total);
     }
+
+    [Fact]
+    public void DabObjectsWithoutANucleusAreDetectionsOfTheirOwnClassNotCells()
+    {
+        // A nucleus with DAB around it (a positive cell) and a compact DAB object with no hematoxylin under it (a
+        // macrophage cut above its nucleus), at 0.5 µm/px, with outlines as --detections asks for them.
+        int w = 160, h = 80;
+        var hem = new float[w * h];
+        var dab = new float[w * h];
+        CellTestImages.Disc(hem, w, 40, 40, 7, 0.5f);
+        CellTestImages.Disc(dab, w, 40, 40, 12, 0.6f);
+        CellTestImages.Disc(dab, w, 120, 40, 10, 0.6f);
+        var settings = new CellSettings { BackgroundRadiusMicrons = 0 };
+        var cells = new CellDetector(settings, CellCompartment.Cell, 0.2, 0.4, 0.6)
+            .Detect(hem, dab, w, h, 0.5, (_, _) => true, (x, y) => (x, y), outlines: true);
+        Assert.Equal(2, cells.Count);
+        var features = new CellsMeasure().Features(cells).OrderBy(f => f.X).ToList();
+
+        var cell = features[0];
+        Assert.Equal("cell", cell.ObjectType);
+        Assert.NotNull(cell.NucleusOutline);
+        Assert.True(cell.Measurements["Nucleus: Area µm^2"] > 20);
+
+        var loose = features[1];
+        Assert.Equal(("detection", CellsMeasure.NoNucleusClass), (loose.ObjectType, loose.ClassName));
+        Assert.Equal(120, loose.X, 1.0);
+        Assert.Null(loose.NucleusOutline);
+        Assert.DoesNotContain(loose.Measurements.Keys, k => k.StartsWith("Nucleus:"));
+        Assert.True(loose.Measurements["DAB grade"] >= 1);
+        Assert.True(loose.Outline is { Count: >= 4 });
+
+        // The rule off: the nucleus-less object is not reported at all.
+        var without = new CellDetector(settings with { StainedObjectsWithoutNucleus = false }, CellCompartment.Cell, 0.2, 0.4, 0.6)
+            .Detect(hem, dab, w, h, 0.5, (_, _) => true, (x, y) => (x, y), outlines: false);
+        Assert.True(Assert.Single(without).HasNucleus);
+    }
 }

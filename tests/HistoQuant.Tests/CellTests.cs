@@ -36,6 +36,35 @@ public class CellTests
     }
 
     [Fact]
+    public void DenseInfiltratesOnAGeneratedSlideAreCountedWithinFivePercent()
+    {
+        // synth --clusters: twelve infiltrates of small cells 8–14 µm apart (never closer than 6 µm, so each truth
+        // cell is one), two in five positive, through JPEG tiles, the tissue mask and the detection regions.
+        using var tmp = new TempDir();
+        string path = tmp.File("infiltrates.tif");
+        var truth = SyntheticSlideWriter.Write(new SynthOptions { Width = 2048, Height = 2048, Mpp = 0.5, Seed = 3, Cells = 0, NegativeNuclei = 100, Clusters = 12, FibresPositive = 0 }, path);
+        Assert.True(truth.PositiveCells > 120, $"only {truth.PositiveCells} positive cells generated");
+        var row = Quantify(tmp, path, "--marker", "cd163");
+        Assert.InRange(D(row, "positive_cells_per_mm2") / truth.PositiveCellsPerMm2, 0.95, 1.05);
+        Assert.InRange(D(row, "total_cells"), 0.95 * (truth.PositiveCells + truth.NegativeNuclei), 1.05 * (truth.PositiveCells + truth.NegativeNuclei));
+    }
+
+    [Fact]
+    public void GeneratedInfiltratesHoldNucleiEightToFourteenMicronsApart()
+    {
+        var options = new SynthOptions { Width = 2048, Height = 2048, Mpp = 0.5, Seed = 3, Cells = 0, NegativeNuclei = 0, Clusters = 12 };
+        var scene = new SyntheticScene(options);
+        var nuclei = scene.BlobsNear(0, 0, 1024, 1024).Where(b => b.Kind == BlobKind.Cell).ToList();
+        Assert.Equal(scene.PositiveCells + scene.NegativeNuclei, nuclei.Count);
+        Assert.InRange(scene.PositiveCells / (double)nuclei.Count, 0.3, 0.5);
+        var nearest = nuclei.Select(a => nuclei.Where(b => b != a).Min(b => Math.Sqrt((a.X - b.X) * (a.X - b.X) + (a.Y - b.Y) * (a.Y - b.Y)))).ToList();
+        Assert.InRange(nearest.Min(), 8, 14);
+        Assert.InRange(nearest.Max(), 8, 14);
+        Assert.Equal(0, new SyntheticScene(options with { Clusters = 0 }).PositiveCells);
+        Assert.NotNull((options with { Clusters = -1 }).Problem());
+    }
+
+    [Fact]
     public void NoCellColumnsUnlessTheModelOrTheUserAsks()
     {
         using var tmp = new TempDir();

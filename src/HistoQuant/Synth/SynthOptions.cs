@@ -13,6 +13,11 @@ public sealed record SynthOptions
     public int? Cells { get; init; }
     /// <summary>DAB-negative nuclei; null = 400 per mm² of tissue.</summary>
     public int? NegativeNuclei { get; init; }
+    /// <summary>
+    /// Dense infiltrates: clusters of small cells (nuclei 3–3.5 µm in radius on a jittered hexagonal grid, 8–14 µm
+    /// apart, two in five with a DAB-positive rim of cytoplasm), added to the scattered cells and nuclei.
+    /// </summary>
+    public int Clusters { get; init; }
     /// <summary>Fraction of fibres with a sarcolemmal DAB ring (MHC class I-like).</summary>
     public double FibresPositive { get; init; } = 0.3;
     /// <summary>Fraction of fibres with diffuse sarcoplasmic DAB (0.25–0.4 OD) as well as the ring: counted positive too.</summary>
@@ -42,7 +47,7 @@ public sealed record SynthOptions
         : !(EndomysiumMicrons is >= 0 and <= 20) ? "--endomysium-um must be between 0 and 20"
         : !(DabScale is >= 0 and <= 5) ? "--dab-scale must be between 0 and 5"
         : !(EndomysiumOd is >= 0 and <= 1) ? "--endomysium-od must be between 0 and 1"
-        : Cells is < 0 || NegativeNuclei is < 0 || Capillaries < 0 ? "cell and capillary counts must not be negative"
+        : Cells is < 0 || NegativeNuclei is < 0 || Capillaries < 0 || Clusters < 0 ? "cell, cluster and capillary counts must not be negative"
         : TileSize is < 64 or > 4096 || TileSize % 16 != 0 ? "--tile-size must be a multiple of 16 between 64 and 4096"
         : JpegQuality is < 10 or > 100 ? "--quality must be between 10 and 100"
         : null;
