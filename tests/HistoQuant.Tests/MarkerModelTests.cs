@@ -72,6 +72,7 @@ public class MarkerModelTests
     [InlineData("""{ "id": "x", "stains": "H-DAB", "compartment": "nucleus", "measures": ["positive_area"] }""", "compartment \"nucleus\" is graded by positive_cells")]
     [InlineData("""{ "id": "x", "stains": "H-DAB", "compartment": "sarcolemma", "measures": ["positive_cells"] }""", "compartment \"sarcolemma\" is graded by positive_fibres")]
     [InlineData("""{ "id": "x", "stains": "H-DAB", }, """, "not valid JSON")]
+    [InlineData("""{ "id": "x", "stains": "H-DAB", "estimate_stains": "yes" }""", "\"estimate_stains\" must be true or false")]
     [InlineData("""{ "id": "x", "stains": "H-DAB", "cells": { "detection": "dapi" } }""", "cells.detection must be")]
     [InlineData("""{ "id": "x", "stains": "H-DAB", "cells": { "expansion": 5 } }""", "unknown key \"cells.expansion\"")]
     [InlineData("""{ "id": "x", "stains": "H-DAB", "cells": { "min_nucleus_area_um2": 50, "max_nucleus_area_um2": 20 } }""", "larger than")]

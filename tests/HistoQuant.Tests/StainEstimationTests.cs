@@ -1,3 +1,4 @@
+using HistoQuant.Models;
 using System.Text.Json;
 using HistoQuant.Cli;
 using HistoQuant.Stains;
@@ -46,6 +47,27 @@ public class StainEstimationTests
             .GetProperty("details").GetProperty("stain_vectors");
         var dab = new StainVector("", vectors[1][0].GetDouble(), vectors[1][1].GetDouble(), vectors[1][2].GetDouble());
         Assert.True(dab.AngleDegrees(Lab.Stain2) < 3);
+    }
+
+    [Fact]
+    public void AModelThatAsksForPerSlideStainsMeasuresAsStainsAutoDoesAndStainsOverridesIt()
+    {
+        using var tmp = new TempDir();
+        string slide = tmp.File("lab.tif");
+        SyntheticSlideWriter.Write(new SynthOptions { Width = 1536, Height = 1024, Seed = 32, Stains = Lab, FibresPositive = 0.4 }, slide);
+        string model = tmp.File("auto.json");
+        File.WriteAllText(model, File.ReadAllText(TestData.RepoFile("models/dab-generic.json")).Replace("\"id\": \"dab-generic\"", "\"id\": \"auto\", \"estimate_stains\": true"));
+        Assert.True(MarkerCatalog.Load(model).EstimateStains);
+
+        string Vectors(string outDir, params string[] extra)
+        {
+            Assert.Equal(0, HistoQuantCli.Main(["quantify", slide, "--out", tmp.File(outDir), .. extra]));
+            return JsonDocument.Parse(File.ReadAllText(Path.Combine(tmp.File(outDir), "results.json"))).RootElement[0]
+                .GetProperty("details").GetProperty("stain_vectors").ToString();
+        }
+        string byModel = Vectors("model", "--marker", model);
+        Assert.Equal(Vectors("flag", "--stains", "auto"), byModel);
+        Assert.NotEqual(Vectors("fixed", "--marker", model, "--stains", "H-DAB"), byModel);
     }
 
     [Fact]

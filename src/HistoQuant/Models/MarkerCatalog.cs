@@ -9,7 +9,7 @@ public static class MarkerCatalog
 {
     public const string DefaultId = "dab-generic";
 
-    private static readonly string[] TopKeys = ["id", "name", "description", "stains", "chromogen", "thresholds", "compartment", "measures"];
+    private static readonly string[] TopKeys = ["id", "name", "description", "stains", "chromogen", "thresholds", "compartment", "measures", "estimate_stains"];
     private static readonly string[] KnownKeys = [.. TopKeys, .. MeasureRegistry.All.Select(m => m.SectionName).OfType<string>()];
     // Only compartments some measure grades by: a model cannot name one that would silently be graded as another.
     private static readonly string[] KnownCompartments = MeasureRegistry.All.SelectMany(m => m.Compartments).Distinct().ToArray();
@@ -101,7 +101,15 @@ public static class MarkerCatalog
             else
                 measures.AddRange(["positive_area", "intensity_grades"]);
 
-            var model = new MarkerModel(id, name, description, stains, chromogen, thresholds, compartment, measures, source);
+            bool estimateStains = false;
+            if (root.TryGetProperty("estimate_stains", out var estimate))
+            {
+                if (estimate.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+                    throw new FormatException($"{source}: \"estimate_stains\" must be true or false");
+                estimateStains = estimate.GetBoolean();
+            }
+
+            var model = new MarkerModel(id, name, description, stains, chromogen, thresholds, compartment, measures, source) { EstimateStains = estimateStains };
             CheckCompartment(model, source);
             var settings = new Dictionary<string, object?>(model.Settings);
             foreach (var measure in MeasureRegistry.All)

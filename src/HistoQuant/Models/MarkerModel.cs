@@ -41,6 +41,13 @@ public sealed record MarkerModel(
         .Where(m => m.SectionName is not null).ToDictionary(m => m.SectionName!, m => m.DefaultSettings);
 
     /// <summary>A measure's settings of the type it parses them to.</summary>
+    /// <summary>
+    /// Whether each slide's stain vectors are re-estimated on its tissue, starting from <see cref="Stains"/> (as
+    /// `--stains auto` does): scanners render DAB differently, and fixed vectors then grade the same tissue differently.
+    /// An explicit `--stains` overrides it.
+    /// </summary>
+    public bool EstimateStains { get; init; }
+
     /// <summary>The model file's JSON as read (kept for results.json's provenance).</summary>
     public string Json { get; init; } = "";
 

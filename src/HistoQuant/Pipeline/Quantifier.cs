@@ -112,7 +112,7 @@ public sealed class Quantifier
         string text = string.Join("|",
             m.Id, m.Compartment, string.Join(",", m.Measures), m.DetectOnOdSum, m.ChromogenIndex,
             StainFile.ToJson(stains), t, o.Mpp?.ToString("R", System.Globalization.CultureInfo.InvariantCulture) ?? "file",
-            o.Tissue, o.TissueSettings, o.Background?.ToString() ?? "default", o.EstimateBackground, o.EstimateStains,
+            o.Tissue, o.TissueSettings, o.Background?.ToString() ?? "default", o.EstimateBackground, EstimatesStains(o),
             o.Cells, string.Join("|", MeasureRegistry.All.Where(u => u.SectionName is not null).Select(u => u.Fingerprint(settings[u.SectionName!]))),
             o.Detections, o.Histogram,
             typeof(Quantifier).Assembly.GetName().Version);
@@ -283,11 +283,14 @@ public sealed class Quantifier
         else if (_options.Background is { } background)
             stains = stains.WithBackground(background);
         int chromogen = _options.Stains is null ? _options.Marker.ChromogenIndex : 1;
-        if (_options.EstimateStains)
+        if (EstimatesStains(_options))
             stains = StainEstimation.OnSlide(slide, tissue, stains, slidePath);
         var t = _options.Thresholds ?? _options.Marker.Thresholds;
         return new PixelModel(stains, chromogen, t.Weak, t.Moderate, t.Strong, _options.Marker.DetectOnOdSum) { Histogram = _options.Histogram };
     }
+
+    /// <summary>`--stains auto`, or a model that asks for per-slide stains and no `--stains` that overrides it.</summary>
+    private static bool EstimatesStains(QuantifyOptions o) => o.EstimateStains || (o.Stains is null && o.Marker.EstimateStains);
 
     private MeasureSetup Setup(IMeasure measure, double mpp, int slideWidth, int slideHeight)
     {
