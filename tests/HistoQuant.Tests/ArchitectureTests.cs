@@ -144,7 +144,9 @@ public class ArchitectureTests
         Assert.Contains("notes.svs", e.Message);
         Assert.Contains("unknown format", e.Message);
         File.WriteAllText(tmp.File("scan.mrxs"), "index");
-        Assert.Contains(".mrxs slides are not supported yet", Assert.Throws<SlideException>(() => SlideOpener.Open(tmp.File("scan.mrxs")).Dispose()).Message);
+        Assert.Contains("OpenSlide does not recognise it as a MIRAX slide", Assert.Throws<SlideException>(() => SlideOpener.Open(tmp.File("scan.mrxs")).Dispose()).Message);
+        File.WriteAllText(tmp.File("scan.czi"), "ZISRAWFILE");
+        Assert.Contains("convert to OME-TIFF first (bfconvert", Assert.Throws<SlideException>(() => SlideOpener.Open(tmp.File("scan.czi")).Dispose()).Message);
     }
 
     [Fact]

@@ -107,7 +107,7 @@ public class BrokenInputTests
 
         var mrxs = tmp.File("scan.mrxs");
         File.WriteAllText(mrxs, "[GENERAL]");
-        Assert.Contains("not supported", AssertSlideError(mrxs).Message);
+        Assert.Contains("Slidedat.ini", AssertSlideError(mrxs).Message);
     }
 
     [Fact]

@@ -1,23 +1,26 @@
+using HistoQuant.Slides.OpenSlide;
 using HistoQuant.Slides.Tiff;
 
 namespace HistoQuant.Slides;
 
 /// <summary>
 /// Every slide format, tried in order: the first whose <see cref="ISlideFormat.Detect"/> says yes opens the file.
-/// More specific formats come before the ones they are a case of (Aperio and OME before generic TIFF).
+/// More specific formats come before the ones they are a case of (Aperio and OME before generic TIFF). OpenSlide comes
+/// first: its detection (a header read) claims NDPI, MRXS, SCN, BIF, Philips TIFF... before our TIFF parser looks at
+/// them (an NDPI is TIFF-like but not a TIFF we can read), and leaves the TIFFs it calls aperio or generic-tiff to us.
 /// </summary>
 public static class SlideFormats
 {
     public static IReadOnlyList<ISlideFormat> All { get; } =
     [
-        new NdpiTiffFormat(),
+        new OpenSlideFormat(),
         new AperioSvsFormat(),
         new OmeTiffFormat(),
         new GenericTiffFormat(),
         new PngFormat(),
         new JpegFormat(),
         new DicomFormat(),
-        new VendorFormat(),
+        new UnreadableVendorFormat(),
     ];
 
     /// <summary>Extensions that `quantify DIR` picks up.</summary>
@@ -57,13 +60,13 @@ public sealed class DicomFormat : ISlideFormat
     public ISlide Open(SlideProbe probe) => throw new SlideException(probe.Path, "DICOM whole-slide images are not supported yet");
 }
 
-/// <summary>Vendor formats only OpenSlide or Bio-Formats read: recognised by extension, so the error says how to convert.</summary>
-public sealed class VendorFormat : ISlideFormat
+/// <summary>Formats nothing here reads (OpenSlide 3.4.1 does not either): recognised by extension, so the error says how to convert.</summary>
+public sealed class UnreadableVendorFormat : ISlideFormat
 {
-    public string Name => "vendor";
-    public string Reader => "none yet";
-    public IReadOnlyList<string> Extensions { get; } = [".mrxs", ".vms", ".vmu", ".scn", ".bif", ".vsi", ".ndpi", ".czi", ".isyntax"];
+    public string Name => "unsupported-vendor";
+    public string Reader => "none (convert to OME-TIFF)";
+    public IReadOnlyList<string> Extensions { get; } = [".vsi", ".czi", ".isyntax"];
     public bool Detect(SlideProbe probe) => Extensions.Contains(probe.Extension);
     public ISlide Open(SlideProbe probe) =>
-        throw new SlideException(probe.Path, $"{probe.Extension} slides are not supported yet (convert to OME-TIFF, e.g. with bfconvert or QuPath)");
+        throw new SlideException(probe.Path, $"{probe.Extension} slides cannot be read here; convert to OME-TIFF first (bfconvert -tilex 512 -tiley 512 -pyramid-resolutions 4 -pyramid-scale 2 in{probe.Extension} out.ome.tif, or QuPath's File > Export > OME-TIFF)");
 }
