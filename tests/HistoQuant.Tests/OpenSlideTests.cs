@@ -80,24 +80,84 @@ public class OpenSlideTests
         Assert.Equal(new byte[] { 255, 255, 255, 0x12, 0x34, 0x56, 0x40 + 127, 0x20 + 127, 0x10 + 127, 255, 255, 255 }, rgb);
     }
 
+    /// <summary>Writes a generated 1024x768 slide of the given kind; returns its path and µm/px.</summary>
+    private static (string Path, double Mpp) Generated(TempDir tmp, string kind)
+    {
+        var dir = Directory.CreateDirectory(tmp.File("slides")).FullName;
+        if (kind == "ndpi")
+        {
+            VendorSlides.WriteNdpi(Path.Combine(dir, "gen.ndpi"), 1024, 768, levels: 3, mpp: 0.46);
+            return (Path.Combine(dir, "gen.ndpi"), 0.46);
+        }
+        VendorSlides.WriteMirax(Path.Combine(dir, "gen.mrxs"), imagesX: 4, imagesY: 3, image: 256, levels: 3, mpp: 0.243);
+        return (Path.Combine(dir, "gen.mrxs"), 0.243);
+    }
+
     [Fact]
-    public void ThumbnailAndQuantifyWorkOnNdpi()
+    public void MiraxOpensThroughOpenSlideWithLevelsPixelSizeAndTrueColour()
     {
         using var tmp = new TempDir();
-        var path = tmp.File("gen.ndpi");
-        VendorSlides.WriteNdpi(path, 1024, 768, levels: 3, mpp: 0.46);
+        var (path, _) = Generated(tmp, "mrxs");
+        using var slide = SlideOpener.Open(path, out var format);
+        Assert.IsType<OpenSlideFormat>(format);
+        Assert.Equal("mirax", slide.Format);
+        Assert.Equal([(1024, 768), (512, 384), (256, 192)], slide.Levels.Select(l => (l.Width, l.Height)));
+        Assert.Equal((256, 256), (slide.Levels[0].TileWidth, slide.Levels[0].TileHeight));
+        Assert.Equal(0.243, slide.MppX!.Value, 6);
+        Assert.Equal(20, slide.Magnification);
+        Assert.Equal("Data0000.dat", slide.Properties["mirax.DATAFILE.FILE_0"]);
+        for (int level = 0; level < 3; level++)
+            AssertMatchesPicture(TestData.ReadLevel(slide, level), 1024, 768);
+    }
+
+    [Theory]
+    [InlineData("ndpi")]
+    [InlineData("mrxs")]
+    public void InfoThumbnailAndQuantifyWorkOnGeneratedVendorSlides(string kind)
+    {
+        using var tmp = new TempDir();
+        var (path, mpp) = Generated(tmp, kind);
+        using (var slide = SlideOpener.Open(path, out var format))
+            Assert.Contains(string.Create(CultureInfo.InvariantCulture, $"mpp:           {mpp:0.######} x {mpp:0.######} µm/px"), InfoCommand.Describe(slide, format));
         var png = tmp.File("thumb.png");
         Assert.Equal(0, HistoQuantCli.Main(["thumbnail", path, "--max-size", "256", "--out", png]));
         var thumb = TestData.ReadPng(png);
         Assert.Equal((256, 192), (thumb.Width, thumb.Height));
         AssertMatchesPicture(thumb, 1024, 768);
 
-        var row = QuantifyRun.Row(tmp, path, "--tissue", "all");
+        // A folder run picks the slide up by its extension (and not the MIRAX data files beside it).
+        var row = QuantifyRun.Row(tmp, Path.GetDirectoryName(path)!, "--tissue", "all");
         Assert.Equal("ok", row["status"]);
-        Assert.Equal(0.46, QuantifyRun.Number(row, "mpp"), 4);
-        Assert.Equal(1024 * 768 * 0.46 * 0.46 * 1e-6, QuantifyRun.Number(row, "tissue_area_mm2"), 4);
+        Assert.Equal(mpp, QuantifyRun.Number(row, "mpp"), 4);
+        Assert.Equal(1024 * 768 * mpp * mpp * 1e-6, QuantifyRun.Number(row, "tissue_area_mm2"), 4);
         // The brown block is 0.375 × 0.5 of the image; glass and the blue block carry no DAB.
         Assert.InRange(QuantifyRun.Number(row, "positive_area_pct"), 17.5, 20.0);
+    }
+
+    [Fact]
+    public void ACorruptMiraxIsAnErrorRowWithOpenSlidesMessage()
+    {
+        using var tmp = new TempDir();
+        var (path, _) = Generated(tmp, "mrxs");
+        var index = Path.Combine(Path.GetDirectoryName(path)!, "gen", "Index.dat");
+        var bytes = File.ReadAllBytes(index);
+        "99.99"u8.CopyTo(bytes);
+        File.WriteAllBytes(index, bytes);
+        string outDir = tmp.File("out");
+        Assert.Equal(Cli.Cli.SomeFailed, HistoQuantCli.Main(["quantify", path, "--out", outDir]));
+        var row = Assert.Single(QuantifyRun.ReadCsv(Path.Combine(outDir, "results.csv")));
+        Assert.Equal("error", row["status"]);
+        Assert.Equal(path + ": OpenSlide: Index.dat doesn't have expected version", row["error"]);
+    }
+
+    [Fact]
+    public void AMiraxWithoutItsFolderSaysWhatIsMissing()
+    {
+        using var tmp = new TempDir();
+        var (path, _) = Generated(tmp, "mrxs");
+        Directory.Delete(Path.Combine(Path.GetDirectoryName(path)!, "gen"), recursive: true);
+        var e = Assert.Throws<SlideException>(() => SlideOpener.Open(path).Dispose());
+        Assert.Equal(path + ": OpenSlide does not recognise it as a MIRAX slide (the folder of the same name with Slidedat.ini must lie next to it)", e.Message);
     }
 
     [Fact]

@@ -65,6 +65,101 @@ public static class VendorSlides
         File.WriteAllBytes(path, tiff.Build());
     }
 
+    // ---------------------------------------------------------------- MIRAX
+
+    /// <summary>
+    /// A 3DHISTECH MIRAX slide: NAME.mrxs beside a folder NAME/ holding Slidedat.ini (GENERAL, HIERARCHICAL with one
+    /// "Slide zoom level" hierarchy whose sections give each level's image size, concatenation exponent, µm/px and
+    /// format; DATAFILE), Index.dat ("01.02" + SLIDE_ID, the hierarchical root, one record per level pointing to a data
+    /// page of (image index, offset, length, file number)) and Data0000.dat with the JPEG images. No overlaps and no
+    /// position buffer, so OpenSlide places image (x,y) at (x·w, y·h); level n concatenates 2ⁿ×2ⁿ level-0 images.
+    /// </summary>
+    public static void WriteMirax(string mrxsPath, int imagesX = 4, int imagesY = 3, int image = 256, int levels = 3, double mpp = 0.243, int magnification = 20)
+    {
+        const string slideId = "5b6f2a9e-4c1d-4f7a-9e3b-histoquant";
+        string dir = Path.Combine(Path.GetDirectoryName(mrxsPath)!, Path.GetFileNameWithoutExtension(mrxsPath));
+        Directory.CreateDirectory(dir);
+        int width = imagesX * image, height = imagesY * image;
+
+        using var data = new MemoryStream();
+        data.Write(Encoding.ASCII.GetBytes("01.02" + slideId + "000"));
+        data.Write(new byte[256]);
+        var records = new List<List<(int Index, int Offset, int Length)>>();
+        for (int level = 0; level < levels; level++)
+        {
+            int concat = 1 << level;
+            var items = new List<(int, int, int)>();
+            for (int y = 0; y < imagesY; y += concat)
+                for (int x = 0; x < imagesX; x += concat)
+                {
+                    // One image of this level shows concat×concat level-0 images, downsampled by concat.
+                    using var pic = Picture(image, image, width, height, x * image / concat, y * image / concat, concat);
+                    var jpeg = Jpeg(pic);
+                    items.Add((y * imagesX + x, (int)data.Position, jpeg.Length));
+                    data.Write(jpeg);
+                }
+            records.Add(items);
+        }
+        File.WriteAllBytes(Path.Combine(dir, "Data0000.dat"), data.ToArray());
+
+        using var index = new MemoryStream();
+        using (var w = new BinaryWriter(index, Encoding.ASCII, leaveOpen: true))
+        {
+            w.Write(Encoding.ASCII.GetBytes("01.02" + slideId));
+            long roots = index.Position;
+            w.Write(0); // hierarchical root, patched below
+            w.Write(0); // nonhierarchical root (no nonhierarchical records)
+            int table = (int)index.Position;
+            index.Position = roots;
+            w.Write(table);
+            index.Position = table;
+            // The table: one pointer per level to its record; each record is (0, pointer to the first data page).
+            int recordsAt = table + 4 * levels;
+            for (int level = 0; level < levels; level++)
+                w.Write(recordsAt + 8 * level);
+            int pagesAt = recordsAt + 8 * levels;
+            int page = pagesAt;
+            for (int level = 0; level < levels; level++)
+            {
+                w.Write(0);
+                w.Write(page);
+                page += 8 + 16 * records[level].Count;
+            }
+            foreach (var items in records)
+            {
+                w.Write(items.Count);
+                w.Write(0); // no next page
+                foreach (var (idx, offset, length) in items)
+                {
+                    w.Write(idx);
+                    w.Write(offset);
+                    w.Write(length);
+                    w.Write(0); // file number: DATAFILE.FILE_0
+                }
+            }
+        }
+        File.WriteAllBytes(Path.Combine(dir, "Index.dat"), index.ToArray());
+
+        var ini = new StringBuilder();
+        var c = System.Globalization.CultureInfo.InvariantCulture;
+        ini.Append($"[GENERAL]\nSLIDE_VERSION=01.03\nSLIDE_ID={slideId}\nIMAGENUMBER_X={imagesX}\nIMAGENUMBER_Y={imagesY}\n");
+        ini.Append($"OBJECTIVE_MAGNIFICATION={magnification}\nCameraImageDivisionsPerSide=1\n\n");
+        ini.Append($"[HIERARCHICAL]\nHIER_COUNT=1\nNONHIER_COUNT=0\nINDEXFILE=Index.dat\nHIER_0_NAME=Slide zoom level\nHIER_0_COUNT={levels}\n");
+        for (int level = 0; level < levels; level++)
+            ini.Append($"HIER_0_VAL_{level}=ZoomLevel_{level}\nHIER_0_VAL_{level}_SECTION=LAYER_0_LEVEL_{level}_SECTION\n");
+        ini.Append("\n[DATAFILE]\nFILE_COUNT=1\nFILE_0=Data0000.dat\n");
+        for (int level = 0; level < levels; level++)
+        {
+            double m = mpp * (1 << level);
+            ini.Append(string.Create(c, $"\n[LAYER_0_LEVEL_{level}_SECTION]\nIMAGE_CONCAT_FACTOR={(level == 0 ? 0 : 1)}\nOVERLAP_X=0\nOVERLAP_Y=0\n"));
+            ini.Append(string.Create(c, $"MICROMETER_PER_PIXEL_X={m}\nMICROMETER_PER_PIXEL_Y={m}\nIMAGE_FILL_COLOR_BGR=16777215\n"));
+            ini.Append($"DIGITIZER_WIDTH={image}\nDIGITIZER_HEIGHT={image}\nIMAGE_FORMAT=JPEG\n");
+        }
+        File.WriteAllText(Path.Combine(dir, "Slidedat.ini"), ini.ToString());
+        // The .mrxs itself is only the entry point (real ones hold a small binary header OpenSlide does not read).
+        File.WriteAllText(mrxsPath, "MIRAX slide written by HistoQuant's tests\n");
+    }
+
     /// <summary>Builds a classic little-endian TIFF whose directories may hold blobs (strip data) as tag values.</summary>
     public sealed class TiffBuilder
     {
