@@ -111,12 +111,6 @@ public class BrokenInputTests
     }
 
     [Fact]
-    public void DicomIsReportedAsNotSupportedYet()
-    {
-        Assert.Contains("DICOM", AssertSlideError(TestData.Wsi("small_dicom.dcm")).Message);
-    }
-
-    [Fact]
     public void AperioFileWithoutATiledImageIsRefused()
     {
         // small.svs with its TileWidth tags renamed (to tag 999): no directory is tiled any more.

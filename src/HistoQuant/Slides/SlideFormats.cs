@@ -1,3 +1,4 @@
+using HistoQuant.Slides.Dicom;
 using HistoQuant.Slides.OpenSlide;
 using HistoQuant.Slides.Tiff;
 
@@ -27,6 +28,12 @@ public static class SlideFormats
     public static IReadOnlyList<string> Extensions { get; } = All.SelectMany(f => f.Extensions).Distinct().ToArray();
 
     public static bool HasSlideExtension(string path) => Extensions.Any(e => path.EndsWith(e, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>
+    /// Whether a folder run should measure this file: it has a slide extension and is not a part of a slide measured
+    /// through another file (a lower level or thumbnail of a DICOM series stored one file per level).
+    /// </summary>
+    public static bool IsSlideFile(string path) => HasSlideExtension(path) && !DicomFormat.IsSecondaryFile(path);
 }
 
 /// <summary>PNG as a one-level slide (small images: IHC tiles, exported regions).</summary>
@@ -48,16 +55,6 @@ public sealed class JpegFormat : ISlideFormat
     public IReadOnlyList<string> Extensions { get; } = [".jpg", ".jpeg"];
     public bool Detect(SlideProbe probe) => probe.Head is [0xFF, 0xD8, 0xFF, ..];
     public ISlide Open(SlideProbe probe) => ImageFileSlide.Open(probe.Path, "JPEG");
-}
-
-/// <summary>DICOM (the "DICM" preamble): recognised, so the error says what it is; not read yet.</summary>
-public sealed class DicomFormat : ISlideFormat
-{
-    public string Name => "dicom-wsi";
-    public string Reader => "none yet";
-    public IReadOnlyList<string> Extensions { get; } = [".dcm"];
-    public bool Detect(SlideProbe probe) => probe.Head.Length >= 132 && probe.Head[128..132].SequenceEqual("DICM"u8);
-    public ISlide Open(SlideProbe probe) => throw new SlideException(probe.Path, "DICOM whole-slide images are not supported yet");
 }
 
 /// <summary>Formats nothing here reads (OpenSlide 3.4.1 does not either): recognised by extension, so the error says how to convert.</summary>
