@@ -94,6 +94,24 @@ public class DicomTests
         AssertPixel(image, 15, 15, 251, 245, 247, 0);
     }
 
+    [Fact]
+    public void RgbJpegFramesWithoutAColourMarkerAreNotTakenForYCbCr()
+    {
+        // boxes_0.dcm's frame says RGB through an Adobe APP14 marker (transform 0). Turned into a comment of the same
+        // length, the stream is one that only the Photometric Interpretation (RGB) describes, as some converters write.
+        using var tmp = new TempDir();
+        var bytes = File.ReadAllBytes(TestData.Wsi("boxes_0.dcm"));
+        int adobe = bytes.AsSpan().IndexOf("Adobe"u8) - 4;
+        Assert.Equal(0xEE, bytes[adobe + 1]);
+        bytes[adobe + 1] = 0xFE; // APP14 -> COM
+        var path = tmp.File("boxes_0.dcm");
+        File.WriteAllBytes(path, bytes);
+        using var slide = SlideOpener.Open(path);
+        var level = TestData.ReadLevel(slide, 0);
+        AssertMean(level, 238.152, 233.945, 236.816, 0.3);
+        AssertPixel(level, 8, 8, 173, 160, 189, 1);
+    }
+
     [Theory]
     [InlineData(DicomWriter.Codec.JpegYbr, false, 6)]
     [InlineData(DicomWriter.Codec.JpegYbr, true, 6)]
