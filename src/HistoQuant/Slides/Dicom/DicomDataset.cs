@@ -82,8 +82,12 @@ internal sealed class DicomDataset
 
     public DicomDataset? Item0(uint sequenceTag) => this[sequenceTag]?.Items is [var first, ..] ? first : null;
 
-    /// <summary>Reads a Part 10 file's data set; with <paramref name="headerOnly"/> it stops at the pixel data.</summary>
-    public static DicomDataset Read(SafeFileHandle file, bool headerOnly = false)
+    /// <summary>
+    /// Reads a Part 10 file's data set; with <paramref name="headerOnly"/> it stops at the pixel data, and with
+    /// <paramref name="lastTag"/> before the first top-level element past it (identification without the functional
+    /// groups, which list every frame).
+    /// </summary>
+    public static DicomDataset Read(SafeFileHandle file, bool headerOnly = false, uint lastTag = uint.MaxValue)
     {
         var reader = new Reader(file);
         var preamble = reader.Bytes(132);
@@ -100,7 +104,7 @@ internal sealed class DicomDataset
             throw new InvalidDataException("deflated DICOM (transfer syntax 1.2.840.10008.1.2.1.99) is not supported");
         var ds = new DicomDataset { TransferSyntax = syntax };
         bool explicitVr = syntax != ImplicitLittle;
-        while (reader.Position + 8 <= reader.Length)
+        while (reader.Position + 8 <= reader.Length && reader.PeekTag() <= lastTag)
         {
             uint tag = ds.ReadElement(reader, explicitVr, 0, headerOnly);
             if (tag == PixelData && headerOnly)

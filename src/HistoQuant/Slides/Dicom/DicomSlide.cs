@@ -128,30 +128,40 @@ internal sealed class DicomSlide : ISlide
 /// <summary>Finds the other instances of a series in the folder of one of its files.</summary>
 internal static class DicomSeries
 {
-    public static IEnumerable<string> Siblings(string path, string? seriesUid)
+    /// <summary>What identifies an instance, read once per file and version (a folder run asks for every file's siblings).</summary>
+    private sealed record Summary(string? SopClass, string? SeriesUid, bool IsVolume, long Pixels);
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string, DateTime, long), Summary?> Summaries = new();
+
+    private static Summary? Of(string file)
     {
-        if (string.IsNullOrEmpty(seriesUid))
-            yield break;
-        var dir = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!;
-        var self = System.IO.Path.GetFullPath(path);
-        foreach (var file in Directory.EnumerateFiles(dir, "*.dcm").Order(StringComparer.Ordinal))
+        var info = new FileInfo(file);
+        if (!info.Exists)
+            return null;
+        return Summaries.GetOrAdd((info.FullName, info.LastWriteTimeUtc, info.Length), _ =>
         {
-            if (file == self)
-                continue;
-            string? uid;
             try
             {
                 using var h = File.OpenHandle(file);
-                var ds = DicomDataset.Read(h, headerOnly: true);
-                uid = ds.String(0x00080016) == DicomSlide.WsiSopClass ? ds.String(0x0020000E) : null;
+                // Groups 0008-0048 identify the instance; the functional groups (5200) after them can list a million frames.
+                var ds = DicomDataset.Read(h, headerOnly: true, lastTag: 0x0048FFFF);
+                return new Summary(ds.String(0x00080016), ds.String(0x0020000E), DicomLevel.IsVolumeImage(ds),
+                    (ds.Integer(0x00480006) ?? 0) * (ds.Integer(0x00480007) ?? 0));
             }
             catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
             {
-                continue; // another file in the folder: not ours to judge
+                return null; // not ours to judge: opened on its own, it reports its own problem
             }
-            if (uid == seriesUid)
-                yield return file;
-        }
+        });
+    }
+
+    public static IEnumerable<string> Siblings(string path, string? seriesUid)
+    {
+        if (string.IsNullOrEmpty(seriesUid))
+            return [];
+        var self = System.IO.Path.GetFullPath(path);
+        return Directory.EnumerateFiles(System.IO.Path.GetDirectoryName(self)!, "*.dcm").Order(StringComparer.Ordinal)
+            .Where(f => f != self && Of(f) is { } s && s.SopClass == DicomSlide.WsiSopClass && s.SeriesUid == seriesUid);
     }
 
     /// <summary>
@@ -160,30 +170,17 @@ internal static class DicomSeries
     /// </summary>
     public static bool IsSecondaryLevel(string path)
     {
-        try
-        {
-            using var h = File.OpenHandle(path);
-            var ds = DicomDataset.Read(h, headerOnly: true);
-            if (ds.String(0x00080016) != DicomSlide.WsiSopClass)
-                return false;
-            long Size(DicomDataset d) => (d.Integer(0x00480006) ?? 0) * (d.Integer(0x00480007) ?? 0);
-            bool IsVolume(DicomDataset d) => d.Strings(0x00080008) is not [_, _, var kind, ..] || kind == "VOLUME";
-            long size = Size(ds);
-            foreach (var other in Siblings(path, ds.String(0x0020000E)))
-            {
-                using var oh = File.OpenHandle(other);
-                var o = DicomDataset.Read(oh, headerOnly: true);
-                if (!IsVolume(ds) && IsVolume(o))
-                    return true;
-                if (IsVolume(o) == IsVolume(ds) && (Size(o) > size || (Size(o) == size && string.CompareOrdinal(other, path) < 0)))
-                    return true;
-            }
+        if (Of(path) is not { SopClass: DicomSlide.WsiSopClass } me)
             return false;
-        }
-        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
+        foreach (var other in Siblings(path, me.SeriesUid))
         {
-            return false; // it will be opened, and its problem reported, as a slide of its own
+            var o = Of(other)!;
+            if (!me.IsVolume && o.IsVolume)
+                return true;
+            if (o.IsVolume == me.IsVolume && (o.Pixels > me.Pixels || (o.Pixels == me.Pixels && string.CompareOrdinal(other, System.IO.Path.GetFullPath(path)) < 0)))
+                return true;
         }
+        return false;
     }
 }
 
@@ -219,7 +216,7 @@ internal sealed class DicomLevel : IDisposable
         Header = ds;
         SopClass = ds.String(0x00080016);
         SeriesUid = ds.String(0x0020000E);
-        IsVolume = ds.Strings(0x00080008) is not [_, _, var kind, ..] || kind == "VOLUME";
+        IsVolume = IsVolumeImage(ds);
         Rows = (int)(ds.Integer(0x00280010) ?? 0);
         Columns = (int)(ds.Integer(0x00280011) ?? 0);
         Width = (int)Math.Min(int.MaxValue, ds.Integer(0x00480006) ?? Columns);
@@ -284,6 +281,9 @@ internal sealed class DicomLevel : IDisposable
         else
             _encapsulated = SplitFrames(pixels, frames, syntax is JpegBaseline or JpegExtended);
     }
+
+    /// <summary>A pyramid image: Image Type's third value VOLUME (not LABEL, OVERVIEW, THUMBNAIL), or no Image Type at all.</summary>
+    public static bool IsVolumeImage(DicomDataset ds) => ds.Strings(0x00080008) is not [_, _, var kind, ..] || kind == "VOLUME";
 
     public static DicomLevel Open(string file)
     {
