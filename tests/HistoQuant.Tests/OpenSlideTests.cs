@@ -161,6 +161,25 @@ public class OpenSlideTests
     }
 
     [Fact]
+    public void TheCliLoadsOpenSlideBeforeOpenCvCanCrashIt()
+    {
+        // In a fresh process (no test-assembly initializer), a PNG measured first loads OpenCV, whose exported libjpeg
+        // crashes OpenSlide's JPEG decoding (exit 139) unless OpenSlide is loaded first: by HistoQuant's module
+        // initializer, and by OpenSlideFormat's detection coming first in SlideFormats.All. Either alone keeps this green.
+        using var tmp = new TempDir();
+        var ndpi = tmp.File("gen.ndpi");
+        VendorSlides.WriteNdpi(ndpi, 512, 384, levels: 2);
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "HistoQuant.Cli.dll"), "quantify", TestData.Wsi("boxes.png"), ndpi, "--mpp", "0.5", "--threads", "1", "--out", tmp.File("out") })
+            start.ArgumentList.Add(a);
+        using var child = System.Diagnostics.Process.Start(start)!;
+        string stderr = child.StandardError.ReadToEnd();
+        child.WaitForExit();
+        Assert.True(child.ExitCode == 0, $"exit code {child.ExitCode}: {stderr}");
+        Assert.Equal(["ok", "ok"], QuantifyRun.ReadCsv(Path.Combine(tmp.File("out"), "results.csv")).Select(r => r["status"]));
+    }
+
+    [Fact]
     public void ACorruptNdpiIsAnErrorRowWithOpenSlidesMessage()
     {
         using var tmp = new TempDir();
