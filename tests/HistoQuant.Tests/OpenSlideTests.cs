@@ -70,6 +70,15 @@ public class OpenSlideTests
     }
 
     [Fact]
+    public void AMissingLibraryIsNamedWithTheDebianPackage()
+    {
+        var (api, problem) = OpenSlideLibrary.Load("libopenslide-not-here.so.0");
+        Assert.Null(api);
+        Assert.Equal("the OpenSlide library (libopenslide-not-here.so.0) is missing; install Debian's libopenslide0 (./histoquant does it when it can)", problem);
+        Assert.Null(OpenSlideLibrary.Problem); // here it is installed (the launcher's native_libs)
+    }
+
+    [Fact]
     public void PremultipliedArgbIsCompositedOverWhite()
     {
         uint[] argb = [0x00000000, 0xFF123456, 0x80402010, 0x40404040];

@@ -43,11 +43,14 @@ internal static unsafe partial class OpenSlideLibrary
         public required delegate* unmanaged<byte*> GetVersion;
     }
 
-    private static readonly Lazy<(Api? Api, string? Problem)> Loaded = new(() =>
+    private static readonly Lazy<(Api? Api, string? Problem)> Loaded = new(() => Load(File));
+
+    /// <summary>The library's functions, or why it cannot be used (one line).</summary>
+    internal static (Api? Api, string? Problem) Load(string file)
     {
-        IntPtr lib = dlopen(File, RtldNow | RtldLocal | RtldDeepBind);
+        IntPtr lib = dlopen(file, RtldNow | RtldLocal | RtldDeepBind);
         if (lib == IntPtr.Zero)
-            return (null, $"the OpenSlide library ({File}) is missing; install Debian's libopenslide0 (./histoquant does it when it can)");
+            return (null, $"the OpenSlide library ({file}) is missing; install Debian's libopenslide0 (./histoquant does it when it can)");
         IntPtr F(string name) => NativeLibrary.GetExport(lib, name);
         return (new Api
         {
@@ -63,7 +66,7 @@ internal static unsafe partial class OpenSlideLibrary
             ReadRegion = (delegate* unmanaged<IntPtr, uint*, long, long, int, long, long, void>)F("openslide_read_region"),
             GetVersion = (delegate* unmanaged<byte*>)F("openslide_get_version"),
         }, null);
-    });
+    }
 
     /// <summary>Null when OpenSlide can be used, else why not (one line).</summary>
     public static string? Problem => Loaded.Value.Problem;
