@@ -209,4 +209,67 @@ public class DicomTests
         var tileError = Assert.Throws<SlideException>(() => slide.ReadTile(0, 0, 0, new byte[256 * 256 * 3]));
         Assert.StartsWith(bad + ": DICOM frame for tile (0,0) of level 0: ", tileError.Message);
     }
+
+    [Theory]
+    [InlineData("small_dicom.dcm")]
+    [InlineData("boxes_0.dcm")]
+    [InlineData("boxes_1.dcm")]
+    public void DamagedCopiesFailCleanly(string name)
+    {
+        // As FuzzTests does for the TIFFs: truncations, byte flips in the header, garbage in the frames; each case ends
+        // in a read or a one-line SlideException naming the file, within 10 s.
+        var original = File.ReadAllBytes(TestData.Wsi(name));
+        var rng = new Random(name.Length * 104729);
+        using var tmp = new TempDir();
+        var failures = new List<string>();
+        int cases = 0, errors = 0;
+        void Try(byte[] bytes)
+        {
+            string path = tmp.File($"case-{cases++}.dcm"); // alone in its folder: no series to join
+            File.WriteAllBytes(path, bytes);
+            var run = Task.Run(() =>
+            {
+                using var slide = SlideOpener.Open(path);
+                var l = slide.Levels[0];
+                var tile = new byte[l.TileBufferBytes()];
+                foreach (var (c, r) in new[] { (0, 0), (l.TilesAcross - 1, l.TilesDown - 1), (l.TilesAcross / 2, l.TilesDown / 2) })
+                    slide.ReadTile(0, c, r, tile);
+            });
+            try
+            {
+                if (!run.Wait(TimeSpan.FromSeconds(10)))
+                    failures.Add($"case {cases - 1}: no answer within 10 s");
+            }
+            catch (AggregateException e) when (e.InnerException is SlideException se)
+            {
+                errors++;
+                if (!se.Message.StartsWith(path + ": ") || se.Message.Contains('\n'))
+                    failures.Add($"case {cases - 1}: badly formed error '{se.Message}'");
+            }
+            catch (AggregateException e)
+            {
+                failures.Add($"case {cases - 1}: {e.InnerException!.GetType().Name}: {e.InnerException.Message}");
+            }
+            File.Delete(path);
+        }
+        int header = Math.Min(original.Length, name == "small_dicom.dcm" ? 1400 : 2600);
+        foreach (int cut in Enumerable.Range(0, 20).Select(i => i < 10 ? 1 + i * header / 10 : rng.Next(1, original.Length)))
+            Try(original[..cut]);
+        for (int i = 0; i < 40; i++)
+        {
+            var b = (byte[])original.Clone();
+            for (int k = 0; k < 1 + rng.Next(4); k++)
+                b[132 + rng.Next(header - 132)] = (byte)rng.Next(256);
+            Try(b);
+        }
+        for (int i = 0; i < 10; i++)
+        {
+            var b = (byte[])original.Clone();
+            int start = header + rng.Next(Math.Max(1, b.Length - header - 64));
+            rng.NextBytes(b.AsSpan(start, Math.Min(b.Length - start, 16 + rng.Next(256))));
+            Try(b);
+        }
+        Assert.True(failures.Count == 0, string.Join("\n", failures));
+        Assert.True(errors >= 20, $"only {errors} of {cases} damaged copies were refused: the damage misses the file's structure");
+    }
 }
