@@ -95,6 +95,21 @@ public class DicomTests
     }
 
     [Fact]
+    public void ADicomFileWithATiffHeaderInItsPreambleIsReadAsDicom()
+    {
+        // Dual-personality DICOM-TIFF files put a TIFF header in the 128-byte preamble; DICOM is tried first.
+        using var tmp = new TempDir();
+        var path = tmp.File("dual.dcm");
+        DicomWriter.Write(path, 300, 200, 256, DicomWriter.Codec.JpegYbr, sparse: false);
+        var bytes = File.ReadAllBytes(path);
+        "II*\0"u8.CopyTo(bytes);
+        File.WriteAllBytes(path, bytes);
+        using var slide = SlideOpener.Open(path, out var format);
+        Assert.IsType<DicomFormat>(format);
+        Assert.Equal((300, 200), (slide.Levels[0].Width, slide.Levels[0].Height));
+    }
+
+    [Fact]
     public void RgbJpegFramesWithoutAColourMarkerAreNotTakenForYCbCr()
     {
         // boxes_0.dcm's frame says RGB through an Adobe APP14 marker (transform 0). Turned into a comment of the same

@@ -9,18 +9,20 @@ namespace HistoQuant.Slides;
 /// More specific formats come before the ones they are a case of (Aperio and OME before generic TIFF). OpenSlide comes
 /// first: its detection (a header read) claims NDPI, MRXS, SCN, BIF, Philips TIFF... before our TIFF parser looks at
 /// them (an NDPI is TIFF-like but not a TIFF we can read), and leaves the TIFFs it calls aperio or generic-tiff to us.
+/// DICOM comes before the TIFF formats: a dual-personality DICOM-TIFF file (a TIFF header in the DICOM preamble) is
+/// read as the DICOM series it belongs to.
 /// </summary>
 public static class SlideFormats
 {
     public static IReadOnlyList<ISlideFormat> All { get; } =
     [
         new OpenSlideFormat(),
+        new DicomFormat(),
         new AperioSvsFormat(),
         new OmeTiffFormat(),
         new GenericTiffFormat(),
         new PngFormat(),
         new JpegFormat(),
-        new DicomFormat(),
         new UnreadableVendorFormat(),
     ];
 
