@@ -8,7 +8,7 @@ public static class InfoCommand
 {
     public static Command Create()
     {
-        var slideArg = new Argument<string>("slide") { Description = "A slide file (SVS, OME-TIFF, TIFF, PNG, JPEG)." };
+        var slideArg = new Argument<string>("slide") { Description = "A slide file (SVS, OME-TIFF, TIFF, DICOM, NDPI, MRXS and the other OpenSlide formats, PNG, JPEG)." };
         var command = new Command("info", "Print a slide's format, pyramid levels, tile size, pixel size and magnification.") { slideArg };
         command.SetAction(parse =>
         {

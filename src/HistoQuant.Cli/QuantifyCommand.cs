@@ -113,7 +113,7 @@ public static class QuantifyCommand
         return command;
     }
 
-    /// <summary>Files stay as given; folders contribute their slide files (not recursive), sorted by name.</summary>
+    /// <summary>Files stay as given; folders contribute their slide files (not recursive, one per DICOM series), sorted by name.</summary>
     public static IReadOnlyList<string> ExpandInputs(IEnumerable<string> inputs)
     {
         var list = new List<string>();
@@ -121,7 +121,7 @@ public static class QuantifyCommand
         {
             if (Directory.Exists(input))
                 list.AddRange(Directory.GetFiles(input)
-                    .Where(SlideFormats.HasSlideExtension)
+                    .Where(SlideFormats.IsSlideFile)
                     .Order(StringComparer.Ordinal));
             else
                 list.Add(input); // a missing file becomes an error row, not an aborted batch

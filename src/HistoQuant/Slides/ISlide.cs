@@ -8,7 +8,7 @@ public interface ISlide : IDisposable
 {
     string Path { get; }
 
-    /// <summary>Short format name: aperio-svs, ome-tiff, generic-tiff, image.</summary>
+    /// <summary>Short format name: aperio-svs, ome-tiff, generic-tiff, dicom-wsi, image, or OpenSlide's vendor (hamamatsu, mirax...).</summary>
     string Format { get; }
 
     /// <summary>Pyramid levels, largest first; level 0 is full resolution.</summary>

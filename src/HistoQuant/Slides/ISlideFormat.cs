@@ -4,7 +4,7 @@ namespace HistoQuant.Slides;
 
 /// <summary>
 /// One slide format (OpenSlide's `formats[]` is the model): a cheap <see cref="Detect"/> on the file's first bytes
-/// (and, for TIFF, its first image directory), and an <see cref="Open"/>. Adding a format: a class implementing
+/// (and, for TIFF, its first image directory; for OpenSlide, its own vendor detection), and an <see cref="Open"/>. Adding a format: a class implementing
 /// this, and one line in <see cref="SlideFormats.All"/>.
 /// </summary>
 public interface ISlideFormat

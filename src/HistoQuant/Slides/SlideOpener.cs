@@ -57,6 +57,6 @@ public static class SlideOpener
         }
         if (n == 0)
             throw new SlideException(path, "file is empty");
-        throw new SlideException(path, "unknown format (expected TIFF, SVS, OME-TIFF, PNG or JPEG)");
+        throw new SlideException(path, "unknown format (expected TIFF, SVS, OME-TIFF, DICOM, an OpenSlide format such as NDPI or MRXS, PNG or JPEG)");
     }
 }

@@ -33,16 +33,6 @@ public abstract class TiffFormat : ISlideFormat
     private protected abstract (List<TiffImage> Levels, SlideMetadata Meta) Layout(string path, TiffFile file, TiffImage first);
 }
 
-/// <summary>Hamamatsu NDPI is TIFF-like but not readable as TIFF: recognised by its tag so the error is clear.</summary>
-public sealed class NdpiTiffFormat : TiffFormat
-{
-    public override string Name => "hamamatsu-ndpi";
-    public override IReadOnlyList<string> Extensions { get; } = [".ndpi"];
-    private protected override bool Detect(TiffFile file, TiffImage first) => file.Directories[0].Has(TiffTag.HamamatsuNdpiVersion);
-    private protected override (List<TiffImage>, SlideMetadata) Layout(string path, TiffFile file, TiffImage first) =>
-        throw new SlideException(path, "Hamamatsu NDPI is not supported yet (convert it to OME-TIFF, e.g. with bfconvert or QuPath)");
-}
-
 /// <summary>Aperio SVS: the description starts with "Aperio"; thumbnail, label and macro share the chain with the levels.</summary>
 public sealed class AperioSvsFormat : TiffFormat
 {
