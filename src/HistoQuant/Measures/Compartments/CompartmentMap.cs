@@ -93,8 +93,10 @@ public static class CompartmentMap
         }
         FillHoles(closed, (int)Math.Ceiling(s.FillHolesMicrons2 / (mapMpp * mapMpp)));
         var fascicle = Span8(closed, n).ToArray();
+        // Not cut by the tissue mask: pale endomysium between atrophic fibres may fall below the tissue threshold.
         for (int i = 0; i < n; i++)
-            fascicle[i] = (byte)(fascicle[i] != 0 && inTissue[i] != 0 ? 1 : 0);
+            if (fascicle[i] != 0)
+                inTissue[i] = 1;
         using var fascicleMat = Mat.FromPixelData(h, w, MatType.CV_8UC1, fascicle);
         using var fascicleLabels = new Mat();
         int components = Cv2.ConnectedComponents(fascicleMat, fascicleLabels, PixelConnectivity.Connectivity8, MatType.CV_32S);
