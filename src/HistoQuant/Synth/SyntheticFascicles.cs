@@ -26,7 +26,7 @@ public sealed record CompartmentTruth(
 /// <summary>
 /// Fascicles for a synthetic slide: fascicle centres on a jittered grid (FascicleMicrons apart); fibre seeds closer than
 /// PerimysiumMicrons/2 to the border between two fascicles are dropped and their Voronoi cells become perimysium
-/// (pale connective tissue, hematoxylin about 0.04; fibres take 0.05 more than without fascicles, so the septa are
+/// (pale connective tissue, hematoxylin about 0.03; fibres take 0.05 more than without fascicles, so the septa are
 /// paler than fibres yet still tissue). Vessels (lumen 10–18 µm in radius, a 5 µm wall) sit in the perimysium.
 /// Positive cells come as endomysial clusters (on the endomysium between fibres, away from the fascicle border),
 /// perivascular clusters (in the perimysial part of the perivascular band), scattered perimysial cells and cells
@@ -148,7 +148,7 @@ internal sealed class SyntheticFascicles
     }
 
     public static (double H, double Dab) Perimysium(int seed, double x, double y, double nonSpecific) =>
-        (0.037 + 0.004 * Hash.Smooth(seed, x / 8, y / 25), 0.3 * nonSpecific);
+        (0.03 + 0.004 * Hash.Smooth(seed, x / 8, y / 25), 0.3 * nonSpecific);
 
     private void ComputeDepths()
     {
@@ -204,7 +204,9 @@ internal sealed class SyntheticFascicles
         int placed = 0;
         for (int attempt = 0; placed < count && attempt < 200000; attempt++)
         {
-            double r = 7 + 3 * rng.NextDouble();
+            // Endomysial macrophages squeeze between fibres: narrower than those in loose connective tissue.
+            bool squeezed = where == CellPlaceTruth.Endomysial;
+            double r = squeezed ? 4.5 + 1.5 * rng.NextDouble() : 7 + 3 * rng.NextDouble();
             double x, y;
             bool newCluster = placed % 8 == 0 && attempt % 50 == 0 || attempt % 2000 == 0;
             if (where == CellPlaceTruth.Endomysial && !newCluster)
@@ -239,7 +241,7 @@ internal sealed class SyntheticFascicles
                 continue;
             double angle2 = rng.NextDouble() * 2 * Math.PI, shift = 1.5 * rng.NextDouble();
             _scene.AddCell(new Blob(x, y, r, (0.55 + 0.4 * rng.NextDouble()) * _o.DabScale,
-                x + shift * Math.Cos(angle2), y + shift * Math.Sin(angle2), 3 + rng.NextDouble(), 0.45 + 0.15 * rng.NextDouble()));
+                x + shift * Math.Cos(angle2), y + shift * Math.Sin(angle2), squeezed ? 2.5 + 0.5 * rng.NextDouble() : 3 + rng.NextDouble(), 0.45 + 0.15 * rng.NextDouble()));
             placed++;
         }
         switch (where)
@@ -254,7 +256,8 @@ internal sealed class SyntheticFascicles
     public int PlacedCells => _endomysial + _perimysial + _perivascular + _invading;
 
     /// <summary>The truth: compartment areas sampled on a grid of about 1 µm (perivascular before fascicle before
-    /// perimysium; lumina in none), cells as placed, fibre groups by depth.</summary>
+    /// perimysium; lumina in none), cells as placed, fibre groups by depth. A fascicle ends at its outer fibres' outlines
+    /// (the endomysium and atrophy gap on their perimysial side is perimysium), as the measure draws it.</summary>
     public CompartmentTruth Truth()
     {
         double step = Math.Max(1, Math.Sqrt(_widthUm * _heightUm / 16e6));
@@ -275,7 +278,8 @@ internal sealed class SyntheticFascicles
                     continue;
                 if (dv <= _o.PerivascularMicrons)
                     v++;
-                else if (_scene.NearestSeed(x, y) is var (i, j) && !IsRemoved(i, j))
+                else if (_scene.NearestTwoSeeds(x, y) is var (i, j, k, l, edge) && !IsRemoved(i, j)
+                    && !(IsRemoved(k, l) && edge < _o.EndomysiumMicrons / 2 + Shrink(i, j)))
                 {
                     f++;
                     var fa = Fascicle(x, y);

@@ -126,10 +126,17 @@ internal sealed class SyntheticScene
     /// <summary>The fibre seed nearest to a point and the point's distance to the bisector with the second nearest.</summary>
     internal (int I, int J, double Edge) NearestSeedEdge(double x, double y)
     {
+        var (i, j, _, _, edge) = NearestTwoSeeds(x, y);
+        return (i, j, edge);
+    }
+
+    /// <summary>The two fibre seeds nearest to a point and the point's distance to the bisector between them.</summary>
+    internal (int I, int J, int K, int L, double Edge) NearestTwoSeeds(double x, double y)
+    {
         double s = _o.FibreDiameterMicrons;
         int gi = (int)Math.Floor(x / s), gj = (int)Math.Floor(y / s);
         double best = double.MaxValue, second = double.MaxValue, bx = 0, by = 0, sx = 0, sy = 0;
-        int bi = 0, bj = 0;
+        int bi = 0, bj = 0, si = 0, sj = 0;
         for (int i = gi - 1; i <= gi + 1; i++)
             for (int j = gj - 1; j <= gj + 1; j++)
             {
@@ -137,15 +144,15 @@ internal sealed class SyntheticScene
                 double d = (px - x) * (px - x) + (py - y) * (py - y);
                 if (d < best)
                 {
-                    second = best; sx = bx; sy = by;
+                    second = best; sx = bx; sy = by; si = bi; sj = bj;
                     best = d; bx = px; by = py; bi = i; bj = j;
                 }
                 else if (d < second)
                 {
-                    second = d; sx = px; sy = py;
+                    second = d; sx = px; sy = py; si = i; sj = j;
                 }
             }
-        return (bi, bj, (second - best) / (2 * Math.Sqrt((sx - bx) * (sx - bx) + (sy - by) * (sy - by))));
+        return (bi, bj, si, sj, (second - best) / (2 * Math.Sqrt((sx - bx) * (sx - bx) + (sy - by) * (sy - by))));
     }
 
     private (double X, double Y) FreePointInTissue(Random rng, double radius)
@@ -264,7 +271,11 @@ internal sealed class SyntheticScene
                 return vessel;
             if (fascicles.IsRemoved(bi, bj))
                 return SyntheticFascicles.Perimysium(_o.Seed, x, y, nonSpecific);
-            gap += 2 * fascicles.Shrink(bi, bj);
+            // An atrophic fibre's lost width is loose connective tissue, not a pale gap the tissue mask would call glass.
+            double shrink = fascicles.Shrink(bi, bj);
+            if (edge >= gap / 2 && edge < gap / 2 + shrink)
+                return SyntheticFascicles.Perimysium(_o.Seed, x, y, nonSpecific);
+            gap += 2 * shrink;
         }
         if (edge < gap / 2)
             return (_o.EndomysiumOd, 0.3 * nonSpecific);

@@ -43,6 +43,10 @@ public sealed record FibreDepth(DetectedFibre Fibre, int? Depth);
 public static class CompartmentMap
 {
     private const long MaxPixels = 64_000_000;
+    // A lumen at least this fraction of the "fibre" holding it makes that fibre a vessel wall.
+    private const double WallLumenFraction = 0.2;
+    // A "fibre" less than this many times the area of the positive cell at its centre is the cell.
+    private const double CellFibreRatio = 3;
 
     public static CompartmentResult Build(IReadOnlyList<DetectedFibre> fibres, IReadOnlyList<DetectedCell>? cells, IReadOnlyList<DetectedVessel> candidates,
         TissueMask tissue, double mpp, CompartmentSettings s)
@@ -75,56 +79,10 @@ public static class CompartmentMap
                 inTissue[i] = (byte)(tissue.IsTissue(lx, ly) || lab[i] > 0 ? 1 : 0);
             }
 
-        // Fascicles: the fibre map closed across endomysium, holes filled, groups of too few fibres dropped.
-        int gap = Math.Max(1, (int)Math.Round(s.FascicleGapMicrons / 2 / mapMpp));
-        using var disk = Cv2.GetStructuringElement(MorphShapes.Ellipse, new Size(2 * gap + 1, 2 * gap + 1));
-        using var fibreMask = new Mat(h, w, MatType.CV_8UC1, Scalar.All(0));
-        var fm = Span8(fibreMask, n);
-        for (int i = 0; i < n; i++)
-            fm[i] = (byte)(lab[i] > 0 ? 1 : 0);
-        using var closed = new Mat();
-        // A frame as wide as the disk keeps the closing from gluing fibres to the image's edge.
-        using (var framed = new Mat())
-        {
-            Cv2.CopyMakeBorder(fibreMask, framed, gap + 1, gap + 1, gap + 1, gap + 1, BorderTypes.Constant, Scalar.All(0));
-            using var c = new Mat();
-            Cv2.MorphologyEx(framed, c, MorphTypes.Close, disk);
-            new Mat(c, new Rect(gap + 1, gap + 1, w, h)).CopyTo(closed);
-        }
-        FillHoles(closed, (int)Math.Ceiling(s.FillHolesMicrons2 / (mapMpp * mapMpp)));
-        var fascicle = Span8(closed, n).ToArray();
-        // Not cut by the tissue mask: pale endomysium between atrophic fibres may fall below the tissue threshold.
-        for (int i = 0; i < n; i++)
-            if (fascicle[i] != 0)
-                inTissue[i] = 1;
-        using var fascicleMat = Mat.FromPixelData(h, w, MatType.CV_8UC1, fascicle);
-        using var fascicleLabels = new Mat();
-        int components = Cv2.ConnectedComponents(fascicleMat, fascicleLabels, PixelConnectivity.Connectivity8, MatType.CV_32S);
-        var fl = Span32(fascicleLabels, n).ToArray();
-        var fibresIn = new int[components];
-        var fibreFascicle = new int[fibres.Count];
-        for (int i = 0; i < fibres.Count; i++)
-        {
-            var p = ToMap(fibres[i].X, fibres[i].Y);
-            if (p.X >= 0 && p.Y >= 0 && p.X < w && p.Y < h)
-                fibresIn[fibreFascicle[i] = fl[p.Y * w + p.X]]++;
-        }
-        var keep = new bool[components];
-        for (int c = 1; c < components; c++)
-            keep[c] = fibresIn[c] >= s.MinFascicleFibres;
-        for (int i = 0; i < n; i++)
-            if (!keep[fl[i]])
-            {
-                fl[i] = 0;
-                fascicle[i] = 0;
-            }
-        for (int i = 0; i < fibres.Count; i++)
-            if (!keep[fibreFascicle[i]])
-                fibreFascicle[i] = 0;
-
         // Vessels: lumen candidates not ringed by fibres.
         using var lumen = new Mat(h, w, MatType.CV_8UC1, Scalar.All(0));
         var vessels = new List<DetectedVessel>();
+        var notFibre = new HashSet<int>();
         int ringIn = Math.Max(1, (int)Math.Round(2 / mapMpp)), ringOut = Math.Max(ringIn + 1, (int)Math.Round(6 / mapMpp));
         foreach (var v in candidates)
         {
@@ -156,12 +114,85 @@ public static class CompartmentMap
                         onFibre += isFibre ? 1 : 0;
                     }
                 }
-            if (ring == 0 || onFibre > s.MaxWallFibreFraction * ring || insideFibre > 0.5 * lumenPixels)
+            // A lumen inside a "fibre" that it fills a good part of: the fibre is the vessel's wall (hole filled by the
+            // segmentation), so the vessel stays and that fibre leaves the map. Elsewhere a lumen ringed by fibres is a
+            // retraction space.
+            var centre = ToMap(v.X, v.Y);
+            int host = centre.X >= 0 && centre.Y >= 0 && centre.X < w && centre.Y < h ? lab[centre.Y * w + centre.X] : 0;
+            bool wall = host > 0 && v.LumenMicrons2 >= WallLumenFraction * fibres[host - 1].AreaMicrons2;
+            if (!wall && (ring == 0 || onFibre > s.MaxWallFibreFraction * ring || insideFibre > 0.5 * lumenPixels))
                 continue;
+            if (wall)
+            {
+                notFibre.Add(host - 1);
+                for (int i = 0; i < n; i++)
+                    if (lab[i] == host)
+                        lab[i] = 0;
+            }
             vessels.Add(v);
             using var target = new Mat(lumen, roi);
             Cv2.BitwiseOr(target, one, target);
         }
+
+        // A "fibre" hardly larger than the positive cell at its centre is that cell (a round macrophage passes the fibre
+        // size and shape tests): it leaves the map, and the cell is not invading anything.
+        foreach (var c in cells ?? [])
+        {
+            var p = ToMap(c.X, c.Y);
+            if (c.Class < 1 || p.X < 0 || p.Y < 0 || p.X >= w || p.Y >= h || lab[p.Y * w + p.X] is not (> 0 and var host))
+                continue;
+            if (fibres[host - 1].AreaMicrons2 < CellFibreRatio * Math.Max(c.AreaMicrons2, 1) && notFibre.Add(host - 1))
+                for (int i = 0; i < n; i++)
+                    if (lab[i] == host)
+                        lab[i] = 0;
+        }
+
+        // Fascicles: the fibre map closed across endomysium, holes filled, groups of too few fibres dropped.
+        int gap = Math.Max(1, (int)Math.Round(s.FascicleGapMicrons / 2 / mapMpp));
+        using var disk = Cv2.GetStructuringElement(MorphShapes.Ellipse, new Size(2 * gap + 1, 2 * gap + 1));
+        using var fibreMask = new Mat(h, w, MatType.CV_8UC1, Scalar.All(0));
+        var fm = Span8(fibreMask, n);
+        for (int i = 0; i < n; i++)
+            fm[i] = (byte)(lab[i] > 0 ? 1 : 0);
+        using var closed = new Mat();
+        // A frame as wide as the disk keeps the closing from gluing fibres to the image's edge.
+        using (var framed = new Mat())
+        {
+            Cv2.CopyMakeBorder(fibreMask, framed, gap + 1, gap + 1, gap + 1, gap + 1, BorderTypes.Constant, Scalar.All(0));
+            using var c = new Mat();
+            Cv2.MorphologyEx(framed, c, MorphTypes.Close, disk);
+            new Mat(c, new Rect(gap + 1, gap + 1, w, h)).CopyTo(closed);
+        }
+        FillHoles(closed, (int)Math.Ceiling(s.FillHolesMicrons2 / (mapMpp * mapMpp)));
+        var fascicle = Span8(closed, n).ToArray();
+        // Not cut by the tissue mask: pale endomysium between atrophic fibres may fall below the tissue threshold.
+        for (int i = 0; i < n; i++)
+            if (fascicle[i] != 0)
+                inTissue[i] = 1;
+        using var fascicleMat = Mat.FromPixelData(h, w, MatType.CV_8UC1, fascicle);
+        using var fascicleLabels = new Mat();
+        int components = Cv2.ConnectedComponents(fascicleMat, fascicleLabels, PixelConnectivity.Connectivity8, MatType.CV_32S);
+        var fl = Span32(fascicleLabels, n).ToArray();
+        var fibresIn = new int[components];
+        var fibreFascicle = new int[fibres.Count];
+        for (int i = 0; i < fibres.Count; i++)
+        {
+            var p = ToMap(fibres[i].X, fibres[i].Y);
+            if (!notFibre.Contains(i) && p.X >= 0 && p.Y >= 0 && p.X < w && p.Y < h)
+                fibresIn[fibreFascicle[i] = fl[p.Y * w + p.X]]++;
+        }
+        var keep = new bool[components];
+        for (int c = 1; c < components; c++)
+            keep[c] = fibresIn[c] >= s.MinFascicleFibres;
+        for (int i = 0; i < n; i++)
+            if (!keep[fl[i]])
+            {
+                fl[i] = 0;
+                fascicle[i] = 0;
+            }
+        for (int i = 0; i < fibres.Count; i++)
+            if (!keep[fibreFascicle[i]])
+                fibreFascicle[i] = 0;
 
         // The perivascular zone: within Perivascular µm of a lumen, in tissue, outside the lumen.
         var lm = Span8(lumen, n).ToArray();
@@ -199,7 +230,7 @@ public static class CompartmentMap
             }
         }
 
-        var depths = FibreDepths(fibres, fibreFascicle, lab, fascicle, inTissue, lm, w, h, gap);
+        var depths = FibreDepths(fibres, notFibre, fibreFascicle, lab, fascicle, inTissue, lm, w, h, gap);
         var counts = CountCells(cells, fibres, lab, place, w, h, ToMap, mpp, s.InvadingMicrons);
 
         var outlines = new List<FascicleOutline>();
@@ -251,7 +282,7 @@ public static class CompartmentMap
     }
 
     /// <summary>Depth in fibre layers: breadth-first over fibre adjacency from the fibres on a fascicle's perimysial border.</summary>
-    private static List<FibreDepth> FibreDepths(IReadOnlyList<DetectedFibre> fibres, int[] fibreFascicle, int[] lab, byte[] fascicle, byte[] inTissue, byte[] lumen,
+    private static List<FibreDepth> FibreDepths(IReadOnlyList<DetectedFibre> fibres, HashSet<int> notFibre, int[] fibreFascicle, int[] lab, byte[] fascicle, byte[] inTissue, byte[] lumen,
         int w, int h, int gap)
     {
         int n = w * h;
@@ -261,8 +292,27 @@ public static class CompartmentMap
         for (int i = 0; i < n; i++)
             pm[i] = (byte)(fascicle[i] == 0 && (inTissue[i] != 0 || lumen[i] != 0) && lab[i] == 0 ? 1 : 0);
         using var disk = Cv2.GetStructuringElement(MorphShapes.Ellipse, new Size(2 * gap + 1, 2 * gap + 1));
+        // Opened by distances (exact disks; the slide's edge counts as the end of the perimysium): pixels at least gap
+        // from anything else are its core, and the broad perimysium lies within gap of a core pixel.
         using var broad = new Mat();
-        Cv2.MorphologyEx(peri, broad, MorphTypes.Open, disk);
+        using (var framed = new Mat())
+        {
+            Cv2.CopyMakeBorder(peri, framed, 1, 1, 1, 1, BorderTypes.Constant, Scalar.All(0));
+            using var inside = new Mat();
+            Cv2.DistanceTransform(framed, inside, DistanceTypes.L2, DistanceTransformMasks.Precise);
+            using var notCore = new Mat();
+            Cv2.Threshold(inside, notCore, gap, 255, ThresholdTypes.BinaryInv);
+            using var notCore8 = new Mat();
+            notCore.ConvertTo(notCore8, MatType.CV_8UC1);
+            using var toCore = new Mat();
+            Cv2.DistanceTransform(notCore8, toCore, DistanceTypes.L2, DistanceTransformMasks.Precise);
+            using var within = new Mat();
+            Cv2.Threshold(toCore, within, gap, 255, ThresholdTypes.BinaryInv);
+            using var within8 = new Mat();
+            within.ConvertTo(within8, MatType.CV_8UC1);
+            new Mat(within8, new Rect(1, 1, w, h)).CopyTo(broad);
+            Cv2.BitwiseAnd(broad, peri, broad);
+        }
         using var reach = new Mat();
         using var disk2 = Cv2.GetStructuringElement(MorphShapes.Ellipse, new Size(2 * gap + 3, 2 * gap + 3));
         Cv2.Dilate(broad, reach, disk2);
@@ -337,7 +387,7 @@ public static class CompartmentMap
                     queue.Enqueue(j);
                 }
         }
-        return fibres.Select((f, i) => new FibreDepth(f, depth[i])).ToList();
+        return fibres.Select((f, i) => new FibreDepth(f, depth[i])).Where((_, i) => !notFibre.Contains(i)).ToList();
     }
 
     /// <summary>Positive cells (class 1+) by the compartment at their centroid; invading when at least
@@ -355,7 +405,7 @@ public static class CompartmentMap
                 continue;
             int i = p.Y * w + p.X;
             var where = place[i];
-            // The fibre under the cell, or any fibre whose outline holds the centroid (the map is coarser than an outline).
+            // The fibre under the cell on the map; how deep inside it is measured on its outline (the map is coarser).
             if (lab[i] > 0 && fibres[lab[i] - 1].Outline is { Count: >= 3 } outline)
             {
                 var contour = outline.Select(q => new Point2f((float)q.X, (float)q.Y)).ToArray();

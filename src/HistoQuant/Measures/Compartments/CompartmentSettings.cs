@@ -18,13 +18,16 @@ public sealed record CompartmentSettings(
     // larger than a capillary's lumen (the capillaries measure covers those).
     double MinLumenMicrons2 = 150,
     double MaxLumenMicrons2 = 50000,
-    double LumenFraction = 0.35,
+    double LumenFraction = 0.5,
+    // ...and compact: its area over its convex hull's at least this.
+    double MinLumenSolidity = 0.7,
     // Its wall: the tissue 2–6 µm outside the lumen has a mean OD of at least WallFraction × the median...
     double WallFraction = 0.7,
     // ...and no more than this fraction of that ring is fibre (a retraction space between fibres is not a vessel).
     double MaxWallFibreFraction = 0.4,
-    // A cell invades a fibre when its centroid lies at least this far inside the fibre's outline.
-    double InvadingMicrons = 3,
+    // A cell invades a fibre when its centroid lies at least this far inside the fibre's outline: about half a macrophage,
+    // since an endomysial cell pressed between fibres overlaps their outlines by up to that much in a section.
+    double InvadingMicrons = 6,
     // Perifascicular fibres: the first this many layers from the fascicle border; deeper fibres are central.
     int PerifascicularLayers = 2,
     // Resolution of the slide-wide compartment map and of the vessel search.

@@ -45,7 +45,7 @@ public sealed class CompartmentsMeasure : IMeasure
 
     public object? ParseSection(ModelSection s)
     {
-        s.OnlyKeys("fascicle_gap_um", "fill_holes_um2", "min_fascicle_fibres", "perivascular_um", "min_lumen_um2", "max_lumen_um2", "lumen_fraction",
+        s.OnlyKeys("fascicle_gap_um", "fill_holes_um2", "min_fascicle_fibres", "perivascular_um", "min_lumen_um2", "max_lumen_um2", "lumen_fraction", "min_lumen_solidity",
             "wall_fraction", "max_wall_fibre_fraction", "invading_um", "perifascicular_layers", "um_per_px");
         var d = (CompartmentSettings)DefaultSettings!;
         var c = d with
@@ -57,6 +57,7 @@ public sealed class CompartmentsMeasure : IMeasure
             MinLumenMicrons2 = s.Get("min_lumen_um2", d.MinLumenMicrons2, 10, 1e6),
             MaxLumenMicrons2 = s.Get("max_lumen_um2", d.MaxLumenMicrons2, 10, 1e6),
             LumenFraction = s.Get("lumen_fraction", d.LumenFraction, 0.01, 1),
+            MinLumenSolidity = s.Get("min_lumen_solidity", d.MinLumenSolidity, 0, 1),
             WallFraction = s.Get("wall_fraction", d.WallFraction, 0, 5),
             MaxWallFibreFraction = s.Get("max_wall_fibre_fraction", d.MaxWallFibreFraction, 0, 1),
             InvadingMicrons = s.Get("invading_um", d.InvadingMicrons, 0, 50),

@@ -5,7 +5,7 @@ namespace HistoQuant.Measures.Compartments;
 
 /// <summary>
 /// Finds vessel lumina larger than capillaries, stain-independently: at about 2 µm/px the summed OD (counterstain +
-/// chromogen, σ 2 µm) below <see cref="CompartmentSettings.LumenFraction"/> × the region's median tissue OD, as 8-connected
+/// chromogen, σ 1 µm) below <see cref="CompartmentSettings.LumenFraction"/> × the region's median tissue OD, as 8-connected
 /// holes that do not reach the region's edge, of <c>MinLumenMicrons2</c>–<c>MaxLumenMicrons2</c>, ringed by a wall: the
 /// band 2–6 µm outside the hole has a mean OD of at least <see cref="CompartmentSettings.WallFraction"/> × the median.
 /// Retraction spaces between fibres pass these tests too; <see cref="CompartmentMap"/> drops holes ringed by fibres.
@@ -24,7 +24,7 @@ public sealed class VesselDetector(CompartmentSettings settings)
         using var sum = new Mat();
         Cv2.Add(hem, dab, sum);
         using var od = new Mat();
-        Smooth(sum, 2 / px, od);
+        Smooth(sum, 1 / px, od);
         var values = SpanF(od, n);
         var inTissue = new List<float>();
         for (int y = 0, i = 0; y < h; y++)
@@ -74,7 +74,12 @@ public sealed class VesselDetector(CompartmentSettings settings)
             Cv2.FindContours(mine, out Point[][] contours, out _, RetrievalModes.External, ContourApproximationModes.ApproxSimple);
             if (contours.Length == 0)
                 continue;
-            var outline = contours.MaxBy(c => c.Length)!
+            var largest = contours.MaxBy(c => c.Length)!;
+            // Lumina are roundish or oval; a branching pale line (endomysium at a junction of fibres) is not.
+            double hull = Cv2.ContourArea(Cv2.ConvexHull(largest));
+            if (hull > 0 && Cv2.ContourArea(largest) / hull < settings.MinLumenSolidity)
+                continue;
+            var outline = largest
                 .Select(p => region.ToLevel0((box.X + p.X + 0.5) * fx - 0.5, (box.Y + p.Y + 0.5) * fy - 0.5)).ToList();
             found.Add(new DetectedVessel(cx, cy, area, wall, outline));
         }
