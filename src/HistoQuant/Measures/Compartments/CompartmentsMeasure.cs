@@ -14,7 +14,7 @@ public sealed class CompartmentsMeasure : IMeasure
 {
     public const string MeasureName = "compartments";
     private static readonly int[] FascicleColour = [255, 215, 0], PerimysiumColour = [150, 90, 200], PerivascularColour = [255, 60, 60],
-        VesselColour = [200, 0, 0], PerifascicularColour = [255, 0, 200];
+        VesselColour = [200, 0, 0], PerifascicularColour = [0, 110, 255];
 
     public string Name => MeasureName;
 
