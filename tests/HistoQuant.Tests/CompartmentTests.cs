@@ -108,6 +108,8 @@ public class CompartmentTests
         var bad = File.ReadAllText(TestData.RepoFile("models/cd163-compartments.json")).Replace("\"perivascular_um\"", "\"perivascular\"");
         var e = Assert.Throws<FormatException>(() => MarkerCatalog.Parse(bad, "x.json"));
         Assert.Contains("compartments.perivascular", e.Message);
+        var noFibres = File.ReadAllText(TestData.RepoFile("models/cd163-compartments.json")).Replace("\"fibre_morphometry\",", "");
+        Assert.Contains("add \"fibre_morphometry\"", Assert.Throws<FormatException>(() => MarkerCatalog.Parse(noFibres, "x.json")).Message);
     }
 
     // Fascicles about 800 µm apart with 60 µm of perimysium, 8 vessels; the first two fibre layers shrink by 20% of the

@@ -36,6 +36,9 @@ public interface IMeasure
 
     bool IsWanted(MeasureRequest request);
 
+    /// <summary>Why a model's "measures" list cannot serve this measure (another measure it builds on is missing), or null.</summary>
+    string? Unmet(IReadOnlyCollection<string> modelMeasures) => null;
+
     /// <summary>A detector for the slide's overlapping regions, or null when this measure detects no objects.</summary>
     IRegionDetector? CreateDetector(MeasureSetup setup) => null;
 

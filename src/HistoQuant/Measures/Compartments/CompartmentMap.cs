@@ -123,12 +123,7 @@ public static class CompartmentMap
             if (!wall && (ring == 0 || onFibre > s.MaxWallFibreFraction * ring || insideFibre > 0.5 * lumenPixels))
                 continue;
             if (wall)
-            {
                 notFibre.Add(host - 1);
-                for (int i = 0; i < n; i++)
-                    if (lab[i] == host)
-                        lab[i] = 0;
-            }
             vessels.Add(v);
             using var target = new Mat(lumen, roi);
             Cv2.BitwiseOr(target, one, target);
@@ -141,11 +136,13 @@ public static class CompartmentMap
             var p = ToMap(c.X, c.Y);
             if (c.Class < 1 || p.X < 0 || p.Y < 0 || p.X >= w || p.Y >= h || lab[p.Y * w + p.X] is not (> 0 and var host))
                 continue;
-            if (fibres[host - 1].AreaMicrons2 < CellFibreRatio * Math.Max(c.AreaMicrons2, 1) && notFibre.Add(host - 1))
-                for (int i = 0; i < n; i++)
-                    if (lab[i] == host)
-                        lab[i] = 0;
+            if (fibres[host - 1].AreaMicrons2 < CellFibreRatio * Math.Max(c.AreaMicrons2, 1))
+                notFibre.Add(host - 1);
         }
+        if (notFibre.Count > 0)
+            for (int i = 0; i < n; i++)
+                if (lab[i] > 0 && notFibre.Contains(lab[i] - 1))
+                    lab[i] = 0;
 
         // Fascicles: the fibre map closed across endomysium, holes filled, groups of too few fibres dropped.
         int gap = Math.Max(1, (int)Math.Round(s.FascicleGapMicrons / 2 / mapMpp));

@@ -72,6 +72,10 @@ public sealed class CompartmentsMeasure : IMeasure
 
     public bool IsWanted(MeasureRequest request) => request.Asks(this);
 
+    public string? Unmet(IReadOnlyCollection<string> modelMeasures) =>
+        modelMeasures.Contains("positive_fibres") || modelMeasures.Contains("fibre_morphometry") ? null
+        : "\"compartments\" are built on the fibres: add \"fibre_morphometry\" (or \"positive_fibres\") to \"measures\"";
+
     public bool NeedsOutlines => true;
 
     public IRegionDetector? CreateDetector(MeasureSetup setup) => new Detector(new VesselDetector((CompartmentSettings)setup.Settings!), setup.Mpp);
