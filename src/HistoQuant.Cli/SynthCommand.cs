@@ -24,18 +24,32 @@ public static class SynthCommand
         var sarcoplasmic = new Option<double>("--fibres-sarcoplasmic") { DefaultValueFactory = _ => 0, Description = "Fraction of fibres with diffuse sarcoplasmic DAB as well as the ring." };
         var endomysiumWidth = new Option<double>("--endomysium-um") { DefaultValueFactory = _ => 2.5, Description = "Width of the endomysium between fibres in µm (below 1: touching fibres, a faint line)." };
         var endomysium = new Option<double>("--endomysium-od") { DefaultValueFactory = _ => 0.008, Description = "Hematoxylin OD of the endomysium between fibres (fibres take 0.03–0.06)." };
+        var fascicle = new Option<double>("--fascicle-um") { DefaultValueFactory = _ => 0, Description = "Fascicles about this far apart in µm, separated by perimysium (0: none); compartments truth." };
+        var vessels = new Option<int>("--vessels") { DefaultValueFactory = _ => 0, Description = "Vessels (lumen 10–18 µm in radius) in the perimysium (with --fascicle-um)." };
+        var placed = new Option<string?>("--compartment-cells") { Description = "Positive cells by compartment, ENDOMYSIAL,PERIMYSIAL,PERIVASCULAR,INVADING (with --fascicle-um)." };
+        var perifascicular = new Option<double?>("--perifascicular-positive") { Description = "Fraction of perifascicular fibres (first 2 layers) with the ring (default: --fibres-positive)." };
+        var atrophy = new Option<double>("--perifascicular-atrophy") { DefaultValueFactory = _ => 0, Description = "Perifascicular fibres shrink by this fraction of the fibre diameter (0–0.4)." };
         var tile = new Option<int>("--tile-size") { DefaultValueFactory = _ => 256, Description = "Tile side in px." };
         var quality = new Option<int>("--quality") { DefaultValueFactory = _ => 90, Description = "JPEG quality." };
         var stains = new Option<string?>("--stains") { Description = "Stain preset or JSON file to render with (default H-DAB)." };
         var glass = new Option<string?>("--glass") { Description = "Glass intensity I0: one value or R,G,B (default 255)." };
         var command = new Command("synth", "Render a synthetic muscle-biopsy IHC slide (pyramidal JPEG TIFF) with known ground truth.")
         {
-            output, seed, width, height, mpp, cells, nuclei, clusters, fibres, sarcoplasmic, endomysiumWidth, capillaries, dab, endomysium, tile, quality, stains, glass,
+            output, seed, width, height, mpp, cells, nuclei, clusters, fibres, sarcoplasmic, endomysiumWidth, capillaries, dab, endomysium, fascicle, vessels, placed, perifascicular, atrophy, tile, quality, stains, glass,
         };
         command.SetAction(parse =>
         {
+            int[] byCompartment = parse.GetValue(placed) is { } text ? ParseCounts(text) : [0, 0, 0, 0];
             var options = new SynthOptions
             {
+                FascicleMicrons = parse.GetValue(fascicle),
+                Vessels = parse.GetValue(vessels),
+                EndomysialCells = byCompartment[0],
+                PerimysialCells = byCompartment[1],
+                PerivascularCells = byCompartment[2],
+                InvadingCells = byCompartment[3],
+                PerifascicularPositive = parse.GetValue(perifascicular),
+                PerifascicularAtrophy = parse.GetValue(atrophy),
                 Seed = parse.GetValue(seed),
                 Width = parse.GetValue(width),
                 Height = parse.GetValue(height),
@@ -69,6 +83,14 @@ public static class SynthCommand
             return Cli.Ok;
         });
         return command;
+    }
+
+    private static int[] ParseCounts(string text)
+    {
+        var parts = text.Split(',');
+        var counts = parts.Select(p => int.TryParse(p.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v >= 0 ? v : -1).ToArray();
+        return counts.Length == 4 && counts.All(c => c >= 0) ? counts
+            : throw new UsageException($"--compartment-cells takes four counts ENDOMYSIAL,PERIMYSIAL,PERIVASCULAR,INVADING, not \"{text}\"");
     }
 
     private static StainSet LoadStains(string path)

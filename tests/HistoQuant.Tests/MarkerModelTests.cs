@@ -41,6 +41,15 @@ public class MarkerModelTests
                 Assert.Contains($"outer {m.Fibres.BandMicrons.ToString(System.Globalization.CultureInfo.InvariantCulture)} µm", d);
                 Assert.Contains($"at least {m.Fibres.RingFraction * 100:0}%", d);
             }
+            if (m.SettingsOf<HistoQuant.Measures.Compartments.CompartmentSettings>("compartments") is { } c && m.Measures.Contains("compartments"))
+            {
+                Assert.Contains($"closer than {c.FascicleGapMicrons.ToString(System.Globalization.CultureInfo.InvariantCulture)} µm", d);
+                Assert.Contains($"first {c.PerifascicularLayers}", d);
+                if (d.Contains("perivascular"))
+                    Assert.Contains($"within {c.PerivascularMicrons.ToString(System.Globalization.CultureInfo.InvariantCulture)} µm", d);
+                if (d.Contains("invading"))
+                    Assert.Contains($"at least {c.InvadingMicrons.ToString(System.Globalization.CultureInfo.InvariantCulture)} µm inside", d);
+            }
             if (m.Presence is { } rule)
                 Assert.Contains($"at least {rule.AtLeast.ToString(System.Globalization.CultureInfo.InvariantCulture)}%", d);
         }

@@ -167,6 +167,9 @@ public class StudyChartTests
         Assert.Equal("positive fibres (%)", HistoQuant.Study.Reports.StudyCharts.Label("positive_fibres_pct"));
         Assert.Equal("fibre min feret median (µm)", HistoQuant.Study.Reports.StudyCharts.Label("fibre_min_feret_median_um"));
         Assert.Equal("mhc1 grade", HistoQuant.Study.Reports.StudyCharts.Label("mhc1_grade"));
+        Assert.Equal("positive cells endomysial per mm²", HistoQuant.Study.Reports.StudyCharts.Label("positive_cells_per_mm2_endomysial"));
+        Assert.Equal("fibre min feret median perifascicular (µm)", HistoQuant.Study.Reports.StudyCharts.Label("fibre_min_feret_median_um_perifascicular"));
+        Assert.Equal("positive fibres perifascicular excess (%)", HistoQuant.Study.Reports.StudyCharts.Label("positive_fibres_perifascicular_excess_pct"));
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using HistoQuant.Kernels;
 using HistoQuant.Measures.Pixels;
 
 namespace HistoQuant.Measures;
@@ -35,11 +36,20 @@ public interface IMeasure
 
     bool IsWanted(MeasureRequest request);
 
+    /// <summary>Why a model's "measures" list cannot serve this measure (another measure it builds on is missing), or null.</summary>
+    string? Unmet(IReadOnlyCollection<string> modelMeasures) => null;
+
     /// <summary>A detector for the slide's overlapping regions, or null when this measure detects no objects.</summary>
     IRegionDetector? CreateDetector(MeasureSetup setup) => null;
 
     /// <summary>A chance to use other measures' objects once all are detected (cells on capillaries are dropped).</summary>
     void AfterDetection(SlideObjects objects, double mpp) { }
+
+    /// <summary>The same, for measures that build on the slide's tissue and the run's settings too (compartments).</summary>
+    void AfterDetection(SlideObjects objects, double mpp, TissueMask tissue, IReadOnlyDictionary<string, object?> settings) => AfterDetection(objects, mpp);
+
+    /// <summary>Other measures' detectors keep object outlines (fibre outlines) even when no detection files are written.</summary>
+    bool NeedsOutlines => false;
 
     /// <summary>Fills this measure's columns; measures earlier in the registry have filled theirs.</summary>
     void Summarise(SlideSummary slide, IDictionary<string, double?> values);

@@ -1,5 +1,6 @@
 using HistoQuant.Measures.Capillaries;
 using HistoQuant.Measures.Cells;
+using HistoQuant.Measures.Compartments;
 using HistoQuant.Measures.Fibres;
 using HistoQuant.Measures.Pixels;
 using HistoQuant.Measures.Presence;
@@ -19,6 +20,7 @@ public static class MeasureRegistry
         new CellsMeasure(),
         new FibresMeasure(),
         new CapillariesMeasure(),
+        new CompartmentsMeasure(),
         new PresenceMeasure(),
     ];
 

@@ -111,6 +111,8 @@ public static class MarkerCatalog
 
             var model = new MarkerModel(id, name, description, stains, chromogen, thresholds, compartment, measures, source) { EstimateStains = estimateStains };
             CheckCompartment(model, source);
+            if (MeasureRegistry.All.Where(m => m.ModelNames.Any(model.Measures.Contains)).Select(m => m.Unmet(model.Measures)).OfType<string>().FirstOrDefault() is { } unmet)
+                throw new FormatException($"{source}: {unmet}");
             var settings = new Dictionary<string, object?>(model.Settings);
             foreach (var measure in MeasureRegistry.All)
                 if (measure.SectionName is { } section && root.TryGetProperty(section, out var sectionJson))

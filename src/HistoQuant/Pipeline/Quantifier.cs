@@ -192,7 +192,7 @@ public sealed class Quantifier
                 objects[measure.Name] = RegionAnalyzer.Run(slide, mpp, tissue, model, _engine, detector.CoreMicrons, detector.MarginMicrons,
                     detector.Detect, _options.Threads, cancel, progress, measure.Name);
         foreach (var measure in _measures)
-            measure.AfterDetection(objects, mpp);
+            measure.AfterDetection(objects, mpp, tissue, _settings);
         var summary = new SlideSummary(m, mpp, objects, _settings);
         var values = new Dictionary<string, double?>();
         foreach (var measure in _measures)
@@ -296,7 +296,7 @@ public sealed class Quantifier
     {
         var t = _options.Thresholds ?? _options.Marker.Thresholds;
         return new MeasureSetup(measure.SectionName is { } s ? _settings[s] : null, _options.Marker.Compartment, t.Weak, t.Moderate, t.Strong,
-            mpp, slideWidth, slideHeight, _options.Detections, _options.Marker.Measures);
+            mpp, slideWidth, slideHeight, _options.Detections || _measures.Any(m => m.NeedsOutlines), _options.Marker.Measures);
     }
 
     /// <summary>A folder name for a slide: its file name without extensions that identify the format.</summary>

@@ -32,6 +32,25 @@ public sealed record SynthOptions
     /// <summary>Hematoxylin OD of the endomysium between fibres: pale by default, as in frozen sections; raise it
     /// towards the fibres' 0.03–0.06 for sections where the gaps barely show.</summary>
     public double EndomysiumOd { get; init; } = 0.008;
+    /// <summary>Fascicles about this far apart (µm), separated by perimysium; 0: one sheet of fibres, no compartments.</summary>
+    public double FascicleMicrons { get; init; }
+    /// <summary>Fibre seeds closer than half this to a fascicle border become perimysium (µm).</summary>
+    public double PerimysiumMicrons { get; init; } = 60;
+    /// <summary>Vessels (lumen 10–18 µm in radius) in the perimysium; with fascicles only.</summary>
+    public int Vessels { get; init; }
+    /// <summary>Positive cells placed by compartment (with fascicles): endomysial clusters, perimysial, perivascular, inside fibres.</summary>
+    public int EndomysialCells { get; init; }
+    public int PerimysialCells { get; init; }
+    public int PerivascularCells { get; init; }
+    public int InvadingCells { get; init; }
+    /// <summary>The perivascular band of the truth (µm from a lumen's edge).</summary>
+    public double PerivascularMicrons { get; init; } = 30;
+    /// <summary>Fibres in the first this many layers of a fascicle are perifascicular.</summary>
+    public int PerifascicularLayers { get; init; } = 2;
+    /// <summary>Fraction of perifascicular fibres with the MHC class I ring; null: as FibresPositive.</summary>
+    public double? PerifascicularPositive { get; init; }
+    /// <summary>Perifascicular fibres shrink by this fraction of the fibre diameter (perifascicular atrophy).</summary>
+    public double PerifascicularAtrophy { get; init; }
     public int TileSize { get; init; } = 256;
     public int JpegQuality { get; init; } = 90;
     /// <summary>Glass intensity I0 the slide is rendered with.</summary>
@@ -48,6 +67,12 @@ public sealed record SynthOptions
         : !(DabScale is >= 0 and <= 5) ? "--dab-scale must be between 0 and 5"
         : !(EndomysiumOd is >= 0 and <= 1) ? "--endomysium-od must be between 0 and 1"
         : Cells is < 0 || NegativeNuclei is < 0 || Capillaries < 0 || Clusters < 0 ? "cell, cluster and capillary counts must not be negative"
+        : FascicleMicrons != 0 && !(FascicleMicrons >= 4 * FibreDiameterMicrons && FascicleMicrons <= 20000) ? "--fascicle-um must be 0 or at least four fibre diameters"
+        : !(PerimysiumMicrons is >= 10 and <= 500) ? "--perimysium-um must be between 10 and 500"
+        : Vessels < 0 || EndomysialCells < 0 || PerimysialCells < 0 || PerivascularCells < 0 || InvadingCells < 0 ? "vessel and compartment cell counts must not be negative"
+        : PerifascicularPositive is < 0 or > 1 ? "--perifascicular-positive must be between 0 and 1"
+        : !(PerifascicularAtrophy is >= 0 and <= 0.4) ? "--perifascicular-atrophy must be between 0 and 0.4"
+        : PerifascicularLayers < 1 ? "--perifascicular-layers must be at least 1"
         : TileSize is < 64 or > 4096 || TileSize % 16 != 0 ? "--tile-size must be a multiple of 16 between 64 and 4096"
         : JpegQuality is < 10 or > 100 ? "--quality must be between 10 and 100"
         : null;

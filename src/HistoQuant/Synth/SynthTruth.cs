@@ -27,5 +27,8 @@ public sealed record SynthTruth(
     int SarcoplasmicFibres = 0,
     double SarcoplasmicFibresPct = 0)
 {
+    /// <summary>Compartments and the perifascicular pattern, when the slide has fascicles.</summary>
+    public CompartmentTruth? Compartments { get; init; }
+
     public static readonly double[] Thresholds = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6];
 }

@@ -70,7 +70,8 @@ internal sealed class SyntheticScene
         _bucketsX = (int)Math.Ceiling(_widthUm / BucketMicrons);
         _bucketsY = (int)Math.Ceiling(_heightUm / BucketMicrons);
         _buckets = new List<Blob>[_bucketsX, _bucketsY];
-        PositiveCells = o.Cells ?? (int)Math.Round(150 * TissueAreaEstimateMm2);
+        // With fascicles, positive cells are placed by compartment (SyntheticFascicles) unless asked for at random too.
+        PositiveCells = o.Cells ?? (o.FascicleMicrons > 0 ? 0 : (int)Math.Round(150 * TissueAreaEstimateMm2));
         NegativeNuclei = o.NegativeNuclei ?? (int)Math.Round(400 * TissueAreaEstimateMm2);
         // Clusters first, so that the scattered cells keep clear of them; without clusters no random draw changes.
         var (clusterPositive, clusterNegative) = AddClusters(rng, o);
@@ -102,6 +103,60 @@ internal sealed class SyntheticScene
             var (x, y) = FreePointInTissue(rng, vessel.Extent);
             Add(vessel with { X = x, Y = y, NucleusX = x, NucleusY = y });
         }
+        if (o.FascicleMicrons > 0)
+        {
+            Fascicles = new SyntheticFascicles(o, this, rng);
+            PositiveCells += Fascicles.PlacedCells;
+        }
+    }
+
+    /// <summary>Fascicles, perimysium, vessels and compartment cells; null for a plain sheet of fibres.</summary>
+    public SyntheticFascicles? Fascicles { get; }
+
+    internal (double X, double Y) SeedOf(int i, int j) => Seed(i, j);
+
+    internal void AddCell(Blob b) => Add(b);
+
+    /// <summary>No blob within <paramref name="radius"/> + 1 µm of the point.</summary>
+    internal bool IsFree(double x, double y, double radius) => !BlobsNear(x - radius, y - radius, x + radius, y + radius).Any(b =>
+        Math.Sqrt((b.X - x) * (b.X - x) + (b.Y - y) * (b.Y - y)) < radius + b.Extent + 1);
+
+    internal (int I, int J) NearestSeed(double x, double y)
+    {
+        var (i, j, _) = NearestSeedEdge(x, y);
+        return (i, j);
+    }
+
+    /// <summary>The fibre seed nearest to a point and the point's distance to the bisector with the second nearest.</summary>
+    internal (int I, int J, double Edge) NearestSeedEdge(double x, double y)
+    {
+        var (i, j, _, _, edge) = NearestTwoSeeds(x, y);
+        return (i, j, edge);
+    }
+
+    /// <summary>The two fibre seeds nearest to a point and the point's distance to the bisector between them.</summary>
+    internal (int I, int J, int K, int L, double Edge) NearestTwoSeeds(double x, double y)
+    {
+        double s = _o.FibreDiameterMicrons;
+        int gi = (int)Math.Floor(x / s), gj = (int)Math.Floor(y / s);
+        double best = double.MaxValue, second = double.MaxValue, bx = 0, by = 0, sx = 0, sy = 0;
+        int bi = 0, bj = 0, si = 0, sj = 0;
+        for (int i = gi - 1; i <= gi + 1; i++)
+            for (int j = gj - 1; j <= gj + 1; j++)
+            {
+                var (px, py) = Seed(i, j);
+                double d = (px - x) * (px - x) + (py - y) * (py - y);
+                if (d < best)
+                {
+                    second = best; sx = bx; sy = by; si = bi; sj = bj;
+                    best = d; bx = px; by = py; bi = i; bj = j;
+                }
+                else if (d < second)
+                {
+                    second = d; sx = px; sy = py; si = i; sj = j;
+                }
+            }
+        return (bi, bj, si, sj, (second - best) / (2 * Math.Sqrt((sx - bx) * (sx - bx) + (sy - by) * (sy - by))));
     }
 
     /// <summary>
@@ -204,7 +259,7 @@ internal sealed class SyntheticScene
     public bool FibreIsSarcoplasmic(int i, int j) => Hash.Unit(_o.Seed, i, j, 6) < _o.FibresSarcoplasmic;
 
     /// <summary>Ring-positive: the chosen fraction, and every sarcoplasmic fibre (diffuse staining comes with the ring).</summary>
-    public bool FibreIsPositive(int i, int j) => Hash.Unit(_o.Seed, i, j, 3) < _o.FibresPositive || FibreIsSarcoplasmic(i, j);
+    public bool FibreIsPositive(int i, int j) => (Fascicles?.IsPositive(i, j) ?? Hash.Unit(_o.Seed, i, j, 3) < _o.FibresPositive) || FibreIsSarcoplasmic(i, j);
 
     /// <summary>Fibres (grid cells) whose seed lies in the tissue: the truth's fibre count.</summary>
     public (int Fibres, int Positive, int Sarcoplasmic) CountFibres()
@@ -215,7 +270,7 @@ internal sealed class SyntheticScene
             for (int j = 0; j <= (int)(_heightUm / s); j++)
             {
                 var (x, y) = Seed(i, j);
-                if (x < _widthUm && y < _heightUm && InTissue(x, y))
+                if (x < _widthUm && y < _heightUm && InTissue(x, y) && !(Fascicles?.IsRemoved(i, j) ?? false))
                 {
                     fibres++;
                     if (FibreIsPositive(i, j))
@@ -254,9 +309,21 @@ internal sealed class SyntheticScene
         double edge = (second - best) / (2 * Math.Sqrt((sx - bx) * (sx - bx) + (sy - by) * (sy - by)));
         double nonSpecific = (0.02 + 0.015 * Hash.Smooth(_o.Seed, x / 150, y / 150)) * _o.DabScale;
         double gap = _o.EndomysiumMicrons;
+        if (Fascicles is { } fascicles)
+        {
+            if (fascicles.Vessel(x, y, nonSpecific) is { } vessel)
+                return vessel;
+            if (fascicles.IsRemoved(bi, bj))
+                return SyntheticFascicles.Perimysium(_o.Seed, x, y, nonSpecific);
+            // An atrophic fibre's lost width is loose connective tissue, not a pale gap the tissue mask would call glass.
+            double shrink = fascicles.Shrink(bi, bj);
+            if (edge >= gap / 2 && edge < gap / 2 + shrink)
+                return SyntheticFascicles.Perimysium(_o.Seed, x, y, nonSpecific);
+            gap += 2 * shrink;
+        }
         if (edge < gap / 2)
             return (_o.EndomysiumOd, 0.3 * nonSpecific);
-        double h = 0.03 + 0.03 * Hash.Unit(_o.Seed, bi, bj, 4); // muscle fibres take little hematoxylin
+        double h = 0.03 + 0.03 * Hash.Unit(_o.Seed, bi, bj, 4) + (Fascicles is null ? 0 : 0.05); // muscle fibres take little hematoxylin
         if (edge < gap / 2 + RingMicrons && FibreIsPositive(bi, bj))
             return (h, (0.45 + 0.35 * Hash.Unit(_o.Seed, bi, bj, 5)) * _o.DabScale);
         if (FibreIsSarcoplasmic(bi, bj))

@@ -62,6 +62,7 @@ public static class SyntheticSlideWriter
         {
             SarcoplasmicFibres = sarcoplasmicFibres,
             SarcoplasmicFibresPct = fibres > 0 ? 100.0 * sarcoplasmicFibres / fibres : 0,
+            Compartments = scene.Fascicles?.Truth(),
         };
         writer.Finish(string.Create(CultureInfo.InvariantCulture,
             $"HistoQuant synthetic muscle biopsy IHC; seed={o.Seed}; mpp={o.Mpp}; stains={o.Stains.Name}; fibres-positive={o.FibresPositive}; dab-scale={o.DabScale}{(o.EndomysiumOd != new SynthOptions().EndomysiumOd ? $"; endomysium-od={o.EndomysiumOd}" : "")}{(o.FibresSarcoplasmic > 0 ? $"; fibres-sarcoplasmic={o.FibresSarcoplasmic}" : "")}{(o.EndomysiumMicrons != new SynthOptions().EndomysiumMicrons ? $"; endomysium-um={o.EndomysiumMicrons}" : "")}"), o.Mpp);

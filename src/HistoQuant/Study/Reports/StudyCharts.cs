@@ -27,6 +27,13 @@ public static class StudyCharts
                 unit = u;
                 break;
             }
+            // A unit followed by one qualifier (positive_cells_per_mm2_endomysial): the unit still goes last.
+            else if (name.LastIndexOf(suffix + "_", StringComparison.Ordinal) is int at and >= 0 && name.IndexOf('_', at + suffix.Length + 1) < 0)
+            {
+                name = name[..at] + "_" + name[(at + suffix.Length + 1)..];
+                unit = u;
+                break;
+            }
         return name.Replace('_', ' ') + unit;
     }
 
