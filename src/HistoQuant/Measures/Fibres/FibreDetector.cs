@@ -1,5 +1,8 @@
 using System.Buffers;
+using System.Numerics;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using OpenCvSharp;
 using static HistoQuant.Measures.Planes;
 
@@ -363,122 +366,254 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
 
     /// <summary>
     /// Seeds: the maxima of the distance map that stand high enough over the saddle to a higher maximum (their
-    /// dynamic), at least MarkerDepthMicrons deep. Every seed needs a dynamic of SeedDynamicMicrons and of
-    /// SeedDynamicFraction of its own height (the fibre's inscribed radius), so a large fibre needs a proportionally
-    /// deeper dip to be split; and either SeedDynamicFraction of a large fibre's height (the distance map's 95th
-    /// percentile) or SmallFibreDynamic of its own. The dynamics come from one flooding of the distance map from the
-    /// top (union-find, levels of ¼ px): where two basins meet, the one with the lower peak ends there. Each seed is
-    /// the cap of its maximum (the pixels within one pixel of the peak, joined before any merge), labelled 1..count.
+    /// dynamic), at least MarkerDepthMicrons deep. The dynamic a maximum of height t needs grows with t:
+    /// T(t) = max(SeedDynamicMicrons, SeedDynamicFraction · t, min(SeedDynamicFraction · a large fibre's height (the
+    /// distance map's 95th percentile), SmallFibreDynamic · t)); so a large fibre needs a proportionally deeper dip to be
+    /// split, and a small fibre beside a large one, joined where the line between them is not seen, is still seeded
+    /// when it stands out over that saddle by about half its inscribed radius. h-maxima with a varying h: the distance
+    /// map d is reconstructed by dilation from d − T(d) (nondecreasing in d, so the reconstruction at a maximum is the
+    /// higher of its own marker and the saddle to a higher one); a cap (d above the reconstruction) is a seed when its
+    /// peak stands the full T above it. Labelled 1..count (8-connected).
     /// </summary>
-    // A maximum whose dynamic is below a large fibre's need still seeds a fibre when its dynamic is at least this
-    // fraction of its own height: a small fibre beside a large one, joined where the line between them is not seen,
-    // stands out over that saddle by half its inscribed radius or more; a dent beside a nucleus or a cell in a large
-    // fibre stands out less (on the real sections 0.45 finds more small fibres, and splits generated fibres at nuclei).
+    // A dent beside a nucleus or a cell in a large fibre stands out by less than this fraction of its height; on the
+    // real sections 0.45 finds more small fibres, and splits generated fibres at nuclei.
     private const float SmallFibreDynamic = 0.55f;
 
     private (int[] Label, int Count) Seeds(float[] dist, int w, int h, double px)
     {
         int n = w * h;
         float dynMin = (float)(settings.SeedDynamicMicrons / px), depth = (float)(settings.MarkerDepthMicrons / px);
-        float fraction = (float)settings.SeedDynamicFraction;
-        float maxD = 0;
-        for (int i = 0; i < n; i++)
-            maxD = Math.Max(maxD, dist[i]);
-        int levels = (int)(maxD * 4) + 1;
-        // What a large fibre's maximum needs (see SmallFibreDynamic).
-        float large = 0;
+        float fraction = (float)settings.SeedDynamicFraction, large = 0;
         var deep = ArrayPool<float>.Shared.Rent(n / 7 + 1);
         int deepCount = 0;
         for (int i = 0; i < n; i += 7)
             if (dist[i] > 0)
                 deep[deepCount++] = dist[i];
+        // Positive distances: the k-th smallest by selection is the value a sort puts at k.
         if (deepCount > 0)
             large = fraction * Select(deep.AsSpan(0, deepCount), (int)(deepCount * 0.95));
         ArrayPool<float>.Shared.Return(deep);
-        // Counting sort of the tissue pixels by quantised distance, highest first.
-        var start = new int[levels + 1];
+        float Need(float t) => Math.Max(Math.Max(dynMin, fraction * t), Math.Min(large, SmallFibreDynamic * t));
+        var marker = new float[n];
         for (int i = 0; i < n; i++)
-            if (dist[i] > 0)
-                start[levels - 1 - (int)(dist[i] * 4)]++;
-        for (int l = 0, sum = 0; l <= levels; l++)
-        {
-            int c = start[l];
-            start[l] = sum;
-            sum += c;
-        }
-        var order = ArrayPool<int>.Shared.Rent(Math.Max(1, start[levels]));
-        var next = (int[])start.Clone();
+            marker[i] = Math.Max(0, dist[i] - Need(dist[i]));
+        ReconstructByDilation(marker, dist, w, h);
+        using var caps = new Mat(h, w, MatType.CV_8UC1, Scalar.All(0));
+        var c = Span8(caps, n);
         for (int i = 0; i < n; i++)
-            if (dist[i] > 0)
-                order[next[levels - 1 - (int)(dist[i] * 4)]++] = i;
-        var parent = new int[n];
-        Array.Fill(parent, -1);
-        // Per root pixel: its peak and, once it has ended, its dynamic (NaN while alive).
-        var peak = new Dictionary<int, float>();
-        var dynamic = new Dictionary<int, float>();
-        var cap = new int[n]; // the root whose cap a pixel belongs to, + 1; 0 = none
-        int Find(int i)
-        {
-            int r = i;
-            while (parent[r] != r)
-                r = parent[r];
-            while (parent[i] != r)
-                (parent[i], i) = (r, parent[i]);
-            return r;
-        }
-        Span<int> roots = stackalloc int[8];
-        for (int k = 0, total = start[levels]; k < total; k++)
-        {
-            int i = order[k], x = i % w, y = i / w, found = 0;
-            float v = dist[i];
-            for (int dy = -1; dy <= 1; dy++)
-                for (int dx = -1; dx <= 1; dx++)
-                {
-                    int qx = x + dx, qy = y + dy;
-                    if ((dx | dy) == 0 || qx < 0 || qy < 0 || qx >= w || qy >= h)
-                        continue;
-                    int j = qy * w + qx;
-                    if (parent[j] < 0)
-                        continue;
-                    int r = Find(j);
-                    if (!roots[..found].Contains(r))
-                        roots[found++] = r;
-                }
-            if (found == 0)
-            {
-                parent[i] = i;
-                peak[i] = v;
-                cap[i] = i + 1;
-                continue;
-            }
-            int best = roots[0];
-            for (int m = 1; m < found; m++)
-                if (peak[roots[m]] > peak[best])
-                    best = roots[m];
-            for (int m = 0; m < found; m++)
-                if (roots[m] != best)
-                {
-                    dynamic[roots[m]] = peak[roots[m]] - v;
-                    parent[roots[m]] = best;
-                }
-            parent[i] = best;
-            if (found == 1 && v >= peak[best] - 1)
-                cap[i] = best + 1;
-        }
-        ArrayPool<int>.Shared.Return(order);
-        var seedOf = new Dictionary<int, int>();
+            if (dist[i] >= depth && dist[i] > marker[i] + 1e-4f)
+                c[i] = 255;
+        using var labels = new Mat();
+        int found = Cv2.ConnectedComponents(caps, labels, PixelConnectivity.Connectivity8, MatType.CV_32S);
+        var lab = Span32(labels, n);
+        var full = new bool[found];
+        for (int i = 0; i < n; i++)
+            if (lab[i] > 0 && dist[i] - marker[i] >= Need(dist[i]) - 1e-3f)
+                full[lab[i]] = true;
+        var renumber = new int[found];
         int count = 0;
-        foreach (var (root, top) in peak)
-        {
-            float dyn = dynamic.TryGetValue(root, out var d) ? d : top;
-            if (top >= depth && dyn >= Math.Max(dynMin, fraction * top) && (dyn >= large || dyn >= SmallFibreDynamic * top))
-                seedOf[root] = ++count;
-        }
+        for (int k = 1; k < found; k++)
+            if (full[k])
+                renumber[k] = ++count;
         var seeds = new int[n];
         for (int i = 0; i < n; i++)
-            if (cap[i] > 0 && seedOf.TryGetValue(cap[i] - 1, out int l))
-                seeds[i] = l;
+            seeds[i] = renumber[lab[i]];
         return (seeds, count);
+    }
+
+    /// <summary>
+    /// Grey reconstruction by dilation of <paramref name="f"/> under <paramref name="g"/> (f ≤ g), 8-connected, in
+    /// place: Vincent's hybrid algorithm (1993), a forward and a backward raster scan and then a FIFO queue. Written
+    /// here because OpenCV has no morphological reconstruction, and iterating Cv2.Dilate to convergence costs one pass
+    /// per pixel of the widest fibre. The reconstruction is unique, so the order of the updates does not change it.
+    /// </summary>
+    internal static void ReconstructByDilation(float[] f, float[] g, int w, int h)
+    {
+        // Raster scans: the row already scanned is final, so its three-pixel maxima (with the pixel's own value) are
+        // taken a vector at a time; only the chain along the row (max with the previous pixel, min with g) is serial.
+        // f and g are distances (≥ +0, never NaN), on which every max and min is exact in any order.
+        var t = ArrayPool<float>.Shared.Rent(Math.Max(1, w));
+        for (int y = 0; y < h; y++)
+        {
+            int row = y * w;
+            if (y == 0 || w < 3)
+            {
+                for (int x = 0; x < w; x++)
+                {
+                    int i = row + x;
+                    float v = f[i];
+                    if (x > 0) v = Math.Max(v, f[i - 1]);
+                    if (y > 0)
+                    {
+                        v = Math.Max(v, f[i - w]);
+                        if (x > 0) v = Math.Max(v, f[i - w - 1]);
+                        if (x < w - 1) v = Math.Max(v, f[i - w + 1]);
+                    }
+                    f[i] = Math.Min(v, g[i]);
+                }
+                continue;
+            }
+            RowMax(f, row - w, row, t, w);
+            float prev = f[row] = Math.Min(t[0], g[row]);
+            for (int x = 1; x < w; x++)
+                f[row + x] = prev = MinS(MaxS(t[x], prev), g[row + x]);
+        }
+        var queue = new IntFifo(Math.Max(64, w * h / 16));
+        for (int y = h - 1; y >= 0; y--)
+        {
+            int row = y * w;
+            if (y == h - 1 || w < 3)
+            {
+                for (int x = w - 1; x >= 0; x--)
+                {
+                    int i = row + x;
+                    float v = f[i];
+                    if (x < w - 1) v = Math.Max(v, f[i + 1]);
+                    if (y < h - 1)
+                    {
+                        v = Math.Max(v, f[i + w]);
+                        if (x < w - 1) v = Math.Max(v, f[i + w + 1]);
+                        if (x > 0) v = Math.Max(v, f[i + w - 1]);
+                    }
+                    f[i] = v = Math.Min(v, g[i]);
+                    if ((x < w - 1 && f[i + 1] < v && f[i + 1] < g[i + 1])
+                        || (y < h - 1 && ((f[i + w] < v && f[i + w] < g[i + w])
+                            || (x < w - 1 && f[i + w + 1] < v && f[i + w + 1] < g[i + w + 1])
+                            || (x > 0 && f[i + w - 1] < v && f[i + w - 1] < g[i + w - 1]))))
+                        queue.Push(i);
+                }
+                continue;
+            }
+            RowMax(f, row + w, row, t, w);
+            float next = f[row + w - 1] = Math.Min(t[w - 1], g[row + w - 1]);
+            for (int x = w - 2; x >= 0; x--)
+                f[row + x] = next = MinS(MaxS(t[x], next), g[row + x]);
+            // A pixel joins the queue when it could still raise a neighbour scanned before it (right, below): those
+            // are final now as they were when the pixel was scanned, so the test runs after the row, in scan order.
+            {
+                int i = row + w - 1;
+                float v = f[i];
+                if ((f[i + w] < v && f[i + w] < g[i + w]) || (f[i + w - 1] < v && f[i + w - 1] < g[i + w - 1]))
+                    queue.Push(i);
+            }
+            for (int i = row + w - 2; i > row; i--)
+            {
+                float v = f[i];
+                if ((f[i + 1] < v && f[i + 1] < g[i + 1]) || (f[i + w] < v && f[i + w] < g[i + w])
+                    || (f[i + w + 1] < v && f[i + w + 1] < g[i + w + 1]) || (f[i + w - 1] < v && f[i + w - 1] < g[i + w - 1]))
+                    queue.Push(i);
+            }
+            {
+                int i = row;
+                float v = f[i];
+                if ((f[i + 1] < v && f[i + 1] < g[i + 1]) || (f[i + w] < v && f[i + w] < g[i + w])
+                    || (f[i + w + 1] < v && f[i + w + 1] < g[i + w + 1]))
+                    queue.Push(i);
+            }
+        }
+        ArrayPool<float>.Shared.Return(t);
+        while (queue.TryPop(out int i))
+        {
+            int x = i % w, y = i - x;
+            float v = f[i];
+            bool left = x > 0, right = x < w - 1;
+            if (y > 0)
+            {
+                int u = i - w;
+                if (left) Raise(f, g, u - 1, v, ref queue);
+                Raise(f, g, u, v, ref queue);
+                if (right) Raise(f, g, u + 1, v, ref queue);
+            }
+            if (left) Raise(f, g, i - 1, v, ref queue);
+            if (right) Raise(f, g, i + 1, v, ref queue);
+            if (y < (h - 1) * w)
+            {
+                int d = i + w;
+                if (left) Raise(f, g, d - 1, v, ref queue);
+                Raise(f, g, d, v, ref queue);
+                if (right) Raise(f, g, d + 1, v, ref queue);
+            }
+        }
+        queue.Dispose();
+    }
+
+    /// <summary>t[x] = max of f at x in row <paramref name="row"/> and at x - 1, x, x + 1 in row <paramref name="other"/> (w ≥ 3).</summary>
+    private static void RowMax(float[] f, int other, int row, float[] t, int w)
+    {
+        t[0] = Math.Max(f[row], Math.Max(f[other], f[other + 1]));
+        int x = 1;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            ref float fr = ref MemoryMarshal.GetArrayDataReference(f);
+            ref float tr = ref MemoryMarshal.GetArrayDataReference(t);
+            for (; x + Vector256<float>.Count <= w - 1; x += Vector256<float>.Count)
+            {
+                var m = Vector256.Max(Vector256.LoadUnsafe(ref fr, (nuint)(other + x - 1)), Vector256.LoadUnsafe(ref fr, (nuint)(other + x)));
+                m = Vector256.Max(m, Vector256.LoadUnsafe(ref fr, (nuint)(other + x + 1)));
+                Vector256.Max(m, Vector256.LoadUnsafe(ref fr, (nuint)(row + x))).StoreUnsafe(ref tr, (nuint)x);
+            }
+        }
+        for (; x < w - 1; x++)
+            t[x] = Math.Max(Math.Max(f[row + x], f[other + x - 1]), Math.Max(f[other + x], f[other + x + 1]));
+        t[w - 1] = Math.Max(f[row + w - 1], Math.Max(f[other + w - 2], f[other + w - 1]));
+    }
+
+    // max and min of distances (never NaN, never -0): one instruction each where SSE is there.
+    private static float MaxS(float a, float b) =>
+        Sse.IsSupported ? Sse.MaxScalar(Vector128.CreateScalarUnsafe(a), Vector128.CreateScalarUnsafe(b)).ToScalar() : Math.Max(a, b);
+
+    private static float MinS(float a, float b) =>
+        Sse.IsSupported ? Sse.MinScalar(Vector128.CreateScalarUnsafe(a), Vector128.CreateScalarUnsafe(b)).ToScalar() : Math.Min(a, b);
+
+    private static void Raise(float[] f, float[] g, int q, float v, ref IntFifo queue)
+    {
+        if (f[q] < v && f[q] != g[q])
+        {
+            f[q] = Math.Min(v, g[q]);
+            queue.Push(q);
+        }
+    }
+
+    /// <summary>A growable ring of pixel indices on a pooled buffer.</summary>
+    private struct IntFifo(int capacity) : IDisposable
+    {
+        private int[] items = ArrayPool<int>.Shared.Rent(Math.Max(16, (int)BitOperations.RoundUpToPowerOf2((uint)capacity)));
+        private int head, count;
+
+        public void Push(int v)
+        {
+            if (count == items.Length)
+            {
+                var bigger = ArrayPool<int>.Shared.Rent(items.Length * 2);
+                int first = Math.Min(count, items.Length - head);
+                Array.Copy(items, head, bigger, 0, first);
+                Array.Copy(items, 0, bigger, first, count - first);
+                ArrayPool<int>.Shared.Return(items);
+                items = bigger;
+                head = 0;
+            }
+            int t = head + count;
+            if (t >= items.Length)
+                t -= items.Length;
+            items[t] = v;
+            count++;
+        }
+
+        public bool TryPop(out int v)
+        {
+            if (count == 0)
+            {
+                v = 0;
+                return false;
+            }
+            v = items[head];
+            if (++head == items.Length)
+                head = 0;
+            count--;
+            return true;
+        }
+
+        public readonly void Dispose() => ArrayPool<int>.Shared.Return(items);
     }
 
     /// <summary>
