@@ -19,6 +19,17 @@ public class FibreAndCapillaryTests
 
     private static readonly SynthOptions Small = new() { Width = 2048, Height = 1536, Mpp = 0.5, Cells = 20 };
 
+    /// <summary>
+    /// The fibre count of a generated slide: at least 90% of the fibres whose centre lies in tissue, at most 10% over
+    /// those plus the fibres cut by the tissue edge that keep 300 µm² inside it (a detector rightly finds those too).
+    /// </summary>
+    internal static void AssertFibreCount(Dictionary<string, string> row, SynthTruth truth)
+    {
+        double found = QuantifyRun.Number(row, "fibres");
+        Assert.True(truth.CutFibres > 0, "the truth counts the fibres cut by the tissue edge");
+        Assert.InRange(found, 0.9 * truth.Fibres, 1.1 * (truth.Fibres + truth.CutFibres));
+    }
+
     [Theory]
     [InlineData(0, 0, 0)]
     [InlineData(1, 100, 1)]
@@ -51,8 +62,7 @@ public class FibreAndCapillaryTests
         var row = QuantifyRun.Row(tmp, path, "--marker", "mhc1");
         double pct = QuantifyRun.Number(row, "positive_fibres_pct");
         Assert.InRange(pct, truth.PositiveFibresPct - 5, truth.PositiveFibresPct + 5);
-        // The truth counts fibres whose centre lies in tissue; fibres cut by the tissue edge are segmented too.
-        Assert.InRange(QuantifyRun.Number(row, "fibres") / truth.Fibres, 0.9, 1.2);
+        AssertFibreCount(row, truth);
         // The grade must be the truth's unless the truth lies within the 5-point tolerance of a grade boundary.
         int grade = (int)QuantifyRun.Number(row, "mhc1_grade"), truthGrade = FibreSummary.GradeFor(truth.PositiveFibres, truth.Fibres);
         bool nearBoundary = new[] { 10.0, 25, 50 }.Any(b => Math.Abs(truth.PositiveFibresPct - b) < 5);
@@ -70,7 +80,7 @@ public class FibreAndCapillaryTests
         var (path, truth) = Generate(tmp, Small with { Seed = 34, FibresPositive = 0.3, EndomysiumOd = 0.035 });
         var row = QuantifyRun.Row(tmp, path, "--marker", "mhc1");
         Assert.InRange(QuantifyRun.Number(row, "positive_fibres_pct"), truth.PositiveFibresPct - 5, truth.PositiveFibresPct + 5);
-        Assert.InRange(QuantifyRun.Number(row, "fibres") / truth.Fibres, 0.9, 1.2);
+        AssertFibreCount(row, truth);
         Assert.InRange(QuantifyRun.Number(row, "fibre_area_pct"), 80, 100.5);
 
         string model = tmp.File("mhc1-no-valley.json");

@@ -91,6 +91,9 @@ public class SynthTests
         Assert.Equal(77, truth.PositiveCells);
         Assert.Equal(120, truth.NegativeNuclei);
         Assert.True(truth.Fibres > 100, $"{truth.Fibres} fibres"); // ~0.4 mm² of 55 µm fibres
+        // The tissue outline cuts the fibres along its ~2.4 mm perimeter (about 45 fibres of 55 µm); those whose centre
+        // lies outside but keep 300 µm² inside are counted apart.
+        Assert.InRange(truth.CutFibres, 5, 45);
         Assert.InRange(truth.PositiveFibresPct, 40, 60);
         Assert.Equal(truth.PositiveCells / truth.TissueAreaMm2, truth.PositiveCellsPerMm2, 6);
         Assert.Equal(truth.TissuePixels * 0.25e-6, truth.TissueAreaMm2, 9);

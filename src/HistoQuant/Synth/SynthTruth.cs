@@ -2,7 +2,9 @@ namespace HistoQuant.Synth;
 
 /// <summary>
 /// Ground truth of a synthetic slide, computed from the rendered 8-bit pixels before JPEG compression
-/// (so it is what a perfect reader would measure) with the slide's own stain vectors and glass I0.
+/// (so it is what a perfect reader would measure) with the slide's own stain vectors and glass I0. Fibres: fibres
+/// whose centre lies in tissue; CutFibres: fibres cut by the tissue edge (centre outside) with at least 300 µm² of
+/// fibre inside it, which a detector also finds.
 /// </summary>
 public sealed record SynthTruth(
     string Slide,
@@ -25,7 +27,8 @@ public sealed record SynthTruth(
     int Capillaries,
     double CapillariesPerMm2,
     int SarcoplasmicFibres = 0,
-    double SarcoplasmicFibresPct = 0)
+    double SarcoplasmicFibresPct = 0,
+    int CutFibres = 0)
 {
     /// <summary>Compartments and the perifascicular pattern, when the slide has fascicles.</summary>
     public CompartmentTruth? Compartments { get; init; }
