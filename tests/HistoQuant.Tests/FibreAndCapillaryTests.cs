@@ -182,4 +182,24 @@ public class QcOverlayTests
         // Rings cover about 11% of the tissue (about 60% of the image): the cyan tint must show up in the thousands.
         Assert.True(tinted > 0.02 * overlay.Cols * overlay.Rows, $"tinted: {tinted} px");
     }
+
+    [Fact]
+    public void ALegendWiderThanTheOverlayWrapsOntoMoreLinesInsteadOfLosingEntries()
+    {
+        // Twelve entries in distinct colours on a 300 px wide overview: one line holds two or three of them.
+        var legend = Enumerable.Range(0, 12).Select(i => ($"class number {i}", new[] { 20 * i, 255 - 20 * i, 7 + i })).ToList();
+        using var image = new OpenCvSharp.Mat(200, 300, OpenCvSharp.MatType.CV_8UC3, OpenCvSharp.Scalar.All(128));
+        using var framed = HistoQuant.Output.DetectionFiles.WithBand(image, "title", 0.5, legend);
+        Assert.Equal(300, framed.Cols);
+        Assert.True(framed.Rows > 200 + HistoQuant.Output.DetectionFiles.BandHeight, $"{framed.Rows} rows: the band did not grow");
+        int rows = framed.Rows, cols = framed.Cols;
+        foreach (var (_, rgb) in legend)
+        {
+            bool found = false;
+            for (int y = 200; y < rows && !found; y++)
+                for (int x = 0; x < cols && !found; x++)
+                    found = framed.At<OpenCvSharp.Vec3b>(y, x) is var p && p.Item2 == rgb[0] && p.Item1 == rgb[1] && p.Item0 == rgb[2];
+            Assert.True(found, $"swatch {string.Join(",", rgb)} missing from the legend");
+        }
+    }
 }

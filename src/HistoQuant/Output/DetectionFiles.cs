@@ -160,40 +160,60 @@ public static class DetectionFiles
     }
 
     internal const int BandHeight = 64;
+    private const int LegendLineHeight = 20;
     private static readonly int[] TissueOutline = [255, 0, 255], RegionOutline = [0, 90, 200];
 
     /// <summary>
     /// The overview with a white band below: the title, a scale bar of a round length near a sixth of the width,
-    /// and the legend. Hershey fonts have no "µ" or "≥", so those are spelt out.
+    /// and the legend, wrapped onto as many lines as it needs (the band grows) so that no entry is lost on a narrow
+    /// overview. Hershey fonts have no "µ" or "≥", so those are spelt out.
     /// </summary>
-    private static Mat WithBand(Mat image, string title, double? micronsPerPixel, IReadOnlyList<(string Label, int[] Colour)> legend)
+    internal static Mat WithBand(Mat image, string title, double? micronsPerPixel, IReadOnlyList<(string Label, int[] Colour)> legend)
     {
-        var framed = new Mat(image.Rows + BandHeight, image.Cols, MatType.CV_8UC3, Scalar.All(255));
-        image.CopyTo(framed[new Rect(0, 0, image.Cols, image.Rows)]);
+        const HersheyFonts font = HersheyFonts.HersheySimplex;
         var ink = new Scalar(30, 30, 30);
-        int top = image.Rows;
-        Cv2.PutText(framed, Ascii(title), new Point(10, top + 22), HersheyFonts.HersheySimplex, 0.6, ink, 1, LineTypes.AntiAlias);
-        int x = 10;
+        int left = 10;
+        (double Length, string Label)? bar = null;
         if (micronsPerPixel is { } um && um > 0)
         {
             double target = image.Cols / 6.0 * um;
             double nice = new[] { 1, 2, 5 }.SelectMany(m => Enumerable.Range(-1, 6).Select(e => m * Math.Pow(10, e))).Where(v => v <= target).DefaultIfEmpty(target).Max();
             int length = Math.Max(1, (int)Math.Round(nice / um));
-            Cv2.Rectangle(framed, new Rect(x, top + 38, length, 6), ink, -1);
-            string label = nice >= 1000 ? $"{nice / 1000:0.#} mm" : $"{nice:0.#} um";
-            Cv2.PutText(framed, label, new Point(x, top + 58), HersheyFonts.HersheySimplex, 0.45, ink, 1, LineTypes.AntiAlias);
-            x += Math.Max(length, 80) + 20;
+            bar = (length, nice >= 1000 ? $"{nice / 1000:0.#} mm" : $"{nice:0.#} um");
+            left += Math.Max(length, 80) + 20;
         }
+
+        // Lay the legend out first: the band's height depends on how many lines it takes.
+        var placed = new List<(string Text, int[] Colour, int X, int Line)>();
+        int x = left, line = 0;
         foreach (var (label, colour) in legend)
         {
             string text = Ascii(label);
-            int w = Cv2.GetTextSize(text, HersheyFonts.HersheySimplex, 0.45, 1, out _).Width;
-            if (x + 18 + w > framed.Cols)
-                break;
-            Cv2.Rectangle(framed, new Rect(x, top + 36, 12, 12), OverlayCanvas.Colour(colour), -1);
-            Cv2.Rectangle(framed, new Rect(x, top + 36, 12, 12), ink, 1);
-            Cv2.PutText(framed, text, new Point(x + 16, top + 47), HersheyFonts.HersheySimplex, 0.45, ink, 1, LineTypes.AntiAlias);
+            int w = Cv2.GetTextSize(text, font, 0.45, 1, out _).Width;
+            if (x > left && x + 18 + w > image.Cols)
+            {
+                x = left;
+                line++;
+            }
+            placed.Add((text, colour, x, line));
             x += 16 + w + 18;
+        }
+
+        var framed = new Mat(image.Rows + BandHeight + line * LegendLineHeight, image.Cols, MatType.CV_8UC3, Scalar.All(255));
+        image.CopyTo(framed[new Rect(0, 0, image.Cols, image.Rows)]);
+        int top = image.Rows;
+        Cv2.PutText(framed, Ascii(title), new Point(10, top + 22), font, 0.6, ink, 1, LineTypes.AntiAlias);
+        if (bar is { } b)
+        {
+            Cv2.Rectangle(framed, new Rect(10, top + 38, (int)b.Length, 6), ink, -1);
+            Cv2.PutText(framed, b.Label, new Point(10, top + 58), font, 0.45, ink, 1, LineTypes.AntiAlias);
+        }
+        foreach (var (text, colour, px, l) in placed)
+        {
+            int y = top + 36 + l * LegendLineHeight;
+            Cv2.Rectangle(framed, new Rect(px, y, 12, 12), OverlayCanvas.Colour(colour), -1);
+            Cv2.Rectangle(framed, new Rect(px, y, 12, 12), ink, 1);
+            Cv2.PutText(framed, text, new Point(px + 16, y + 11), font, 0.45, ink, 1, LineTypes.AntiAlias);
         }
         return framed;
     }
