@@ -142,6 +142,21 @@ public class CompartmentTests
     }
 
     /// <summary>
+    /// Macrophages inside fibres (wider than the dark-line opening) once hollowed their fibre or cut it through the
+    /// cell, so they were never counted as invading and the fibre count rose. Only invading cells here.
+    /// </summary>
+    [Fact]
+    public void CellsInsideFibresNeitherHollowNorCutThem()
+    {
+        using var tmp = new TempDir();
+        string path = tmp.File("inv.tif");
+        var truth = SyntheticSlideWriter.Write(Fascicular(11) with { InvadingCells = 30, FibresPositive = 0, PerifascicularPositive = 0 }, path);
+        var row = QuantifyRun.Row(tmp, path, "--marker", "cd163-compartments");
+        Assert.InRange(QuantifyRun.Number(row, "positive_cells_invading"), 0.7 * 30, 30);
+        Assert.InRange(QuantifyRun.Number(row, "fibres") / truth.Fibres, 0.9, 1.15);
+    }
+
+    /// <summary>
     /// End to end on generated slides, two seeds. Tolerances (measured in the README's table): compartment densities
     /// within 12% of the truth, perifascicular and central % positive within 8 points, medians of minimal Feret within 10%.
     /// </summary>

@@ -191,6 +191,7 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
         Cv2.MorphologyEx(odSmooth, opened, MorphTypes.Open, wide, borderType: BorderTypes.Replicate);
         Cv2.MorphologyEx(opened, level, MorphTypes.Close, shape, borderType: BorderTypes.Replicate);
         var lv = SpanF(level, n);
+        var cells = LevelUnderCells(od, SpanF(opened, n), lv, tissue, odSmooth.Cols, odSmooth.Rows, median, px);
         using var curvature = Curvatures(odSmooth, px, median, out float k);
         var xx = SpanF(curvature.Xx, n);
         var yy = SpanF(curvature.Yy, n);
@@ -221,7 +222,14 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
             else if (ridges && (v > darkK * lv[i] || (lmin < -ridgeCurv && lmax > 0.5f * lmin && v > faintDark * lv[i])))
                 lm[i] = 2;
         }
+        if (cells is not null)
+            for (int i = 0; i < n; i++)
+                if (cells[i] && lm[i] == 2)
+                    lm[i] = 0;
         var blob = DropInteriorBlobs(lineMat, pale, px);
+        if (cells is not null)
+            for (int i = 0; i < n; i++)
+                blob[i] |= cells[i] && !pale[i] && od[i] > darkK * lv[i];
         using (var any = new Mat())
         {
             Cv2.Threshold(lineMat, any, 0, 1, ThresholdTypes.Binary);
@@ -236,6 +244,106 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
         }
         return (line, pale, blob);
     }
+
+    /// <summary>
+    /// A cell inside a fibre (an invading macrophage, a large nucleus) wider than the dark-line opening survives it,
+    /// so the local level follows the cell up and its rim reads as a pale line: the fibre is hollowed or cut through
+    /// the cell. Compact dark pieces of the opened OD (darker than RidgeContrast over the median, under
+    /// MaxCellMicrons2) whose surrounding square ring (CellRingMicrons outside their bounding box) lies on tissue at
+    /// one level, with hardly any pale pixels and few dark ones (a fibre's interior: the ring of a cell on the endomysium crosses it), get the
+    /// ring's median as their level, and the dark lines in the piece grown by the ring margin are dropped: the cell is
+    /// a blob inside its fibre, which it neither hollows nor cuts (pale lines there stay: a cell on the endomysium
+    /// must not open a gap in it). Returns that mask, or null when no piece qualifies.
+    /// </summary>
+    private bool[]? LevelUnderCells(Span<float> od, Span<float> opened, Span<float> lv, bool[] tissue, int w, int h, float median, double px)
+    {
+        int n = w * h;
+        float darkK = (float)(1 + settings.RidgeContrast), paleK = (float)(1 - settings.ValleyContrast);
+        using var dark = new Mat(h, w, MatType.CV_8UC1, Scalar.All(0));
+        var d = Span8(dark, n);
+        float cut = darkK * median;
+        bool any = false;
+        for (int i = 0; i < n; i++)
+            if (tissue[i] && opened[i] > cut)
+            {
+                d[i] = 255;
+                any = true;
+            }
+        if (!any)
+            return null;
+        using var labels = new Mat();
+        using var stats = new Mat();
+        using var centroids = new Mat();
+        int count = Cv2.ConnectedComponentsWithStats(dark, labels, stats, centroids, PixelConnectivity.Connectivity8, MatType.CV_32S);
+        int maxArea = (int)Math.Ceiling(MaxCellMicrons2 / (px * px)), rr = Math.Max(2, (int)Math.Round(CellRingMicrons / px));
+        var ring = new List<float>();
+        var lab = Span32(labels, n);
+        using var cellMat = new Mat(h, w, MatType.CV_8UC1, Scalar.All(0));
+        var cell = Span8(cellMat, n);
+        bool accepted = false;
+        for (int k = 1; k < count; k++)
+        {
+            if (stats.At<int>(k, (int)ConnectedComponentsTypes.Area) > maxArea)
+                continue;
+            int x0 = stats.At<int>(k, (int)ConnectedComponentsTypes.Left) - rr, y0 = stats.At<int>(k, (int)ConnectedComponentsTypes.Top) - rr;
+            int x1 = x0 + stats.At<int>(k, (int)ConnectedComponentsTypes.Width) + 2 * rr - 1, y1 = y0 + stats.At<int>(k, (int)ConnectedComponentsTypes.Height) + 2 * rr - 1;
+            if (x0 < 0 || y0 < 0 || x1 >= w || y1 >= h)
+                continue;
+            if (!RingOnTissue(od, tissue, w, x0, y0, x1, y1, ring))
+                continue;
+            ring.Sort();
+            float level = ring[ring.Count / 2];
+            int paler = 0, darker = 0;
+            foreach (float v in ring)
+            {
+                if (v < paleK * level)
+                    paler++;
+                else if (v > darkK * level)
+                    darker++;
+            }
+            if (paler > MaxPaleRingFraction * ring.Count || darker > MaxDarkRingFraction * ring.Count || level > cut)
+                continue;
+            for (int y = y0 + 1; y < y1; y++)
+                for (int x = x0 + 1, i = y * w + x0 + 1; x < x1; x++, i++)
+                {
+                    lv[i] = Math.Min(lv[i], level);
+                    if (lab[i] == k)
+                        cell[i] = 255;
+                }
+            accepted = true;
+        }
+        if (!accepted)
+            return null;
+        using var disk = Cv2.GetStructuringElement(MorphShapes.Ellipse, new Size(2 * rr + 1, 2 * rr + 1));
+        Cv2.Dilate(cellMat, cellMat, disk);
+        var mask = new bool[n];
+        for (int i = 0; i < n; i++)
+            mask[i] = cell[i] != 0;
+        return mask;
+    }
+
+    /// <summary>The OD along the square ring x0..x1 × y0..y1 into <paramref name="ring"/>; false where it touches glass.</summary>
+    private static bool RingOnTissue(Span<float> od, bool[] tissue, int w, int x0, int y0, int x1, int y1, List<float> ring)
+    {
+        ring.Clear();
+        for (int x = x0; x <= x1; x++)
+            foreach (int i in (ReadOnlySpan<int>)[y0 * w + x, y1 * w + x])
+            {
+                if (!tissue[i])
+                    return false;
+                ring.Add(od[i]);
+            }
+        for (int y = y0 + 1; y < y1; y++)
+            foreach (int i in (ReadOnlySpan<int>)[y * w + x0, y * w + x1])
+            {
+                if (!tissue[i])
+                    return false;
+                ring.Add(od[i]);
+            }
+        return true;
+    }
+
+    private const double MaxCellMicrons2 = 450, CellRingMicrons = 3, MaxPaleRingFraction = 0.02, MaxDarkRingFraction = 0.1;
 
     private const int CropPad = 8;
     // Outline pixels this close to glass (the tissue detector's own mask) lie on the section edge.
