@@ -94,6 +94,8 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
         Flood(label, dist, line, pale, tissue, sides, w);
         var borders = FloodBorders(label, line, w, h);
         var fibre = KeepSeedConnected(label, seeded, pale, sides, w);
+        if (settings.OwnLevelFraction > 0)
+            TrimToOwnLevel(fibre, seeded, od, count, (float)settings.OwnLevelFraction);
         fibre = Tidy(fibre, seeded, sides, w, h, px);
         MergeUnsupportedCuts(fibre, seeded, count, borders, w, h);
 
@@ -1005,6 +1007,42 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
     }
 
     private const double MinCutSupport = 0.5, MergedSolidity = 0.9;
+
+    /// <summary>
+    /// A fibre is one tissue of one level; where the flood ran on into loose interstitium (paler, but not pale enough
+    /// to be a line) those pixels sit well below the fibre's own median OD. They are taken out (seed pixels never);
+    /// Tidy then fills what was pale inside the fibre (a vacuole, a crack) and keeps the part connected to the seed.
+    /// </summary>
+    private static void TrimToOwnLevel(int[] fibre, int[] seeds, Span<float> od, int count, float fraction)
+    {
+        int n = fibre.Length;
+        var start = new int[count + 2];
+        for (int i = 0; i < n; i++)
+            start[fibre[i] + 1]++;
+        for (int k = 1; k <= count + 1; k++)
+            start[k] += start[k - 1];
+        var values = ArrayPool<float>.Shared.Rent(n);
+        var at = (int[])start.Clone();
+        for (int i = 0; i < n; i++)
+            values[at[fibre[i]]++] = od[i];
+        var cut = new float[count + 1];
+        for (int k = 1; k <= count; k++)
+        {
+            int len = start[k + 1] - start[k];
+            if (len == 0)
+                continue;
+            var seg = values.AsSpan(start[k], len);
+            seg.Sort();
+            cut[k] = fraction * seg[len / 2];
+        }
+        ArrayPool<float>.Shared.Return(values);
+        for (int i = 0; i < n; i++)
+        {
+            int k = fibre[i];
+            if (k > 0 && seeds[i] == 0 && od[i] < cut[k])
+                fibre[i] = 0;
+        }
+    }
 
     /// <summary>
     /// Smooths the fibres: holes enclosed by one fibre (a vacuole, a pale speck) become part of it, then an opening by

@@ -34,6 +34,9 @@ public sealed record FibreSettings(
     double SeedDynamicMicrons = 2,
     double SeedDynamicFraction = 0.22,
     double MarkerDepthMicrons = 3,
+    // Pixels a fibre's flood reached whose OD is below this fraction of the fibre's own median OD (loose interstitium
+    // that is paler than the fibre but not pale enough to be a line) are taken out of it. 0 = off.
+    double OwnLevelFraction = 0.6,
     // Fibres are opened by a disk of this radius (thin attachments and ragged edges taken off) after holes are filled.
     double SmoothMicrons = 3,
     // Counterstain OD that marks a nucleus (used for internal nuclei only; nuclei never decide where a fibre is).

@@ -33,7 +33,7 @@ public sealed class FibresMeasure : IMeasure
     public object? ParseSection(ModelSection s)
     {
         s.OnlyKeys("min_area_um2", "max_area_um2", "min_solidity", "band_um", "ring_fraction", "gap_fraction", "valley_contrast", "ridge_contrast",
-            "line_um", "valley_um", "dark_line_um", "valley_curvature", "ridge_curvature", "line_contrast", "min_line_um2", "seed_dynamic_um", "seed_dynamic_fraction", "smooth_um", "marker_depth_um", "nucleus_od", "internal_nucleus_um", "smooth_sigma_um", "um_per_px");
+            "line_um", "valley_um", "dark_line_um", "valley_curvature", "ridge_curvature", "line_contrast", "min_line_um2", "seed_dynamic_um", "seed_dynamic_fraction", "smooth_um", "marker_depth_um", "nucleus_od", "internal_nucleus_um", "smooth_sigma_um", "um_per_px", "own_level_fraction");
         var d = (FibreSettings)DefaultSettings!;
         var f = d with
         {
@@ -55,6 +55,7 @@ public sealed class FibresMeasure : IMeasure
             SeedDynamicMicrons = s.Get("seed_dynamic_um", d.SeedDynamicMicrons, 0.1, 50),
             SeedDynamicFraction = s.Get("seed_dynamic_fraction", d.SeedDynamicFraction, 0, 1),
             SmoothMicrons = s.Get("smooth_um", d.SmoothMicrons, 0, 20),
+            OwnLevelFraction = s.Get("own_level_fraction", d.OwnLevelFraction, 0, 0.95),
             MarkerDepthMicrons = s.Get("marker_depth_um", d.MarkerDepthMicrons, 1, 50),
             NucleusOd = s.Get("nucleus_od", d.NucleusOd, 0.01, 3),
             InternalNucleusMicrons = s.Get("internal_nucleus_um", d.InternalNucleusMicrons, 0.5, 50),
