@@ -231,6 +231,38 @@ public class FibreRealSectionTests
         Assert.InRange(QuantifyRun.Number(row, "fibres") / truth.Fibres, 0.9, 1.2);
     }
 
+    /// <summary>
+    /// Fibre size variation (radii ±60%, small fibres beside large ones, as in a myopathy): the count, the medians of
+    /// area and minimal Feret and the minimal Feret's variation follow the truth on both fibre models. Measured:
+    /// mhc1 148 fibres for 126 + 18 cut, medians -2.4% and +0.4%, CV 0.305 vs 0.310; muscle-he 155, -4.6%, -0.4%, 0.357.
+    /// </summary>
+    [Theory]
+    [InlineData("mhc1")]
+    [InlineData("muscle-he")]
+    public void FibresOfVaryingSizeAreCountedAndMeasured(string marker)
+    {
+        using var tmp = new TempDir();
+        string path = tmp.File("sizes.tif");
+        var truth = SyntheticSlideWriter.Write(Small with { Seed = 41, FibresPositive = 0.3, FibreSizeVariation = 0.6 }, path);
+        var row = QuantifyRun.Row(tmp, path, "--marker", marker);
+        Assert.InRange(QuantifyRun.Number(row, "fibres"), 0.9 * truth.Fibres, 1.1 * (truth.Fibres + truth.CutFibres));
+        Assert.InRange(QuantifyRun.Number(row, "fibre_area_median_um2"), truth.FibreAreaMedianUm2!.Value * 0.93, truth.FibreAreaMedianUm2.Value * 1.07);
+        Assert.InRange(QuantifyRun.Number(row, "fibre_min_feret_median_um"), truth.FibreMinFeretMedianUm!.Value * 0.95, truth.FibreMinFeretMedianUm.Value * 1.05);
+        Assert.InRange(QuantifyRun.Number(row, "fibre_min_feret_cv"), truth.FibreMinFeretCv!.Value - 0.06, truth.FibreMinFeretCv.Value + 0.06);
+        if (marker == "mhc1")
+            Assert.InRange(QuantifyRun.Number(row, "positive_fibres_pct"), truth.PositiveFibresPct - 5, truth.PositiveFibresPct + 5);
+    }
+
+    [Fact]
+    public void SynthVariesFibreSizesOnlyWhenAskedAndItsTruthShowsIt()
+    {
+        using var tmp = new TempDir();
+        var even = SyntheticSlideWriter.Write(Small with { Seed = 41 }, tmp.File("even.tif"));
+        var varied = SyntheticSlideWriter.Write(Small with { Seed = 41, FibreSizeVariation = 0.6 }, tmp.File("varied.tif"));
+        Assert.True(varied.FibreMinFeretCv > even.FibreMinFeretCv + 0.05, $"CV {varied.FibreMinFeretCv} vs {even.FibreMinFeretCv}");
+        Assert.Equal("--fibre-size-variation must be between 0 and 0.6", (Small with { FibreSizeVariation = 0.7 }).Problem());
+    }
+
     [Fact]
     public void TouchingFibresWithOnlyAFaintLineAreSeparatedAndScored()
     {

@@ -29,6 +29,12 @@ public sealed record SynthOptions
     /// <summary>Multiplies every DAB concentration (0 gives a DAB-negative slide).</summary>
     public double DabScale { get; init; } = 1.0;
     public double FibreDiameterMicrons { get; init; } = 55;
+    /// <summary>
+    /// Fibre size variation: each fibre's radius is the mean's times 1 ± up to this fraction (uniform), and the fibres
+    /// are the cells of a power diagram of their seeds weighted by radius², so small fibres lie beside large ones as
+    /// in a myopathy. 0: equal weights (a Voronoi mosaic).
+    /// </summary>
+    public double FibreSizeVariation { get; init; }
     /// <summary>Hematoxylin OD of the endomysium between fibres: pale by default, as in frozen sections; raise it
     /// towards the fibres' 0.03–0.06 for sections where the gaps barely show.</summary>
     public double EndomysiumOd { get; init; } = 0.008;
@@ -66,6 +72,7 @@ public sealed record SynthOptions
         : !(EndomysiumMicrons is >= 0 and <= 20) ? "--endomysium-um must be between 0 and 20"
         : !(DabScale is >= 0 and <= 5) ? "--dab-scale must be between 0 and 5"
         : !(EndomysiumOd is >= 0 and <= 1) ? "--endomysium-od must be between 0 and 1"
+        : !(FibreSizeVariation is >= 0 and <= 0.6) ? "--fibre-size-variation must be between 0 and 0.6"
         : Cells is < 0 || NegativeNuclei is < 0 || Capillaries < 0 || Clusters < 0 ? "cell, cluster and capillary counts must not be negative"
         : FascicleMicrons != 0 && !(FascicleMicrons >= 4 * FibreDiameterMicrons && FascicleMicrons <= 20000) ? "--fascicle-um must be 0 or at least four fibre diameters"
         : !(PerimysiumMicrons is >= 10 and <= 500) ? "--perimysium-um must be between 10 and 500"

@@ -30,6 +30,15 @@ public sealed record SynthTruth(
     double SarcoplasmicFibresPct = 0,
     int CutFibres = 0)
 {
+    /// <summary>
+    /// Over the fibres with at least 300 µm² in the tissue (those cut by its edge by their visible part, as the tool
+    /// measures them): medians of the minimal Feret diameter (µm) and the area (µm², the fibre without the
+    /// endomysium), and the minimal Feret's coefficient of variation; null on slides of more than 3000 fibres.
+    /// </summary>
+    public double? FibreMinFeretMedianUm { get; init; }
+    public double? FibreAreaMedianUm2 { get; init; }
+    public double? FibreMinFeretCv { get; init; }
+
     /// <summary>Compartments and the perifascicular pattern, when the slide has fascicles.</summary>
     public CompartmentTruth? Compartments { get; init; }
 

@@ -311,36 +311,5 @@ internal sealed class SyntheticFascicles
         return v.Count == 0 ? 0 : v.Count % 2 == 1 ? v[v.Count / 2] : (v[v.Count / 2 - 1] + v[v.Count / 2]) / 2;
     }
 
-    /// <summary>Minimal Feret diameter (µm) of a fibre sampled every 0.5 µm, or null when the tissue's edge cuts it.</summary>
-    private double? MinFeret(int i, int j)
-    {
-        var (sx, sy) = _scene.SeedOf(i, j);
-        double reach = _o.FibreDiameterMicrons * 1.3, step = 0.5;
-        var points = new List<Point2f>();
-        for (double y = sy - reach; y <= sy + reach; y += step)
-            for (double x = sx - reach; x <= sx + reach; x += step)
-            {
-                var (bi, bj, edge) = _scene.NearestSeedEdge(x, y);
-                if ((bi, bj) != (i, j) || edge < _o.EndomysiumMicrons / 2 + Shrink(i, j))
-                    continue;
-                if (!_scene.InTissue(x, y))
-                    return null;
-                points.Add(new Point2f((float)x, (float)y));
-            }
-        if (points.Count < 3)
-            return null;
-        var hull = Cv2.ConvexHull(points);
-        double best = double.MaxValue;
-        for (int a = 0; a < hull.Length; a++)
-        {
-            var p = hull[a];
-            var q = hull[(a + 1) % hull.Length];
-            double ex = q.X - p.X, ey = q.Y - p.Y, len = Math.Sqrt(ex * ex + ey * ey);
-            if (len < 1e-9)
-                continue;
-            double far = hull.Max(r => Math.Abs((r.X - p.X) * ey - (r.Y - p.Y) * ex) / len);
-            best = Math.Min(best, far);
-        }
-        return best + step; // the samples are points; the fibre reaches half a step beyond each
-    }
+    private double? MinFeret(int i, int j) => _scene.WholeFibre(i, j, Shrink(i, j))?.MinFeret;
 }

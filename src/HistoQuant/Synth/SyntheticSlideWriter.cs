@@ -58,20 +58,25 @@ public static class SyntheticSlideWriter
         first!.Finish();
 
         var (fibres, positiveFibres, sarcoplasmicFibres) = scene.CountFibres();
+        var medians = scene.FibreMedians(CutFibreMicrons2, MostFibresMeasured);
         var result = truth.Result(Path.GetFileName(path), scene.PositiveCells, scene.NegativeNuclei, fibres, positiveFibres, scene.Capillaries) with
         {
             SarcoplasmicFibres = sarcoplasmicFibres,
             SarcoplasmicFibresPct = fibres > 0 ? 100.0 * sarcoplasmicFibres / fibres : 0,
             Compartments = scene.Fascicles?.Truth(),
             CutFibres = scene.CountCutFibres(CutFibreMicrons2),
+            FibreMinFeretMedianUm = medians?.MinFeret,
+            FibreAreaMedianUm2 = medians?.Area,
+            FibreMinFeretCv = medians?.MinFeretCv,
         };
         writer.Finish(string.Create(CultureInfo.InvariantCulture,
-            $"HistoQuant synthetic muscle biopsy IHC; seed={o.Seed}; mpp={o.Mpp}; stains={o.Stains.Name}; fibres-positive={o.FibresPositive}; dab-scale={o.DabScale}{(o.EndomysiumOd != new SynthOptions().EndomysiumOd ? $"; endomysium-od={o.EndomysiumOd}" : "")}{(o.FibresSarcoplasmic > 0 ? $"; fibres-sarcoplasmic={o.FibresSarcoplasmic}" : "")}{(o.EndomysiumMicrons != new SynthOptions().EndomysiumMicrons ? $"; endomysium-um={o.EndomysiumMicrons}" : "")}"), o.Mpp);
+            $"HistoQuant synthetic muscle biopsy IHC; seed={o.Seed}; mpp={o.Mpp}; stains={o.Stains.Name}; fibres-positive={o.FibresPositive}; dab-scale={o.DabScale}{(o.EndomysiumOd != new SynthOptions().EndomysiumOd ? $"; endomysium-od={o.EndomysiumOd}" : "")}{(o.FibresSarcoplasmic > 0 ? $"; fibres-sarcoplasmic={o.FibresSarcoplasmic}" : "")}{(o.EndomysiumMicrons != new SynthOptions().EndomysiumMicrons ? $"; endomysium-um={o.EndomysiumMicrons}" : "")}{(o.FibreSizeVariation > 0 ? $"; fibre-size-variation={o.FibreSizeVariation}" : "")}"), o.Mpp);
         return result;
     }
 
     // The smallest fibre the shipped MHC class I model keeps (min_area_um2).
     private const double CutFibreMicrons2 = 300;
+    private const int MostFibresMeasured = 3000;
 
     public static string TruthJson(SynthTruth truth) =>
         JsonSerializer.Serialize(truth, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower });
