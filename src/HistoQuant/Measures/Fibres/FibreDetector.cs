@@ -95,7 +95,7 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
         var borders = FloodBorders(label, line, w, h);
         var fibre = KeepSeedConnected(label, seeded, pale, sides, w);
         if (settings.OwnLevelFraction > 0)
-            TrimToOwnLevel(fibre, seeded, od, count, (float)settings.OwnLevelFraction);
+            TrimToOwnLevel(fibre, seeded, od, count, (float)settings.OwnLevelFraction, median.Value);
         fibre = Tidy(fibre, seeded, sides, w, h, px);
         MergeUnsupportedCuts(fibre, seeded, count, borders, w, h);
 
@@ -1013,29 +1013,36 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
     /// to be a line) those pixels sit well below the fibre's own median OD. They are taken out (seed pixels never);
     /// Tidy then fills what was pale inside the fibre (a vacuole, a crack) and keeps the part connected to the seed.
     /// </summary>
-    private static void TrimToOwnLevel(int[] fibre, int[] seeds, Span<float> od, int count, float fraction)
+    private static void TrimToOwnLevel(int[] fibre, int[] seeds, Span<float> od, int count, float fraction, float median)
     {
+        // The median per fibre from a histogram of Bins bins over [0, 4 × the region's median): one pass, no sort
+        // (sorting every fibre's pixels cost a quarter of the fibre pass); a bin is 1/64 of the median wide.
         int n = fibre.Length;
-        var start = new int[count + 2];
+        float scale = Bins / (4 * median);
+        var hist = ArrayPool<int>.Shared.Rent((count + 1) * Bins);
+        Array.Clear(hist, 0, (count + 1) * Bins);
+        var size = new int[count + 1];
         for (int i = 0; i < n; i++)
-            start[fibre[i] + 1]++;
-        for (int k = 1; k <= count + 1; k++)
-            start[k] += start[k - 1];
-        var values = ArrayPool<float>.Shared.Rent(n);
-        var at = (int[])start.Clone();
-        for (int i = 0; i < n; i++)
-            values[at[fibre[i]]++] = od[i];
+        {
+            int k = fibre[i];
+            if (k == 0)
+                continue;
+            size[k]++;
+            hist[k * Bins + Math.Clamp((int)(od[i] * scale), 0, Bins - 1)]++;
+        }
         var cut = new float[count + 1];
         for (int k = 1; k <= count; k++)
         {
-            int len = start[k + 1] - start[k];
-            if (len == 0)
-                continue;
-            var seg = values.AsSpan(start[k], len);
-            seg.Sort();
-            cut[k] = fraction * seg[len / 2];
+            int half = size[k] / 2, seen = 0, b = 0;
+            for (; b < Bins - 1; b++)
+            {
+                seen += hist[k * Bins + b];
+                if (seen > half)
+                    break;
+            }
+            cut[k] = fraction * (b + 0.5f) / scale;
         }
-        ArrayPool<float>.Shared.Return(values);
+        ArrayPool<int>.Shared.Return(hist);
         for (int i = 0; i < n; i++)
         {
             int k = fibre[i];
@@ -1043,6 +1050,8 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
                 fibre[i] = 0;
         }
     }
+
+    private const int Bins = 256;
 
     /// <summary>
     /// Smooths the fibres: holes enclosed by one fibre (a vacuole, a pale speck) become part of it, then an opening by
