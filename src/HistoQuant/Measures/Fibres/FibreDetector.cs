@@ -205,6 +205,8 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
         float faintPale = (float)(1 - settings.LineContrast), faintDark = (float)(1 + settings.LineContrast);
         float valleyCurv = (float)settings.ValleyCurvature, ridgeCurv = (float)settings.RidgeCurvature;
         bool valleys = settings.ValleyContrast > 0, ridges = settings.RidgeContrast > 0;
+        // Between these multiples of the level no test below can find a line (whatever the model's settings).
+        float quietLow = Math.Max(paleK, faintPale), quietHigh = Math.Min(darkK, faintDark);
 
         using var lineMat = new Mat(odSmooth.Rows, odSmooth.Cols, MatType.CV_8UC1, Scalar.All(0));
         var lm = Span8(lineMat, n);
@@ -213,18 +215,28 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
         {
             if (!tissue[i])
                 continue;
-            float v = od[i];
-            float lev = Math.Min(1, Math.Max(lv[i], gap) / median);
-            // The Hessian's eigenvalues, scale-normalised and relative to the median (see Curvatures).
-            float mean = (xx[i] + yy[i]) / 2, half = (xx[i] - yy[i]) / 2;
-            float root = MathF.Sqrt(half * half + xy[i] * xy[i]);
-            float lmax = (mean + root) * k, lmin = (mean - root) * k;
-            if (v < gap || (valleys && (v < paleK * lv[i] || (lmax > valleyCurv * lev && v < faintPale * lv[i]))))
+            float v = od[i], l = lv[i];
+            // Most fibre pixels lie within the faint contrast of their level: no test can call them a line, so the
+            // Hessian's eigenvalues (a square root) are worked out only for the others.
+            bool paler = v < faintPale * l, darker = v > faintDark * l;
+            if (v >= gap && v >= quietLow * l && v <= quietHigh * l)
+                continue;
+            float lmax = 0, lmin = 0;
+            if (v >= gap)
+            {
+                // The Hessian's eigenvalues, scale-normalised and relative to the median (see Curvatures).
+                float mean = (xx[i] + yy[i]) / 2, half = (xx[i] - yy[i]) / 2;
+                float root = MathF.Sqrt(half * half + xy[i] * xy[i]);
+                lmax = (mean + root) * k;
+                lmin = (mean - root) * k;
+            }
+            float lev = Math.Min(1, Math.Max(l, gap) / median);
+            if (v < gap || (valleys && (v < paleK * l || (lmax > valleyCurv * lev && paler))))
             {
                 pale[i] = true;
                 lm[i] = 1;
             }
-            else if (ridges && (v > darkK * lv[i] || (lmin < -ridgeCurv && lmax > 0.5f * lmin && v > faintDark * lv[i])))
+            else if (ridges && (v > darkK * l || (lmin < -ridgeCurv && lmax > 0.5f * lmin && darker)))
                 lm[i] = 2;
         }
         if (cells is not null)
@@ -283,15 +295,16 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
         int maxArea = (int)Math.Ceiling(MaxCellMicrons2 / (px * px)), rr = Math.Max(2, (int)Math.Round(CellRingMicrons / px));
         var ring = new List<float>();
         var lab = Span32(labels, n);
+        var st = StatsOf(stats, count);
         using var cellMat = new Mat(h, w, MatType.CV_8UC1, Scalar.All(0));
         var cell = Span8(cellMat, n);
         bool accepted = false;
         for (int k = 1; k < count; k++)
         {
-            if (stats.At<int>(k, (int)ConnectedComponentsTypes.Area) > maxArea)
+            if (Stat(st, k, ConnectedComponentsTypes.Area) > maxArea)
                 continue;
-            int x0 = stats.At<int>(k, (int)ConnectedComponentsTypes.Left) - rr, y0 = stats.At<int>(k, (int)ConnectedComponentsTypes.Top) - rr;
-            int x1 = x0 + stats.At<int>(k, (int)ConnectedComponentsTypes.Width) + 2 * rr - 1, y1 = y0 + stats.At<int>(k, (int)ConnectedComponentsTypes.Height) + 2 * rr - 1;
+            int x0 = Stat(st, k, ConnectedComponentsTypes.Left) - rr, y0 = Stat(st, k, ConnectedComponentsTypes.Top) - rr;
+            int x1 = x0 + Stat(st, k, ConnectedComponentsTypes.Width) + 2 * rr - 1, y1 = y0 + Stat(st, k, ConnectedComponentsTypes.Height) + 2 * rr - 1;
             if (x0 < 0 || y0 < 0 || x1 >= w || y1 >= h)
                 continue;
             if (!RingOnTissue(od, tissue, w, x0, y0, x1, y1, ring))
@@ -379,9 +392,10 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
             return blob;
         var lab = Span32(labels, n);
         var small = new bool[count];
+        var st = StatsOf(stats, count);
         int maxBlob = (int)Math.Ceiling(MaxBlobMicrons2 / (px * px));
         for (int k = 1; k < count; k++)
-            small[k] = stats.At<int>(k, (int)ConnectedComponentsTypes.Area) < maxBlob;
+            small[k] = Stat(st, k, ConnectedComponentsTypes.Area) < maxBlob;
         var lm = Span8(lineMat, n);
         for (int i = 0; i < n; i++)
             if (lab[i] > 0 && small[lab[i]])
@@ -410,9 +424,10 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
             return;
         var lab = Span32(labels, n);
         var keep = new bool[count];
+        var st = StatsOf(stats, count);
         int most = (int)Math.Ceiling(IsolatedMicrons2 / (px * px));
         for (int k = 1; k < count; k++)
-            keep[k] = stats.At<int>(k, (int)ConnectedComponentsTypes.Area) >= most;
+            keep[k] = Stat(st, k, ConnectedComponentsTypes.Area) >= most;
         for (int y = 1; y < h - 1; y++)
             for (int x = 1; x < w - 1; x++)
             {
