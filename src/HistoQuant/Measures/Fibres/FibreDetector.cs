@@ -291,67 +291,99 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
     {
         int n = w * h;
         float darkK = (float)(1 + settings.RidgeContrast), paleK = (float)(1 - settings.ValleyContrast);
-        using var dark = new Mat(h, w, MatType.CV_8UC1, Scalar.All(0));
-        var d = Span8(dark, n);
         float cut = darkK * median;
-        bool any = false;
-        for (int i = 0; i < n; i++)
-            if (tissue[i] && opened[i] > cut)
-            {
-                d[i] = 255;
-                any = true;
-            }
-        if (!any)
-            return null;
-        using var labels = new Mat();
-        using var stats = new Mat();
-        using var centroids = new Mat();
-        int count = Cv2.ConnectedComponentsWithStats(dark, labels, stats, centroids, PixelConnectivity.Connectivity8, MatType.CV_32S);
         int maxArea = (int)Math.Ceiling(MaxCellMicrons2 / (px * px)), rr = Math.Max(2, (int)Math.Round(CellRingMicrons / px));
         var ring = new List<float>();
-        var lab = Span32(labels, n);
-        var st = StatsOf(stats, count);
-        using var cellMat = new Mat(h, w, MatType.CV_8UC1, Scalar.All(0));
-        var cell = Span8(cellMat, n);
-        bool accepted = false;
-        for (int k = 1; k < count; k++)
+        var piece = new List<int>();
+        // Dark pieces are few and small: they are labelled by a flood from each (8-connected) rather than by a
+        // connected-components pass over the whole region, which cost as much as the rest of this step.
+        var seen = ArrayPool<bool>.Shared.Rent(n);
+        Array.Clear(seen, 0, n);
+        bool[]? mask = null;
+        // The accepted pieces grown by the ring margin: OpenCV's disk stamped at each of their pixels (a dilation
+        // of the whole region cost more than the pieces).
+        int k = 2 * rr + 1;
+        using var disk = Cv2.GetStructuringElement(MorphShapes.Ellipse, new Size(k, k));
+        var kernel = Span8(disk, k * k).ToArray();
+        try
         {
-            if (Stat(st, k, ConnectedComponentsTypes.Area) > maxArea)
-                continue;
-            int x0 = Stat(st, k, ConnectedComponentsTypes.Left) - rr, y0 = Stat(st, k, ConnectedComponentsTypes.Top) - rr;
-            int x1 = x0 + Stat(st, k, ConnectedComponentsTypes.Width) + 2 * rr - 1, y1 = y0 + Stat(st, k, ConnectedComponentsTypes.Height) + 2 * rr - 1;
-            if (x0 < 0 || y0 < 0 || x1 >= w || y1 >= h)
-                continue;
-            if (!RingOnTissue(od, tissue, w, x0, y0, x1, y1, ring))
-                continue;
-            ring.Sort();
-            float level = ring[ring.Count / 2];
-            int paler = 0, darker = 0;
-            foreach (float v in ring)
+            for (int start = 0; start < n; start++)
             {
-                if (v < paleK * level)
-                    paler++;
-                else if (v > darkK * level)
-                    darker++;
-            }
-            if (paler > MaxPaleRingFraction * ring.Count || darker > MaxDarkRingFraction * ring.Count || level > cut)
-                continue;
-            for (int y = y0 + 1; y < y1; y++)
-                for (int x = x0 + 1, i = y * w + x0 + 1; x < x1; x++, i++)
+                if (seen[start] || !tissue[start] || !(opened[start] > cut))
+                    continue;
+                piece.Clear();
+                piece.Add(start);
+                seen[start] = true;
+                int bx0 = w, by0 = h, bx1 = -1, by1 = -1;
+                for (int q = 0; q < piece.Count; q++)
                 {
-                    lv[i] = Math.Min(lv[i], level);
-                    if (lab[i] == k)
-                        cell[i] = 255;
+                    int p = piece[q], py = p / w, pxl = p - py * w;
+                    bx0 = Math.Min(bx0, pxl); bx1 = Math.Max(bx1, pxl);
+                    by0 = Math.Min(by0, py); by1 = Math.Max(by1, py);
+                    for (int dy = -1; dy <= 1; dy++)
+                    {
+                        int yy = py + dy;
+                        if (yy < 0 || yy >= h)
+                            continue;
+                        for (int dx = -1; dx <= 1; dx++)
+                        {
+                            int xx = pxl + dx;
+                            if (xx < 0 || xx >= w)
+                                continue;
+                            int j = yy * w + xx;
+                            if (!seen[j] && tissue[j] && opened[j] > cut)
+                            {
+                                seen[j] = true;
+                                piece.Add(j);
+                            }
+                        }
+                    }
                 }
-            accepted = true;
+                if (piece.Count > maxArea)
+                    continue;
+                int x0 = bx0 - rr, y0 = by0 - rr, x1 = bx1 + rr, y1 = by1 + rr;
+                if (x0 < 0 || y0 < 0 || x1 >= w || y1 >= h)
+                    continue;
+                if (!RingOnTissue(od, tissue, w, x0, y0, x1, y1, ring))
+                    continue;
+                ring.Sort();
+                float level = ring[ring.Count / 2];
+                int paler = 0, darker = 0;
+                foreach (float v in ring)
+                {
+                    if (v < paleK * level)
+                        paler++;
+                    else if (v > darkK * level)
+                        darker++;
+                }
+                if (paler > MaxPaleRingFraction * ring.Count || darker > MaxDarkRingFraction * ring.Count || level > cut)
+                    continue;
+                for (int y = y0 + 1; y < y1; y++)
+                    for (int x = x0 + 1, i = y * w + x0 + 1; x < x1; x++, i++)
+                        lv[i] = Math.Min(lv[i], level);
+                mask ??= new bool[n];
+                foreach (int p in piece)
+                {
+                    int py = p / w, pxl = p - py * w;
+                    for (int dy = -rr; dy <= rr; dy++)
+                    {
+                        int yy = py + dy;
+                        if (yy < 0 || yy >= h)
+                            continue;
+                        for (int dx = -rr; dx <= rr; dx++)
+                        {
+                            int xx = pxl + dx;
+                            if (xx >= 0 && xx < w && kernel[(dy + rr) * k + dx + rr] != 0)
+                                mask[yy * w + xx] = true;
+                        }
+                    }
+                }
+            }
         }
-        if (!accepted)
-            return null;
-        using var disk = Cv2.GetStructuringElement(MorphShapes.Ellipse, new Size(2 * rr + 1, 2 * rr + 1));
-        Cv2.Dilate(cellMat, cellMat, disk);
-        var mask = new bool[n];
-        for (int i = 0; i < n; i++)
-            mask[i] = cell[i] != 0;
+        finally
+        {
+            ArrayPool<bool>.Shared.Return(seen);
+        }
         return mask;
     }
 
