@@ -282,10 +282,10 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
     /// so the local level follows the cell up and its rim reads as a pale line: the fibre is hollowed or cut through
     /// the cell. Compact dark pieces of the opened OD (darker than RidgeContrast over the median, under
     /// MaxCellMicrons2) whose surrounding square ring (CellRingMicrons outside their bounding box) lies on tissue at
-    /// one level, with hardly any pale pixels and few dark ones (a fibre's interior: the ring of a cell on the endomysium crosses it), get the
-    /// ring's median as their level, and the dark lines in the piece grown by the ring margin are dropped: the cell is
-    /// a blob inside its fibre, which it neither hollows nor cuts (pale lines there stay: a cell on the endomysium
-    /// must not open a gap in it). Returns that mask, or null when no piece qualifies.
+    /// one level, with hardly any pale pixels and few dark ones (a fibre's interior: the ring of a cell on the
+    /// endomysium crosses it), get the ring's median as their level, and the dark lines in the piece grown by the ring
+    /// margin are dropped: the cell is a blob inside its fibre, which it neither hollows nor cuts (pale lines there
+    /// stay: a cell on the endomysium must not open a gap in it). Returns that mask, or null when no piece qualifies.
     /// </summary>
     private bool[]? LevelUnderCells(Span<float> od, Span<float> opened, Span<float> lv, bool[] tissue, int w, int h, float median, double px)
     {
@@ -1090,7 +1090,7 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
         for (int i = 0; i < n; i++)
         {
             int k = fibre[i];
-            if (k == 0)
+            if (k <= 0)
                 continue;
             size[k]++;
             hist[k * Bins + Math.Clamp((int)(od[i] * scale), 0, Bins - 1)]++;
