@@ -219,14 +219,23 @@ public class FibreRealSectionTests
     // Generated slides with the hard cases, truth from the scene.
     private static readonly SynthOptions Small = new() { Width = 2048, Height = 1536, Mpp = 0.5, Cells = 20 };
 
+    /// <summary>Writes a generated slide and measures it with <paramref name="marker"/>: its truth and the result row.</summary>
+    private static (SynthTruth Truth, Dictionary<string, string> Row) Generated(TempDir tmp, SynthOptions options, string marker)
+    {
+        string path = tmp.File("generated.tif");
+        var truth = SyntheticSlideWriter.Write(options, path);
+        return (truth, QuantifyRun.Row(tmp, path, "--marker", marker));
+    }
+
+    private static void PositiveWithinFivePoints(Dictionary<string, string> row, SynthTruth truth) =>
+        Assert.InRange(QuantifyRun.Number(row, "positive_fibres_pct"), truth.PositiveFibresPct - 5, truth.PositiveFibresPct + 5);
+
     [Fact]
     public void DiffuseSarcoplasmicFibresAreFoundAndCalled()
     {
         using var tmp = new TempDir();
-        string path = tmp.File("sarcoplasmic.tif");
-        var truth = SyntheticSlideWriter.Write(Small with { Seed = 41, FibresPositive = 0.2, FibresSarcoplasmic = 0.2 }, path);
-        var row = QuantifyRun.Row(tmp, path, "--marker", "mhc1");
-        Assert.InRange(QuantifyRun.Number(row, "positive_fibres_pct"), truth.PositiveFibresPct - 5, truth.PositiveFibresPct + 5);
+        var (truth, row) = Generated(tmp, Small with { Seed = 41, FibresPositive = 0.2, FibresSarcoplasmic = 0.2 }, "mhc1");
+        PositiveWithinFivePoints(row, truth);
         Assert.InRange(QuantifyRun.Number(row, "sarcoplasmic_fibres_pct"), truth.SarcoplasmicFibresPct - 5, truth.SarcoplasmicFibresPct + 5);
         Assert.InRange(QuantifyRun.Number(row, "fibres") / truth.Fibres, 0.9, 1.2);
     }
@@ -241,10 +250,8 @@ public class FibreRealSectionTests
     public void EndomysiumDarkerThanTheFibresStillLeavesTheRingsToTheirFibres()
     {
         using var tmp = new TempDir();
-        string path = tmp.File("dark-endomysium.tif");
-        var truth = SyntheticSlideWriter.Write(Small with { Seed = 41, FibresPositive = 0.3, EndomysiumOd = 0.12 }, path);
-        var row = QuantifyRun.Row(tmp, path, "--marker", "mhc1");
-        Assert.InRange(QuantifyRun.Number(row, "positive_fibres_pct"), truth.PositiveFibresPct - 5, truth.PositiveFibresPct + 5);
+        var (truth, row) = Generated(tmp, Small with { Seed = 41, FibresPositive = 0.3, EndomysiumOd = 0.12 }, "mhc1");
+        PositiveWithinFivePoints(row, truth);
         Assert.InRange(QuantifyRun.Number(row, "fibres"), 0.9 * truth.Fibres, 1.1 * (truth.Fibres + truth.CutFibres));
     }
 
@@ -260,15 +267,13 @@ public class FibreRealSectionTests
     public void FibresOfVaryingSizeAreCountedAndMeasured(string marker)
     {
         using var tmp = new TempDir();
-        string path = tmp.File("sizes.tif");
-        var truth = SyntheticSlideWriter.Write(Small with { Seed = 41, FibresPositive = 0.3, FibreSizeVariation = 0.6 }, path);
-        var row = QuantifyRun.Row(tmp, path, "--marker", marker);
+        var (truth, row) = Generated(tmp, Small with { Seed = 41, FibresPositive = 0.3, FibreSizeVariation = 0.6 }, marker);
         Assert.InRange(QuantifyRun.Number(row, "fibres"), 0.9 * truth.Fibres, 1.1 * (truth.Fibres + truth.CutFibres));
         Assert.InRange(QuantifyRun.Number(row, "fibre_area_median_um2"), truth.FibreAreaMedianUm2!.Value * 0.93, truth.FibreAreaMedianUm2.Value * 1.07);
         Assert.InRange(QuantifyRun.Number(row, "fibre_min_feret_median_um"), truth.FibreMinFeretMedianUm!.Value * 0.95, truth.FibreMinFeretMedianUm.Value * 1.05);
         Assert.InRange(QuantifyRun.Number(row, "fibre_min_feret_cv"), truth.FibreMinFeretCv!.Value - 0.06, truth.FibreMinFeretCv.Value + 0.06);
         if (marker == "mhc1")
-            Assert.InRange(QuantifyRun.Number(row, "positive_fibres_pct"), truth.PositiveFibresPct - 5, truth.PositiveFibresPct + 5);
+            PositiveWithinFivePoints(row, truth);
     }
 
     [Fact]
@@ -286,10 +291,8 @@ public class FibreRealSectionTests
     {
         // 0.8 µm of endomysium: the fibres touch, a ring lies against the next fibre with no gap between them.
         using var tmp = new TempDir();
-        string path = tmp.File("touching.tif");
-        var truth = SyntheticSlideWriter.Write(Small with { Seed = 41, FibresPositive = 0.3, EndomysiumMicrons = 0.8 }, path);
-        var row = QuantifyRun.Row(tmp, path, "--marker", "mhc1");
-        Assert.InRange(QuantifyRun.Number(row, "positive_fibres_pct"), truth.PositiveFibresPct - 5, truth.PositiveFibresPct + 5);
+        var (truth, row) = Generated(tmp, Small with { Seed = 41, FibresPositive = 0.3, EndomysiumMicrons = 0.8 }, "mhc1");
+        PositiveWithinFivePoints(row, truth);
         Assert.InRange(QuantifyRun.Number(row, "fibres") / truth.Fibres, 0.9, 1.2);
         Assert.InRange(QuantifyRun.Number(row, "fibre_area_pct"), 85, 100.5);
     }
