@@ -299,16 +299,10 @@ internal sealed class SyntheticFascicles
         var outer = _depth.Where(d => d.Value <= _o.PerifascicularLayers).Select(d => d.Key).ToList();
         var inner = _depth.Where(d => d.Value > _o.PerifascicularLayers).Select(d => d.Key).ToList();
         double Pct(List<(int, int)> g) => g.Count > 0 ? 100.0 * g.Count(k => IsPositive(k.Item1, k.Item2)) / g.Count : 0;
-        double Feret(List<(int, int)> g) => Median(g.Select(k => MinFeret(k.Item1, k.Item2)).OfType<double>());
+        double Feret(List<(int, int)> g) => SyntheticScene.Median(g.Select(k => MinFeret(k.Item1, k.Item2)).OfType<double>());
         return new CompartmentTruth(fascicles.Count, _vessels.Count, fa, pa, va, _endomysial, _perimysial, _perivascular, _invading,
             fa > 0 ? _endomysial / fa : 0, pa > 0 ? _perimysial / pa : 0, va > 0 ? _perivascular / va : 0,
             outer.Count, inner.Count, Pct(outer), Pct(inner), Feret(outer), Feret(inner));
-    }
-
-    private static double Median(IEnumerable<double> values)
-    {
-        var v = values.Order().ToList();
-        return v.Count == 0 ? 0 : v.Count % 2 == 1 ? v[v.Count / 2] : (v[v.Count / 2 - 1] + v[v.Count / 2]) / 2;
     }
 
     private double? MinFeret(int i, int j) => _scene.WholeFibre(i, j, Shrink(i, j))?.MinFeret;

@@ -427,10 +427,11 @@ internal sealed class SyntheticScene
         public double MinFeret(double step) => SyntheticScene.MinFeret(_ends, step);
     }
 
-    private static double Median(IEnumerable<double> values)
+    /// <summary>The median, 0 for no values.</summary>
+    internal static double Median(IEnumerable<double> values)
     {
         var v = values.Order().ToList();
-        return v.Count % 2 == 1 ? v[v.Count / 2] : (v[v.Count / 2 - 1] + v[v.Count / 2]) / 2;
+        return v.Count == 0 ? 0 : v.Count % 2 == 1 ? v[v.Count / 2] : (v[v.Count / 2 - 1] + v[v.Count / 2]) / 2;
     }
 
     /// <summary>Fibres (grid cells) whose seed lies in the tissue: the truth's fibre count.</summary>
