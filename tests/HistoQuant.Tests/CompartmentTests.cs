@@ -157,8 +157,10 @@ public class CompartmentTests
     }
 
     /// <summary>
-    /// End to end on generated slides, two seeds. Tolerances (measured in the README's table): compartment densities
-    /// within 12% of the truth, perifascicular and central % positive within 8 points, medians of minimal Feret within 10%.
+    /// End to end on generated slides. Tolerances (measured in the README's table): compartment densities within 12% of
+    /// the truth, perifascicular and central % positive within the 5 points (seed 8 was 6.7 points low while a
+    /// corner contact between fibres, or a fibre near the perimysium only behind another, skipped a layer, and fibres cut by
+    /// the section's edge were counted), medians of minimal Feret within 10%.
     /// </summary>
     [Theory]
     [InlineData(7)]
@@ -169,8 +171,8 @@ public class CompartmentTests
         string mhcPath = tmp.File("m.tif"), cdPath = tmp.File("c.tif");
         var mhcTruth = SyntheticSlideWriter.Write(Mhc1Like(seed), mhcPath).Compartments!;
         var mhc = QuantifyRun.Row(tmp, mhcPath, "--marker", "mhc1-compartments");
-        Assert.InRange(QuantifyRun.Number(mhc, "positive_fibres_pct_perifascicular"), mhcTruth.PositiveFibresPctPerifascicular - 8, mhcTruth.PositiveFibresPctPerifascicular + 8);
-        Assert.InRange(QuantifyRun.Number(mhc, "positive_fibres_pct_central"), mhcTruth.PositiveFibresPctCentral - 8, mhcTruth.PositiveFibresPctCentral + 8);
+        Assert.InRange(QuantifyRun.Number(mhc, "positive_fibres_pct_perifascicular"), mhcTruth.PositiveFibresPctPerifascicular - 5, mhcTruth.PositiveFibresPctPerifascicular + 5);
+        Assert.InRange(QuantifyRun.Number(mhc, "positive_fibres_pct_central"), mhcTruth.PositiveFibresPctCentral - 5, mhcTruth.PositiveFibresPctCentral + 5);
         Assert.True(QuantifyRun.Number(mhc, "positive_fibres_perifascicular_excess_pct") > 50);
         Within(QuantifyRun.Number(mhc, "fibre_min_feret_median_um_perifascicular"), mhcTruth.FibreMinFeretMedianUmPerifascicular, 0.10);
         Within(QuantifyRun.Number(mhc, "fibre_min_feret_median_um_central"), mhcTruth.FibreMinFeretMedianUmCentral, 0.10);

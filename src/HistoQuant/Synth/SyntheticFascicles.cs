@@ -296,10 +296,12 @@ internal sealed class SyntheticFascicles
         });
         double mm2 = step * step * 1e-6;
         double fa = fascicle * mm2, pa = perimysium * mm2, va = perivascular * mm2;
-        var outer = _depth.Where(d => d.Value <= _o.PerifascicularLayers).Select(d => d.Key).ToList();
-        var inner = _depth.Where(d => d.Value > _o.PerifascicularLayers).Select(d => d.Key).ToList();
+        // The groups hold whole fibres: one cut by the section's edge is a fragment, in neither group (as in the tool).
+        var feret = _depth.Keys.ToDictionary(k => k, k => MinFeret(k.Item1, k.Item2));
+        var outer = _depth.Where(d => d.Value <= _o.PerifascicularLayers && feret[d.Key] is not null).Select(d => d.Key).ToList();
+        var inner = _depth.Where(d => d.Value > _o.PerifascicularLayers && feret[d.Key] is not null).Select(d => d.Key).ToList();
         double Pct(List<(int, int)> g) => g.Count > 0 ? 100.0 * g.Count(k => IsPositive(k.Item1, k.Item2)) / g.Count : 0;
-        double Feret(List<(int, int)> g) => SyntheticScene.Median(g.Select(k => MinFeret(k.Item1, k.Item2)).OfType<double>());
+        double Feret(List<(int, int)> g) => SyntheticScene.Median(g.Select(k => feret[k]).OfType<double>());
         return new CompartmentTruth(fascicles.Count, _vessels.Count, fa, pa, va, _endomysial, _perimysial, _perivascular, _invading,
             fa > 0 ? _endomysial / fa : 0, pa > 0 ? _perimysial / pa : 0, va > 0 ? _perivascular / va : 0,
             outer.Count, inner.Count, Pct(outer), Pct(inner), Feret(outer), Feret(inner));

@@ -310,12 +310,11 @@ public static class CompartmentMap
             new Mat(within8, new Rect(1, 1, w, h)).CopyTo(broad);
             Cv2.BitwiseAnd(broad, peri, broad);
         }
-        using var reach = new Mat();
-        using var disk2 = Cv2.GetStructuringElement(MorphShapes.Ellipse, new Size(2 * gap + 3, 2 * gap + 3));
-        Cv2.Dilate(broad, reach, disk2);
-        var near = Span8(reach, n);
+        var wide = Span8(broad, n);
 
-        // Territories: fascicle pixels take the label of the nearest fibre, up to gap pixels away (breadth-first).
+        // Territories: the pixels of the fascicle and of the perimysium take the label of the nearest fibre, up to gap
+        // pixels away (breadth-first). Fibres whose territories meet inside the fascicle are neighbours; a fibre whose
+        // territory reaches the broad perimysium faces it (one that only comes near it behind another fibre does not).
         var territory = (int[])lab.Clone();
         var frontier = new List<int>();
         for (int i = 0; i < n; i++)
@@ -334,7 +333,7 @@ public static class CompartmentMap
                         if (nx < 0 || ny < 0 || nx >= w || ny >= h)
                             continue;
                         int j = ny * w + nx;
-                        if (territory[j] == 0 && fascicle[j] != 0)
+                        if (territory[j] == 0 && (fascicle[j] != 0 || pm[j] != 0))
                         {
                             territory[j] = territory[i];
                             next.Add(j);
@@ -353,19 +352,22 @@ public static class CompartmentMap
                 int i = y * w + x, a = territory[i];
                 if (a == 0)
                     continue;
-                if (lab[i] > 0 && near[i] != 0)
+                if (wide[i] != 0)
                     border[a - 1] = true;
-                if (x + 1 < w && territory[i + 1] is var b && b > 0 && b != a)
+                if (fascicle[i] == 0)
+                    continue;
+                if (x + 1 < w && territory[i + 1] is var b && b > 0 && b != a && fascicle[i + 1] != 0)
                 {
                     neighbours[a - 1].Add(b - 1);
                     neighbours[b - 1].Add(a - 1);
                 }
-                if (y + 1 < h && territory[i + w] is var c && c > 0 && c != a)
+                if (y + 1 < h && territory[i + w] is var c && c > 0 && c != a && fascicle[i + w] != 0)
                 {
                     neighbours[a - 1].Add(c - 1);
                     neighbours[c - 1].Add(a - 1);
                 }
             }
+        FacingOnly(neighbours, lab, w, h);
         var depth = new int?[fibres.Count];
         var queue = new Queue<int>();
         for (int i = 0; i < fibres.Count; i++)
@@ -384,7 +386,77 @@ public static class CompartmentMap
                     queue.Enqueue(j);
                 }
         }
+        // A fibre cut by the section's or the slide's edge is a fragment: its layer cannot be told (the fascicle may go on
+        // beyond the cut), and the cut is where staining artefacts lie. It keeps its place in the layer count but gets
+        // no depth of its own.
+        var cut = CutBySectionEdge(lab, inTissue, lumen, w, h, fibres.Count);
+        for (int i = 0; i < fibres.Count; i++)
+            if (cut[i] || !fibres[i].Whole)
+                depth[i] = null;
         return fibres.Select((f, i) => new FibreDepth(f, depth[i])).Where((_, i) => !notFibre.Contains(i)).ToList();
+    }
+
+    /// <summary>Fibres with a pixel within 4 µm (2 map pixels at 2 µm/px) of glass: neither tissue nor lumen.</summary>
+    private static bool[] CutBySectionEdge(int[] lab, byte[] inTissue, byte[] lumen, int w, int h, int count)
+    {
+        int n = w * h;
+        using var glass = new Mat(h, w, MatType.CV_8UC1, Scalar.All(0));
+        var g = Span8(glass, n);
+        for (int i = 0; i < n; i++)
+            g[i] = (byte)(inTissue[i] == 0 && lumen[i] == 0 ? 1 : 0);
+        using var reach = new Mat();
+        Cv2.Dilate(glass, reach, Cv2.GetStructuringElement(MorphShapes.Ellipse, new Size(5, 5)));
+        var r = Span8(reach, n);
+        var cut = new bool[count];
+        for (int i = 0; i < n; i++)
+            if (lab[i] > 0 && r[i] != 0)
+                cut[lab[i] - 1] = true;
+        return cut;
+    }
+
+    /// <summary>
+    /// Keeps the neighbours that face each other: a pair whose territories meet only at a junction of several fibres
+    /// (a third fibre's centre lies inside the circle on the two centres as diameter: the Gabriel graph of the centres)
+    /// is a corner contact, and a layer count that crossed it would skip a layer on the way in.
+    /// </summary>
+    private static void FacingOnly(HashSet<int>[] neighbours, int[] lab, int w, int h)
+    {
+        int count = neighbours.Length;
+        var sx = new double[count];
+        var sy = new double[count];
+        var pixels = new int[count];
+        for (int y = 0, i = 0; y < h; y++)
+            for (int x = 0; x < w; x++, i++)
+                if (lab[i] > 0)
+                {
+                    sx[lab[i] - 1] += x;
+                    sy[lab[i] - 1] += y;
+                    pixels[lab[i] - 1]++;
+                }
+        for (int a = 0; a < count; a++)
+            if (pixels[a] > 0)
+            {
+                sx[a] /= pixels[a];
+                sy[a] /= pixels[a];
+            }
+        var corner = new List<(int A, int B)>();
+        for (int a = 0; a < count; a++)
+            foreach (int b in neighbours[a])
+            {
+                if (b < a || pixels[a] == 0 || pixels[b] == 0)
+                    continue;
+                double mx = (sx[a] + sx[b]) / 2, my = (sy[a] + sy[b]) / 2;
+                double r2 = ((sx[a] - sx[b]) * (sx[a] - sx[b]) + (sy[a] - sy[b]) * (sy[a] - sy[b])) / 4;
+                // A fibre between the two touches both of their territories: their neighbours are the candidates.
+                if (neighbours[a].Concat(neighbours[b]).Any(c => c != a && c != b && pixels[c] > 0
+                        && (sx[c] - mx) * (sx[c] - mx) + (sy[c] - my) * (sy[c] - my) < r2))
+                    corner.Add((a, b));
+            }
+        foreach (var (a, b) in corner)
+        {
+            neighbours[a].Remove(b);
+            neighbours[b].Remove(a);
+        }
     }
 
     /// <summary>Positive cells (class 1+) by the compartment at their centroid; invading when at least
