@@ -157,14 +157,16 @@ public class CompartmentTests
     }
 
     /// <summary>
-    /// End to end on generated slides. Tolerances (measured in the README's table): compartment densities within 12% of
-    /// the truth, perifascicular and central % positive within the 5 points (seed 8 was 6.7 points low while a
-    /// corner contact between fibres, or a fibre near the perimysium only behind another, skipped a layer, and fibres cut by
-    /// the section's edge were counted), medians of minimal Feret within 10%.
+    /// End to end on generated slides, with the tolerances: compartment densities within 10% of the truth (seed
+    /// 10's endomysial density was 12.7% low while `cd163` grew cells 5 µm around the nucleus: the fibre pixels in that ring
+    /// diluted squeezed endomysial macrophages under the threshold), perifascicular and central % positive within 5 points
+    /// (seed 8 was 6.7 points low while a corner contact between fibres, or a fibre near the perimysium only behind
+    /// another, skipped a layer, and fibres cut by the section's edge were counted), medians of minimal Feret within 10%.
     /// </summary>
     [Theory]
     [InlineData(7)]
     [InlineData(8)]
+    [InlineData(10)]
     public void OnGeneratedSlidesTheCompartmentMeasuresFollowTheTruth(int seed)
     {
         using var tmp = new TempDir();
@@ -180,9 +182,9 @@ public class CompartmentTests
 
         var cdTruth = SyntheticSlideWriter.Write(Cd163Like(seed), cdPath).Compartments!;
         var cd = QuantifyRun.Row(tmp, cdPath, "--marker", "cd163-compartments");
-        Within(QuantifyRun.Number(cd, "positive_cells_per_mm2_endomysial"), cdTruth.PositiveCellsPerMm2Endomysial, 0.12);
-        Within(QuantifyRun.Number(cd, "positive_cells_per_mm2_perimysial"), cdTruth.PositiveCellsPerMm2Perimysial, 0.12);
-        Within(QuantifyRun.Number(cd, "positive_cells_per_mm2_perivascular"), cdTruth.PositiveCellsPerMm2Perivascular, 0.12);
+        Within(QuantifyRun.Number(cd, "positive_cells_per_mm2_endomysial"), cdTruth.PositiveCellsPerMm2Endomysial, 0.10);
+        Within(QuantifyRun.Number(cd, "positive_cells_per_mm2_perimysial"), cdTruth.PositiveCellsPerMm2Perimysial, 0.10);
+        Within(QuantifyRun.Number(cd, "positive_cells_per_mm2_perivascular"), cdTruth.PositiveCellsPerMm2Perivascular, 0.10);
         Assert.InRange(QuantifyRun.Number(cd, "positive_cells_invading"), cdTruth.InvadingCells * 0.6, cdTruth.InvadingCells * 1.4);
         double total = cdTruth.FascicleAreaMm2 + cdTruth.PerimysiumAreaMm2 + cdTruth.PerivascularAreaMm2;
         Assert.InRange(QuantifyRun.Number(cd, "fascicle_area_pct"), 100 * cdTruth.FascicleAreaMm2 / total - 3, 100 * cdTruth.FascicleAreaMm2 / total + 3);
