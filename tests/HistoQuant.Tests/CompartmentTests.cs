@@ -143,7 +143,8 @@ public class CompartmentTests
 
     /// <summary>
     /// Macrophages inside fibres (wider than the dark-line opening) once hollowed their fibre or cut it through the
-    /// cell, so they were never counted as invading and the fibre count rose. Only invading cells here.
+    /// cell, so they were never counted as invading and the fibre count rose. Only invading cells here. A cell near its
+    /// fibre's edge, whose ring clips the endomysium in one stretch, is inside too (23 of 30 before, 25 after).
     /// </summary>
     [Fact]
     public void CellsInsideFibresNeitherHollowNorCutThem()
@@ -152,7 +153,7 @@ public class CompartmentTests
         string path = tmp.File("inv.tif");
         var truth = SyntheticSlideWriter.Write(Fascicular(11) with { InvadingCells = 30, FibresPositive = 0, PerifascicularPositive = 0 }, path);
         var row = QuantifyRun.Row(tmp, path, "--marker", "cd163-compartments");
-        Assert.InRange(QuantifyRun.Number(row, "positive_cells_invading"), 0.7 * 30, 30);
+        Assert.InRange(QuantifyRun.Number(row, "positive_cells_invading"), 24, 30);
         Assert.InRange(QuantifyRun.Number(row, "fibres") / truth.Fibres, 0.9, 1.15);
     }
 

@@ -294,6 +294,7 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
         float cut = darkK * median;
         int maxArea = (int)Math.Ceiling(MaxCellMicrons2 / (px * px)), rr = Math.Max(2, (int)Math.Round(CellRingMicrons / px));
         var ring = new List<float>();
+        var sorted = new List<float>();
         var piece = new List<int>();
         // Dark pieces are few and small: they are labelled by a flood from each (8-connected) rather than by a
         // connected-components pass over the whole region, which cost as much as the rest of this step.
@@ -346,8 +347,10 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
                     continue;
                 if (!RingOnTissue(od, tissue, w, x0, y0, x1, y1, ring))
                     continue;
-                ring.Sort();
-                float level = ring[ring.Count / 2];
+                sorted.Clear();
+                sorted.AddRange(ring);
+                sorted.Sort();
+                float level = sorted[sorted.Count / 2];
                 int paler = 0, darker = 0;
                 foreach (float v in ring)
                 {
@@ -356,7 +359,7 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
                     else if (v > darkK * level)
                         darker++;
                 }
-                if (paler > MaxPaleRingFraction * ring.Count || darker > MaxDarkRingFraction * ring.Count || level > cut)
+                if ((paler > MaxPaleRingFraction * ring.Count && !PaleInOneStretch(ring, paleK * level)) || darker > MaxDarkRingFraction * ring.Count || level > cut)
                     continue;
                 for (int y = y0 + 1; y < y1; y++)
                     for (int x = x0 + 1, i = y * w + x0 + 1; x < x1; x++, i++)
@@ -387,28 +390,60 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
         return mask;
     }
 
-    /// <summary>The OD along the square ring x0..x1 × y0..y1 into <paramref name="ring"/>; false where it touches glass.</summary>
+    /// <summary>
+    /// The OD along the square ring x0..x1 × y0..y1 into <paramref name="ring"/>, in order around it (clockwise from the
+    /// top left corner); false where it touches glass.
+    /// </summary>
     private static bool RingOnTissue(Span<float> od, bool[] tissue, int w, int x0, int y0, int x1, int y1, List<float> ring)
     {
         ring.Clear();
-        for (int x = x0; x <= x1; x++)
-            foreach (int i in (ReadOnlySpan<int>)[y0 * w + x, y1 * w + x])
-            {
-                if (!tissue[i])
-                    return false;
-                ring.Add(od[i]);
-            }
-        for (int y = y0 + 1; y < y1; y++)
-            foreach (int i in (ReadOnlySpan<int>)[y * w + x0, y * w + x1])
-            {
-                if (!tissue[i])
-                    return false;
-                ring.Add(od[i]);
-            }
+        int across = x1 - x0, down = y1 - y0;
+        for (int k = 0; k < 2 * (across + down); k++)
+        {
+            // Top row left to right, right column down, bottom row right to left, left column up.
+            var (x, y) = k < across ? (x0 + k, y0)
+                : k < across + down ? (x1, y0 + k - across)
+                : k < 2 * across + down ? (x1 - (k - across - down), y1)
+                : (x0, y1 - (k - 2 * across - down));
+            int i = y * w + x;
+            if (!tissue[i])
+                return false;
+            ring.Add(od[i]);
+        }
         return true;
     }
 
-    private const double MaxCellMicrons2 = 450, CellRingMicrons = 3, MaxPaleRingFraction = 0.02, MaxDarkRingFraction = 0.1;
+    /// <summary>
+    /// The pale pixels of the ring (in order around it) lie in one stretch (gaps of up to two pixels closed) no longer
+    /// than MaxPaleRunFraction of the ring: the ring's corner clips the endomysium beside a cell near its fibre's edge.
+    /// A line through the cell (a cell on the endomysium) crosses the ring twice, a junction three times.
+    /// </summary>
+    private static bool PaleInOneStretch(List<float> ring, float pale)
+    {
+        int m = ring.Count, first = -1;
+        for (int i = 0; i < m && first < 0; i++)
+            if (ring[i] < pale && !(ring[(i - 1 + m) % m] < pale))
+                first = i;
+        if (first < 0)
+            return false; // no pale pixel, or all of them
+        int runs = 0, span = 0, gap = int.MaxValue;
+        for (int k = 0; k < m; k++)
+        {
+            bool p = ring[(first + k) % m] < pale;
+            if (p)
+            {
+                if (gap > 2)
+                    runs++;
+                span += gap is > 0 and <= 2 ? gap + 1 : 1;
+                gap = 0;
+            }
+            else if (gap != int.MaxValue)
+                gap++;
+        }
+        return runs == 1 && span <= MaxPaleRunFraction * m;
+    }
+
+    private const double MaxCellMicrons2 = 450, CellRingMicrons = 3, MaxPaleRingFraction = 0.02, MaxDarkRingFraction = 0.1, MaxPaleRunFraction = 0.25;
 
     private const int CropPad = 8;
     // Outline pixels this close to glass (the tissue detector's own mask) lie on the section edge.
