@@ -81,12 +81,12 @@ public class FibreRealSectionTests
     }
 
     // Targets of issue 16: ≥ 90% of the inner fibres matched, median area and median MinFeret within 5% of ImageJ's.
-    // Both medians are reached on 01 (area -0.1%, MinFeret +0.4% since fibres are trimmed to their own level; before,
-    // +4.2% and +6.5%); the other bounds hold the level reached so far (01: 39/46 matched; 02: 26/35, +12%, +8.7%) so
-    // that it cannot silently get worse. See the README's Fibres section.
+    // Both medians are reached on both sections (01: area -1.1%, MinFeret -0.5%; 02: +4.7%, +1.7% since muscle-he takes
+    // fainter thin pale lines, valley_curvature 0.01: before, +12% and +8.7%); the matched floors hold the level reached
+    // so far (01: 39/46, 02: 28/35) so that it cannot silently get worse. See the README's Fibres section.
     [Theory]
     [InlineData("01", 0.82, 0.05, 0.05)]
-    [InlineData("02", 0.7, 0.15, 0.1)]
+    [InlineData("02", 0.78, 0.05, 0.05)]
     public void MuscleHeFindsTheFibresOfARealSectionAndMeasuresThem(string n, double minMatched, double areaTolerance, double feretTolerance)
     {
         using var tmp = new TempDir();
