@@ -47,6 +47,8 @@ public static class CompartmentMap
     private const double WallLumenFraction = 0.2;
     // A "fibre" less than this many times the area of the positive cell at its centre is the cell.
     private const double CellFibreRatio = 3;
+    // A fibre this close to glass is cut by the section's edge (a fragment with no depth of its own).
+    private const double CutMicrons = 4;
 
     public static CompartmentResult Build(IReadOnlyList<DetectedFibre> fibres, IReadOnlyList<DetectedCell>? cells, IReadOnlyList<DetectedVessel> candidates,
         TissueMask tissue, double mpp, CompartmentSettings s)
@@ -227,7 +229,7 @@ public static class CompartmentMap
             }
         }
 
-        var depths = FibreDepths(fibres, notFibre, fibreFascicle, lab, fascicle, inTissue, lm, w, h, gap);
+        var depths = FibreDepths(fibres, notFibre, fibreFascicle, lab, fascicle, inTissue, lm, w, h, gap, mapMpp);
         var counts = CountCells(cells, fibres, lab, place, w, h, ToMap, mpp, s.InvadingMicrons);
 
         var outlines = new List<FascicleOutline>();
@@ -280,7 +282,7 @@ public static class CompartmentMap
 
     /// <summary>Depth in fibre layers: breadth-first over fibre adjacency from the fibres on a fascicle's perimysial border.</summary>
     private static List<FibreDepth> FibreDepths(IReadOnlyList<DetectedFibre> fibres, HashSet<int> notFibre, int[] fibreFascicle, int[] lab, byte[] fascicle, byte[] inTissue, byte[] lumen,
-        int w, int h, int gap)
+        int w, int h, int gap, double mapMpp)
     {
         int n = w * h;
         // Broad perimysium: tissue (or lumen) outside fascicles, opened by the closing's disk.
@@ -389,24 +391,24 @@ public static class CompartmentMap
         // A fibre cut by the section's or the slide's edge is a fragment: its layer cannot be told (the fascicle may go on
         // beyond the cut), and the cut is where staining artefacts lie. It keeps its place in the layer count but gets
         // no depth of its own.
-        var cut = CutBySectionEdge(lab, inTissue, lumen, w, h, fibres.Count);
+        var cut = CutBySectionEdge(lab, inTissue, lumen, w, h, fibres.Count, Math.Max(1, (int)Math.Round(CutMicrons / mapMpp)));
         for (int i = 0; i < fibres.Count; i++)
             if (cut[i] || !fibres[i].Whole)
                 depth[i] = null;
         return fibres.Select((f, i) => new FibreDepth(f, depth[i])).Where((_, i) => !notFibre.Contains(i)).ToList();
     }
 
-    /// <summary>Fibres with a pixel within 4 µm (2 map pixels at 2 µm/px) of glass: neither tissue nor lumen.</summary>
-    private static bool[] CutBySectionEdge(int[] lab, byte[] inTissue, byte[] lumen, int w, int h, int count)
+    /// <summary>Fibres with a pixel within <paramref name="reach"/> map pixels of glass: neither tissue nor lumen.</summary>
+    private static bool[] CutBySectionEdge(int[] lab, byte[] inTissue, byte[] lumen, int w, int h, int count, int reach)
     {
         int n = w * h;
         using var glass = new Mat(h, w, MatType.CV_8UC1, Scalar.All(0));
         var g = Span8(glass, n);
         for (int i = 0; i < n; i++)
             g[i] = (byte)(inTissue[i] == 0 && lumen[i] == 0 ? 1 : 0);
-        using var reach = new Mat();
-        Cv2.Dilate(glass, reach, Cv2.GetStructuringElement(MorphShapes.Ellipse, new Size(5, 5)));
-        var r = Span8(reach, n);
+        using var near = new Mat();
+        Cv2.Dilate(glass, near, Cv2.GetStructuringElement(MorphShapes.Ellipse, new Size(2 * reach + 1, 2 * reach + 1)));
+        var r = Span8(near, n);
         var cut = new bool[count];
         for (int i = 0; i < n; i++)
             if (lab[i] > 0 && r[i] != 0)

@@ -420,12 +420,14 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
     /// </summary>
     private static bool PaleInOneStretch(List<float> ring, float pale)
     {
+        // Start at a stretch's first pixel: pale, after more than two that are not (a stretch around the ring's start
+        // would otherwise count twice).
         int m = ring.Count, first = -1;
         for (int i = 0; i < m && first < 0; i++)
-            if (ring[i] < pale && !(ring[(i - 1 + m) % m] < pale))
+            if (ring[i] < pale && !(ring[(i - 1 + m) % m] < pale) && !(ring[(i - 2 + m) % m] < pale) && !(ring[(i - 3 + m) % m] < pale))
                 first = i;
         if (first < 0)
-            return false; // no pale pixel, or all of them
+            return false; // no pale pixel, or pale all around
         int runs = 0, span = 0, gap = int.MaxValue;
         for (int k = 0; k < m; k++)
         {
