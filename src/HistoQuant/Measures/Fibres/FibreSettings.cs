@@ -26,6 +26,10 @@ public sealed record FibreSettings(
     double ValleyCurvature = 0.025,
     double RidgeCurvature = 0.05,
     double LineContrast = 0.02,
+    // A fibre much larger than the typical one is searched again for lines with the curvature thresholds × this
+    // factor, and split along them where every part is a plausible fibre. 0 = off.
+    double FaintSplitFactor = 0.5,
+    double ValleyNoise = 0,
     // Line pieces smaller than this are specks of texture or noise inside a fibre, not boundaries.
     double MinLineMicrons2 = 25,
     // Seeds: maxima of the distance to the nearest line that stand at least this high over the saddle to a higher

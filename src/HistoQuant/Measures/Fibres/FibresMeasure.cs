@@ -33,7 +33,7 @@ public sealed class FibresMeasure : IMeasure
     public object? ParseSection(ModelSection s)
     {
         s.OnlyKeys("min_area_um2", "max_area_um2", "min_solidity", "band_um", "ring_fraction", "gap_fraction", "valley_contrast", "ridge_contrast",
-            "line_um", "valley_um", "dark_line_um", "valley_curvature", "ridge_curvature", "line_contrast", "min_line_um2", "seed_dynamic_um", "seed_dynamic_fraction", "smooth_um", "marker_depth_um", "nucleus_od", "internal_nucleus_um", "smooth_sigma_um", "um_per_px", "own_level_fraction");
+            "line_um", "valley_um", "dark_line_um", "valley_curvature", "ridge_curvature", "line_contrast", "min_line_um2", "seed_dynamic_um", "seed_dynamic_fraction", "smooth_um", "marker_depth_um", "nucleus_od", "internal_nucleus_um", "smooth_sigma_um", "um_per_px", "own_level_fraction", "faint_split_factor");
         var d = (FibreSettings)DefaultSettings!;
         var f = d with
         {
@@ -51,6 +51,7 @@ public sealed class FibresMeasure : IMeasure
             ValleyCurvature = s.Get("valley_curvature", d.ValleyCurvature, 0, 10),
             RidgeCurvature = s.Get("ridge_curvature", d.RidgeCurvature, 0, 10),
             LineContrast = s.Get("line_contrast", d.LineContrast, 0, 1),
+            FaintSplitFactor = s.Get("faint_split_factor", d.FaintSplitFactor, 0, 1),
             MinLineMicrons2 = s.Get("min_line_um2", d.MinLineMicrons2, 0, 1000),
             SeedDynamicMicrons = s.Get("seed_dynamic_um", d.SeedDynamicMicrons, 0.1, 50),
             SeedDynamicFraction = s.Get("seed_dynamic_fraction", d.SeedDynamicFraction, 0, 1),
