@@ -81,12 +81,14 @@ public class FibreRealSectionTests
     }
 
     // Targets of issue 16: ≥ 90% of the inner fibres matched, median area and median MinFeret within 5% of ImageJ's.
-    // Both medians are reached on both sections (01: area -1.1%, MinFeret -0.5%; 02: +4.7%, +0.9% since muscle-he takes
-    // fainter thin pale lines, valley_curvature 0.01: before, +12% and +8.7%); the matched floors hold the level reached
-    // so far (01: 39/46, 02: 29/35) so that it cannot silently get worse. See the README's Fibres section.
+    // Both medians are reached on both sections (01: area +3.1%, MinFeret +4.97%, at the edge; 02: -2.8%, -1.7%).
+    // The medians move with which fibres are found more than with how each is measured (matched fibres: area -1 to
+    // -2%, MinFeret +1 to +2% against ImageJ per fibre): dropping two interstitial pieces taken for small fibres moved
+    // 01's median area +9% before the oversized-fibre split found a small fibre again. The matched floors hold the
+    // level reached so far (01: 40/46, 02: 30/35) so that it cannot silently get worse. See the README's Fibres section.
     [Theory]
-    [InlineData("01", 0.82, 0.05, 0.05)]
-    [InlineData("02", 0.82, 0.05, 0.05)]
+    [InlineData("01", 0.86, 0.05, 0.05)]
+    [InlineData("02", 0.85, 0.05, 0.05)]
     public void MuscleHeFindsTheFibresOfARealSectionAndMeasuresThem(string n, double minMatched, double areaTolerance, double feretTolerance)
     {
         using var tmp = new TempDir();
