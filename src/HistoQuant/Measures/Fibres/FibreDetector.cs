@@ -1161,6 +1161,17 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
     {
         int n = fibre.Length;
         var area = new int[count + 1];
+        for (int i = 0; i < n; i++)
+            if (fibre[i] > 0)
+                area[fibre[i]]++;
+        int minPixels = (int)Math.Ceiling(settings.MinAreaMicrons2 / (px * px));
+        var sizes = area.Skip(1).Where(a => a >= minPixels).Order().ToList();
+        if (sizes.Count < 5)
+            return count;
+        double typical = sizes[sizes.Count / 2];
+        if (!area.Any(a => a > OversizeFactor * typical))
+            return count;
+        // Bounding boxes of the oversized fibres only (most regions have none, or a few).
         var box = new (int X0, int Y0, int X1, int Y1)[count + 1];
         for (int l = 1; l <= count; l++)
             box[l] = (w, h, -1, -1);
@@ -1168,17 +1179,11 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
             for (int x = 0; x < w; x++, i++)
             {
                 int l = fibre[i];
-                if (l <= 0)
+                if (l <= 0 || area[l] <= OversizeFactor * typical)
                     continue;
-                area[l]++;
                 var b = box[l];
                 box[l] = (Math.Min(b.X0, x), Math.Min(b.Y0, y), Math.Max(b.X1, x), Math.Max(b.Y1, y));
             }
-        int minPixels = (int)Math.Ceiling(settings.MinAreaMicrons2 / (px * px));
-        var sizes = area.Skip(1).Where(a => a >= minPixels).Order().ToList();
-        if (sizes.Count < 5)
-            return count;
-        double typical = sizes[sizes.Count / 2];
         var faint = new FibreDetector(settings with
         {
             RidgeCurvature = settings.RidgeCurvature * settings.FaintSplitFactor,
@@ -1327,7 +1332,7 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
     /// </summary>
     private static void TrimToOwnLevel(int[] fibre, int[] seeds, Span<float> od, int count, float fraction, float median)
     {
-        var (level, _) = Levels(fibre, od, count, median);
+        var (level, _) = Levels(fibre, od, count, median, 1);
         for (int i = 0; i < fibre.Length; i++)
         {
             int k = fibre[i];
@@ -1337,18 +1342,18 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
     }
 
     /// <summary>
-    /// Each fibre's median OD (its level) and size. From a histogram of Bins bins over [0, 4 × the region's median):
-    /// one pass, no sort (sorting every fibre's pixels cost a quarter of the fibre pass); a bin is 1/64 of the median
-    /// wide.
+    /// Each fibre's median OD (its level) and size, over every <paramref name="stride"/>-th pixel. From a histogram of
+    /// Bins bins over [0, 4 × the region's median): one pass, no sort (sorting every fibre's pixels cost a quarter of
+    /// the fibre pass); a bin is 1/64 of the median wide.
     /// </summary>
-    private static (float[] Level, int[] Size) Levels(int[] fibre, Span<float> od, int count, float median)
+    private static (float[] Level, int[] Size) Levels(int[] fibre, Span<float> od, int count, float median, int stride)
     {
         int n = fibre.Length;
         float scale = Bins / (4 * median);
         var hist = ArrayPool<int>.Shared.Rent((count + 1) * Bins);
         Array.Clear(hist, 0, (count + 1) * Bins);
         var size = new int[count + 1];
-        for (int i = 0; i < n; i++)
+        for (int i = 0; i < n; i += stride)
         {
             int k = fibre[i];
             if (k <= 0)
@@ -1381,8 +1386,10 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
     /// </summary>
     private void DropPaleRegions(int[] fibre, Span<float> od, int count, float median, double px)
     {
-        var (level, size) = Levels(fibre, od, count, median);
-        int minPixels = (int)Math.Ceiling(settings.MinAreaMicrons2 / (px * px));
+        // A level and a size compared with other fibres' need not count every pixel.
+        const int stride = 4;
+        var (level, size) = Levels(fibre, od, count, median, stride);
+        int minPixels = (int)Math.Ceiling(settings.MinAreaMicrons2 / (px * px) / stride);
         var fibres = Enumerable.Range(1, count).Where(k => size[k] >= minPixels).ToList();
         if (fibres.Count < 5)
             return;
