@@ -77,14 +77,7 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
             return [];
         var (line, pale, blob, texture) = Lines(odSmooth, od, tissue, median.Value, px);
 
-        using var open = new Mat(h, w, MatType.CV_8UC1, Scalar.All(0));
-        var o = Span8(open, n);
-        for (int i = 0; i < n; i++)
-            if (tissue[i] && !line[i])
-                o[i] = 255;
-        using var distMat = new Mat();
-        Cv2.DistanceTransform(open, distMat, DistanceTypes.L2, DistanceTransformMasks.Precise);
-        var dist = SpanF(distMat, n).ToArray();
+        var dist = DistanceToLines(tissue, line, w, h);
 
         var (label, count) = Seeds(dist, w, h, px);
         if (count == 0)
@@ -1117,20 +1110,7 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
     private static void MergeUnsupportedCuts(int[] fibre, int[] seeds, int count, Dictionary<long, (int All, int Line)> border, int w, int h)
     {
         int n = fibre.Length;
-        var points = new List<Point>?[count + 1];
-        var area = new int[count + 1];
-        for (int y = 0, i = 0; y < h; y++)
-            for (int x = 0; x < w; x++, i++)
-            {
-                int a = fibre[i];
-                if (a <= 0)
-                    continue;
-                area[a]++;
-                bool edge = x == 0 || y == 0 || x == w - 1 || y == h - 1
-                    || fibre[i - 1] != a || fibre[i + 1] != a || fibre[i - w] != a || fibre[i + w] != a;
-                if (edge)
-                    (points[a] ??= []).Add(new Point(x, y));
-            }
+        var (area, points) = AreasAndOutlines(fibre, count, w, h);
         if (border.Count == 0)
             return;
         var hulls = new Point[]?[count + 1];
@@ -1163,6 +1143,41 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
     }
 
     private const double MinCutSupport = 0.5, MergedSolidity = 0.9;
+
+    /// <summary>Each label's pixel count and outline pixels (4-neighbours with another label, or the frame).</summary>
+    private static (int[] Area, List<Point>?[] Outline) AreasAndOutlines(int[] labels, int count, int w, int h)
+    {
+        var area = new int[count + 1];
+        var outline = new List<Point>?[count + 1];
+        for (int y = 0, i = 0; y < h; y++)
+            for (int x = 0; x < w; x++, i++)
+            {
+                int k = labels[i];
+                if (k <= 0)
+                    continue;
+                area[k]++;
+                if (x == 0 || y == 0 || x == w - 1 || y == h - 1
+                    || labels[i - 1] != k || labels[i + 1] != k || labels[i - w] != k || labels[i + w] != k)
+                    (outline[k] ??= []).Add(new Point(x, y));
+            }
+        return (area, outline);
+    }
+
+
+    /// <summary>Each pixel's distance to the nearest line pixel or pixel outside <paramref name="within"/> (0 there).</summary>
+    private static float[] DistanceToLines(bool[] within, bool[] line, int w, int h)
+    {
+        int n = w * h;
+        using var open = new Mat(h, w, MatType.CV_8UC1, Scalar.All(0));
+        var o = Span8(open, n);
+        for (int i = 0; i < n; i++)
+            if (within[i] && !line[i])
+                o[i] = 255;
+        using var distMat = new Mat();
+        Cv2.DistanceTransform(open, distMat, DistanceTypes.L2, DistanceTransformMasks.Precise);
+        return SpanF(distMat, n).ToArray();
+    }
+
 
     /// <summary>
     /// A fibre much larger than the region's typical one (over OversizeFactor × the median area) is often two or more
@@ -1231,33 +1246,14 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
                     inside[y * cw + x] = fibre[i] == l;
                 }
             var (line, _, _, _) = faint.Lines(crop, cod, ctissue, median, px);
-            using var open = new Mat(ch, cw, MatType.CV_8UC1, Scalar.All(0));
-            var o = Span8(open, cn);
-            for (int i = 0; i < cn; i++)
-                if (inside[i] && !line[i])
-                    o[i] = 255;
-            using var distMat = new Mat();
-            Cv2.DistanceTransform(open, distMat, DistanceTypes.L2, DistanceTransformMasks.Precise);
-            var dist = SpanF(distMat, cn).ToArray();
+            var dist = DistanceToLines(inside, line, cw, ch);
             var (parts, partCount) = Seeds(dist, cw, ch, px);
             if (partCount < 2)
                 continue;
             var none = new bool[cn];
             Flood(parts, dist, line, none, inside, Sides(cw, ch), cw);
             MergeSmallParts(parts, partCount, cn, cw, ch, 0.25 * typical);
-            var partArea = new int[partCount + 1];
-            var outline = new List<Point>?[partCount + 1];
-            for (int y = 0, i = 0; y < ch; y++)
-                for (int x = 0; x < cw; x++, i++)
-                {
-                    int k = parts[i];
-                    if (k <= 0)
-                        continue;
-                    partArea[k]++;
-                    if (x == 0 || y == 0 || x == cw - 1 || y == ch - 1
-                        || parts[i - 1] != k || parts[i + 1] != k || parts[i - cw] != k || parts[i + cw] != k)
-                        (outline[k] ??= []).Add(new Point(x, y));
-                }
+            var (partArea, outline) = AreasAndOutlines(parts, partCount, cw, ch);
             // Parts left after small ones joined their neighbours: each a fibre's shape, and the cut between them on
             // the faint lines for at least MinCutSupport of its length (a cut the flood made across a fibre without a
             // line under it is not a boundary).
