@@ -1163,7 +1163,6 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
         return (area, outline);
     }
 
-
     /// <summary>Each pixel's distance to the nearest line pixel or pixel outside <paramref name="within"/> (0 there).</summary>
     private static float[] DistanceToLines(bool[] within, bool[] line, int w, int h)
     {
@@ -1178,19 +1177,17 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
         return SpanF(distMat, n).ToArray();
     }
 
-
     /// <summary>
     /// A fibre much larger than the region's typical one (over OversizeFactor × the median area) is often two or more
-    /// touching fibres whose boundary was too faint for the line tests (side by side along a straight boundary, two
-    /// fibres make a convex union, so convexity is not asked). Inside it alone the lines are looked for again with
-    /// the curvature thresholds × FaintSplitFactor (a lower threshold over the whole region would cut fibres at their
-    /// texture), re-seeded on the distance to those lines (the same dynamic rule as <see cref="Seeds"/>) and flooded;
-    /// parts under a quarter of the typical area join the neighbour they share most border with. The thresholds are
-    /// lowered no further than TextureFloor × the fibres' own texture (a noisy scan is not cut along its noise). The
-    /// split is kept when at least two parts are left, each at least PartSolidity solid, and at least MinCutSupport
-    /// of the border between them lies on the faint lines (two fibres side by side make a convex union, so the parts
-    /// need not be more convex than it). Size only decides where to look twice; the image decides where to cut. New
-    /// parts are labelled after <paramref name="count"/>; returns the new count.
+    /// touching fibres whose boundary was too faint for the line tests. Inside it alone the lines are looked for again
+    /// with the curvature thresholds × FaintSplitFactor, but no lower than TextureFloor × the fibres' own texture (a
+    /// lower threshold over the whole region, or into the texture, cuts fibres along their noise), re-seeded on the
+    /// distance to those lines (the same dynamic rule as <see cref="Seeds"/>) and flooded; parts under a quarter of
+    /// the typical area join the neighbour they share most border with. The split is kept when at least two parts are
+    /// left, each at least PartSolidity solid, and at least MinCutSupport of the border between them lies on the
+    /// faint lines (two fibres side by side make a convex union, so convexity is not asked of it). Size only decides
+    /// where to look twice; the image decides where to cut. New parts are labelled after <paramref name="count"/>;
+    /// returns the new count.
     /// </summary>
     private int SplitOversized(int[] fibre, int count, Mat odSmooth, bool[] tissue, float median, float texture, int w, int h, double px)
     {
@@ -1355,7 +1352,6 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
         var hull = Cv2.ConvexHull(outline);
         return Math.Min(1, area / (Cv2.ContourArea(hull) + Cv2.ArcLength(hull, true) / 2 + 1));
     }
-
 
     /// <summary>
     /// A fibre is one tissue of one level; where the flood ran on into loose interstitium (paler, but not pale enough
