@@ -75,7 +75,13 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
         float? median = MedianInTissue(od, tissue);
         if (median is null)
             return [];
-        var (line, pale, blob, texture) = Lines(odSmooth, od, tissue, median.Value, px);
+        using var hemSmooth = Blur(hem, sigma);
+        var hs = SpanF(hemSmooth, n).ToArray();
+        // On a slide whose chromogen grades fibres (IHC), an unstained fibre among many diffusely stained ones lies far
+        // under the median OD sum: clearly pale tissue must be pale in the counterstain too. On H&E the "chromogen"
+        // (eosin) is what fibres are made of, and interstitium is not paler in hematoxylin than the fibres.
+        float counterGap = score ? (float)(settings.GapFraction * (MedianInTissue(hs, tissue) ?? 0)) : float.MaxValue;
+        var (line, pale, blob, texture) = Lines(odSmooth, od, tissue, median.Value, px, hs, counterGap);
 
         var dist = DistanceToLines(tissue, line, w, h);
 
@@ -92,12 +98,10 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
         fibre = Tidy(fibre, seeded, sides, w, h, px);
         MergeUnsupportedCuts(fibre, seeded, count, borders, w, h);
         if (settings.FaintSplitFactor > 0)
-            count = SplitOversized(fibre, count, odSmooth, tissue, median.Value, texture, w, h, px);
+            count = SplitOversized(fibre, count, odSmooth, hs, counterGap, tissue, median.Value, texture, w, h, px);
         DropPaleRegions(fibre, od, count, median.Value, px);
 
 
-        using var hemSmooth = Blur(hem, sigma);
-        var hs = SpanF(hemSmooth, n).ToArray();
         var dabRaw = SpanF(dab, n).ToArray();
         var scored = Score(fibre, count, tissue, stained, blob, dabRaw, hs, w, h, px, region, slideEdge, ToLevel0, outlines);
         return scored;
@@ -190,7 +194,7 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
     /// edge of a fibre against glass or wide interstitium is not a dark line). Pieces under MinLineMicrons2 are dropped.
     /// Returns the lines and, of them, the pale ones (which belong to no fibre).
     /// </summary>
-    private (bool[] Line, bool[] Pale, bool[] Blob, float Texture) Lines(Mat odSmooth, Span<float> od, bool[] tissue, float median, double px)
+    private (bool[] Line, bool[] Pale, bool[] Blob, float Texture) Lines(Mat odSmooth, Span<float> od, bool[] tissue, float median, double px, float[] counter, float counterGap)
     {
         int n = od.Length;
         float gap = (float)(settings.GapFraction * median);
@@ -231,10 +235,11 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
             // Most fibre pixels lie within the faint contrast of their level: no test can call them a line, so the
             // Hessian's eigenvalues (a square root) are worked out only for the others.
             bool paler = v < faintPale * l, darker = v > faintDark * l;
-            if (v >= gap && v >= quietLow * l && v <= quietHigh * l)
+            bool clear = v < gap && counter[i] < counterGap;
+            if (!clear && v >= quietLow * l && v <= quietHigh * l)
                 continue;
             float lmax = 0, lmin = 0;
-            if (v >= gap)
+            if (!clear)
             {
                 // The Hessian's eigenvalues, scale-normalised and relative to the median (see Curvatures).
                 float mean = (xx[i] + yy[i]) / 2, half = (xx[i] - yy[i]) / 2;
@@ -243,7 +248,7 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
                 lmin = (mean - root) * k;
             }
             float lev = Math.Min(1, Math.Max(l, gap) / median);
-            if (v < gap || (valleys && (v < paleK * l || (lmax > valleyCurv * lev && paler))))
+            if (clear || (valleys && (v < paleK * l || (lmax > valleyCurv * lev && paler))))
             {
                 pale[i] = true;
                 lm[i] = 1;
@@ -1189,7 +1194,7 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
     /// where to look twice; the image decides where to cut. New parts are labelled after <paramref name="count"/>;
     /// returns the new count.
     /// </summary>
-    private int SplitOversized(int[] fibre, int count, Mat odSmooth, bool[] tissue, float median, float texture, int w, int h, double px)
+    private int SplitOversized(int[] fibre, int count, Mat odSmooth, float[] counter, float counterGap, bool[] tissue, float median, float texture, int w, int h, double px)
     {
         int n = fibre.Length;
         var area = new int[count + 1];
@@ -1235,14 +1240,16 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
             var cod = SpanF(crop, cn);
             var ctissue = new bool[cn];
             var inside = new bool[cn];
+            var ccounter = new float[cn];
             for (int y = 0; y < ch; y++)
                 for (int x = 0; x < cw; x++)
                 {
                     int i = (y + y0) * w + x + x0;
                     ctissue[y * cw + x] = tissue[i];
                     inside[y * cw + x] = fibre[i] == l;
+                    ccounter[y * cw + x] = counter[i];
                 }
-            var (line, _, _, _) = faint.Lines(crop, cod, ctissue, median, px);
+            var (line, _, _, _) = faint.Lines(crop, cod, ctissue, median, px, ccounter, counterGap);
             var dist = DistanceToLines(inside, line, cw, ch);
             var (parts, partCount) = Seeds(dist, cw, ch, px);
             if (partCount < 2)
