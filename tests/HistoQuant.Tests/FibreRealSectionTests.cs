@@ -81,7 +81,8 @@ public class FibreRealSectionTests
     }
 
     // Targets of issue 16: ≥ 90% of the inner fibres matched, median area and median MinFeret within 5% of ImageJ's.
-    // Both medians are reached on both sections (01: area +3.1%, MinFeret +4.97%, at the edge; 02: -2.8%, -1.7%).
+    // Both medians are reached on both sections (01: area -1.1%, MinFeret -0.5%; 02: -2.8%, -1.7%). 01 read +3.1% and
+    // +4.97% (at the edge) before fibres with a tail into the interstitium were trimmed instead of dropped.
     // The medians move with which fibres are found more than with how each is measured (matched fibres: area -1 to
     // -2%, MinFeret +1 to +2% against ImageJ per fibre): dropping two interstitial pieces taken for small fibres moved
     // 01's median area +9% before the oversized-fibre split found a small fibre again. The matched floors hold the
@@ -176,13 +177,14 @@ public class FibreRealSectionTests
         return (path, kinds);
     }
 
-    // Targets of issue 16 on the re-stained sections: ≥ 90% of the inner fibres matched (not reached yet: the bound
-    // holds the level reached so far, 40/46 and 28/35 since oversized fibres are searched again for fainter lines;
-    // 38/46 and 25/35 before), % ring-positive within 5 points of the painted truth (02 read 6.3 points over before
-    // that search, 4.2 now: fibres merged with a ring-positive neighbour were called positive), ≥ 90% of the
-    // sarcoplasmic fibres found and called.
+    // Targets of issue 16 on the re-stained sections: ≥ 90% of the inner fibres matched (reached on 01, 42/46, since
+    // fibres with a tail are trimmed and gaps narrower than a fibre are not glass; not yet on 02: the bound holds the
+    // level reached so far, 28/35; 38/46 and 25/35 before oversized fibres were searched again for fainter lines),
+    // % ring-positive within 5 points of the painted truth (02 read 6.3 points over before that search, 4.2 after it,
+    // 1.3 now: fibres merged with a ring-positive neighbour were called positive, and unstained fibres dropped), ≥ 90%
+    // of the sarcoplasmic fibres found and called.
     [Theory]
-    [InlineData("01", 7, 0.86, 5)]
+    [InlineData("01", 7, 0.9, 5)]
     [InlineData("02", 8, 0.79, 5)]
     public void Mhc1ScoresARealSectionRestainedWithKnownFibres(string n, int seed, double minMatched, double pointsOff)
     {
@@ -306,6 +308,27 @@ public class FibreRealSectionTests
         var varied = SyntheticSlideWriter.Write(Small with { Seed = 41, FibreSizeVariation = 0.6 }, tmp.File("varied.tif"));
         Assert.True(varied.FibreMinFeretCv > even.FibreMinFeretCv + 0.05, $"CV {varied.FibreMinFeretCv} vs {even.FibreMinFeretCv}");
         Assert.Equal("--fibre-size-variation must be between 0 and 0.6", (Small with { FibreSizeVariation = 0.7 }).Problem());
+    }
+
+    /// <summary>
+    /// Wide interstitial gaps as pale as glass (10 µm, no counterstain: oedema, freezing artefact): the tissue detector
+    /// outlines single fibres, and a fibre with half its outline near that "glass" was dropped as a sliver cut by the
+    /// section edge (mhc1 64 fibres of 135 + 6 cut, 57.8% ring-positive against 25.9%; muscle-he 70). Glass is now what
+    /// the fibre pass's closing leaves open: gaps narrower than a fibre are tissue to it. Measured: mhc1 144 fibres,
+    /// 25.7%; muscle-he 151, median area −0.4%, MinFeret −1.5%.
+    /// </summary>
+    [Theory]
+    [InlineData("mhc1")]
+    [InlineData("muscle-he")]
+    public void WideGapsAsPaleAsGlassLeaveEveryFibreAFibre(string marker)
+    {
+        using var tmp = new TempDir();
+        var (truth, row) = Generated(tmp, Small with { Seed = 3, FibresPositive = 0.3, EndomysiumMicrons = 10, EndomysiumOd = 0 }, marker);
+        Assert.InRange(QuantifyRun.Number(row, "fibres"), 0.9 * truth.Fibres, 1.1 * (truth.Fibres + truth.CutFibres));
+        Assert.InRange(QuantifyRun.Number(row, "fibre_area_median_um2"), truth.FibreAreaMedianUm2!.Value * 0.95, truth.FibreAreaMedianUm2.Value * 1.05);
+        Assert.InRange(QuantifyRun.Number(row, "fibre_min_feret_median_um"), truth.FibreMinFeretMedianUm!.Value * 0.95, truth.FibreMinFeretMedianUm.Value * 1.05);
+        if (marker == "mhc1")
+            PositiveWithinFivePoints(row, truth);
     }
 
     [Fact]
