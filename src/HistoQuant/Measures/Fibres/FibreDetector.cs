@@ -1269,7 +1269,9 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
                 if (partArea[k] == 0)
                     continue;
                 left++;
-                plausible = Solidity(partArea[k], outline[k]) >= PartSolidity;
+                // A part with a tail is as plausible as the fibre TrimTails makes of it.
+                plausible = Solidity(partArea[k], outline[k]) >= PartSolidity
+                    || outline[k] is { Count: >= 3 } o && TailPixels(parts, k, partArea[k], o, cw, PartSolidity) is not null;
             }
             int cut = 0, onLine = 0;
             for (int y = 0, i = 0; y < ch; y++)
@@ -1530,47 +1532,62 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
     {
         var (area, outline) = AreasAndOutlines(fibre, count, w, h);
         for (int l = 1; l <= count; l++)
-        {
-            if (area[l] == 0 || outline[l] is not { Count: >= 3 } pts || Solidity(area[l], pts) >= settings.MinSolidity)
-                continue;
-            int r = (int)Math.Round(TailFraction * Math.Sqrt(area[l] / Math.PI));
-            if (r < 1)
-                continue;
-            var b = Cv2.BoundingRect(pts);
-            int x0 = Math.Max(0, b.X - 1), y0 = Math.Max(0, b.Y - 1);
-            int bw = Math.Min(w, b.Right + 1) - x0, bh = Math.Min(h, b.Bottom + 1) - y0, bn = bw * bh;
-            using var mask = new Mat(bh, bw, MatType.CV_8UC1, Scalar.All(0));
-            var m = Span8(mask, bn);
-            for (int y = 0; y < bh; y++)
-                for (int x = 0, i = (y + y0) * w + x0; x < bw; x++, i++)
-                    if (fibre[i] == l)
-                        m[y * bw + x] = 255;
-            using var disk = Cv2.GetStructuringElement(MorphShapes.Ellipse, new Size(2 * r + 1, 2 * r + 1));
-            using var opened = new Mat();
-            Cv2.MorphologyEx(mask, opened, MorphTypes.Open, disk, borderType: BorderTypes.Constant, borderValue: Scalar.All(0));
-            using var parts = new Mat();
-            using var stats = new Mat();
-            using var centroids = new Mat();
-            int k = Cv2.ConnectedComponentsWithStats(opened, parts, stats, centroids, PixelConnectivity.Connectivity4, MatType.CV_32S);
-            if (k <= 1)
-                continue;
-            var st = StatsOf(stats, k);
-            int best = 1;
-            for (int c = 2; c < k; c++)
-                if (Stat(st, c, ConnectedComponentsTypes.Area) > Stat(st, best, ConnectedComponentsTypes.Area))
-                    best = c;
-            int kept = Stat(st, best, ConnectedComponentsTypes.Area);
-            if (kept < TailKeptArea * area[l])
-                continue;
-            var pl = Span32(parts, bn);
-            var (_, keptOutline) = AreasAndOutlines(pl.ToArray().Select(v => v == best ? 1 : 0).ToArray(), 1, bw, bh);
-            if (Solidity(kept, keptOutline[1]) < settings.MinSolidity)
-                continue;
-            for (int y = 0; y < bh; y++)
-                for (int x = 0, i = (y + y0) * w + x0; x < bw; x++, i++)
-                    if (fibre[i] == l && pl[y * bw + x] != best)
-                        fibre[i] = 0;
-        }
+            if (area[l] > 0 && outline[l] is { Count: >= 3 } pts && Solidity(area[l], pts) < settings.MinSolidity
+                && TailPixels(fibre, l, area[l], pts, w, settings.MinSolidity) is { } tail)
+                foreach (int i in tail)
+                    fibre[i] = 0;
+    }
+
+    /// <summary>
+    /// The pixels of label <paramref name="l"/> that an opening by TailFraction × its equivalent radius takes off, with
+    /// every part but the largest; null when the largest part holds under TailKeptArea of the label or is still less
+    /// solid than <paramref name="minSolidity"/>.
+    /// </summary>
+    private static List<int>? TailPixels(int[] labels, int l, int area, List<Point> outline, int w, double minSolidity)
+    {
+        int h = labels.Length / w;
+        int r = (int)Math.Round(TailFraction * Math.Sqrt(area / Math.PI));
+        if (r < 1)
+            return null;
+        var b = Cv2.BoundingRect(outline);
+        int x0 = Math.Max(0, b.X - 1), y0 = Math.Max(0, b.Y - 1);
+        int bw = Math.Min(w, b.Right + 1) - x0, bh = Math.Min(h, b.Bottom + 1) - y0, bn = bw * bh;
+        using var mask = new Mat(bh, bw, MatType.CV_8UC1, Scalar.All(0));
+        var m = Span8(mask, bn);
+        for (int y = 0; y < bh; y++)
+            for (int x = 0, i = (y + y0) * w + x0; x < bw; x++, i++)
+                if (labels[i] == l)
+                    m[y * bw + x] = 255;
+        using var disk = Cv2.GetStructuringElement(MorphShapes.Ellipse, new Size(2 * r + 1, 2 * r + 1));
+        using var opened = new Mat();
+        Cv2.MorphologyEx(mask, opened, MorphTypes.Open, disk, borderType: BorderTypes.Constant, borderValue: Scalar.All(0));
+        using var parts = new Mat();
+        using var stats = new Mat();
+        using var centroids = new Mat();
+        int k = Cv2.ConnectedComponentsWithStats(opened, parts, stats, centroids, PixelConnectivity.Connectivity4, MatType.CV_32S);
+        if (k <= 1)
+            return null;
+        var st = StatsOf(stats, k);
+        int best = 1;
+        for (int c = 2; c < k; c++)
+            if (Stat(st, c, ConnectedComponentsTypes.Area) > Stat(st, best, ConnectedComponentsTypes.Area))
+                best = c;
+        int kept = Stat(st, best, ConnectedComponentsTypes.Area);
+        if (kept < TailKeptArea * area)
+            return null;
+        var pl = Span32(parts, bn);
+        var keptLabels = new int[bn];
+        for (int i = 0; i < bn; i++)
+            keptLabels[i] = pl[i] == best ? 1 : 0;
+        var (_, keptOutline) = AreasAndOutlines(keptLabels, 1, bw, bh);
+        if (Solidity(kept, keptOutline[1]) < minSolidity)
+            return null;
+        var tail = new List<int>();
+        for (int y = 0; y < bh; y++)
+            for (int x = 0, i = (y + y0) * w + x0; x < bw; x++, i++)
+                if (labels[i] == l && keptLabels[y * bw + x] == 0)
+                    tail.Add(i);
+        return tail;
     }
 
     private const double TailFraction = 0.3, TailKeptArea = 0.7;
