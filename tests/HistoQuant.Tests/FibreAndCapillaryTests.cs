@@ -95,6 +95,66 @@ public class FibreAndCapillaryTests
         Assert.True(QuantifyRun.Number(off, "fibre_area_pct") < 60, $"fibre_area_pct {off["fibre_area_pct"]}");
     }
 
+    /// <summary>
+    /// The hand-written hull (monotone chain over the outline pixels, for speed) gives the solidity OpenCV's hull gives:
+    /// random blobs, ellipses with tails, lines and single pixels, touching each other and the frame.
+    /// </summary>
+    [Fact]
+    public void FastSolidityMatchesOpenCvsHull()
+    {
+        const int w = 160, h = 120;
+        var rng = new Random(5);
+        for (int round = 0; round < 20; round++)
+        {
+            using var img = new OpenCvSharp.Mat(h, w, OpenCvSharp.MatType.CV_32SC1, OpenCvSharp.Scalar.All(0));
+            int count = 12;
+            for (int k = 1; k <= count; k++)
+            {
+                var c = new OpenCvSharp.Point(rng.Next(w), rng.Next(h));
+                var colour = OpenCvSharp.Scalar.All(k);
+                switch (k % 4)
+                {
+                    case 0: OpenCvSharp.Cv2.Ellipse(img, c, new OpenCvSharp.Size(rng.Next(1, 25), rng.Next(1, 25)), rng.Next(180), 0, 360, colour, -1); break;
+                    case 1: OpenCvSharp.Cv2.Ellipse(img, c, new OpenCvSharp.Size(rng.Next(5, 20), rng.Next(5, 20)), 0, 0, 360, colour, -1);
+                        OpenCvSharp.Cv2.Line(img, c, new OpenCvSharp.Point(c.X + rng.Next(-40, 40), c.Y + rng.Next(-40, 40)), colour, rng.Next(1, 6)); break;
+                    case 2: OpenCvSharp.Cv2.Line(img, c, new OpenCvSharp.Point(rng.Next(w), rng.Next(h)), colour, 1); break;
+                    default: img.Set(c.Y, c.X, k); break;
+                }
+            }
+            var labels = new int[w * h];
+            for (int y = 0; y < h; y++)
+                for (int x = 0; x < w; x++)
+                    labels[y * w + x] = img.Get<int>(y, x);
+            var (area, solidity, box) = FibreDetector.Solidities(labels, count, w, h);
+            for (int k = 1; k <= count; k++)
+            {
+                var outline = new List<OpenCvSharp.Point>();
+                int n = 0;
+                for (int y = 0; y < h; y++)
+                    for (int x = 0; x < w; x++)
+                    {
+                        int i = y * w + x;
+                        if (labels[i] != k)
+                            continue;
+                        n++;
+                        if (x == 0 || y == 0 || x == w - 1 || y == h - 1 || labels[i - 1] != k || labels[i + 1] != k || labels[i - w] != k || labels[i + w] != k)
+                            outline.Add(new OpenCvSharp.Point(x, y));
+                    }
+                Assert.Equal(n, area[k]);
+                if (n == 0)
+                    continue;
+                Assert.Equal(OpenCvSharp.Cv2.BoundingRect(outline), box[k]);
+                double expected = 1;
+                if (outline.Count >= 3)
+                {
+                    var hull = OpenCvSharp.Cv2.ConvexHull(outline);
+                    expected = Math.Min(1, n / (OpenCvSharp.Cv2.ContourArea(hull) + OpenCvSharp.Cv2.ArcLength(hull, true) / 2 + 1));
+                }
+                Assert.Equal(expected, solidity[k], 6); // OpenCV sums the perimeter in single precision
+            }
+        }
+    }
+
     [Fact]
     public void FibreDetectionsAreWrittenWithTheirClass()
     {
