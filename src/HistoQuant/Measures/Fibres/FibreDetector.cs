@@ -100,7 +100,7 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
         if (settings.FaintSplitFactor > 0)
             count = SplitOversized(fibre, count, odSmooth, hs, counterGap, tissue, median.Value, texture, w, h, px);
         DropPaleRegions(fibre, od, count, median.Value, px);
-        TrimTails(fibre, count, w, h);
+        TrimTails(fibre, count, w, h, px);
 
 
         var dabRaw = SpanF(dab, n).ToArray();
@@ -1238,7 +1238,6 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
             int x0 = Math.Max(0, bx0 - margin), y0 = Math.Max(0, by0 - margin);
             int cw = Math.Min(w, bx1 + margin + 1) - x0, ch = Math.Min(h, by1 + margin + 1) - y0, cn = cw * ch;
             using var crop = odSmooth[new Rect(x0, y0, cw, ch)].Clone();
-            var cod = SpanF(crop, cn);
             var ctissue = new bool[cn];
             var inside = new bool[cn];
             var ccounter = new float[cn];
@@ -1250,50 +1249,14 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
                     inside[y * cw + x] = fibre[i] == l;
                     ccounter[y * cw + x] = counter[i];
                 }
-            var (line, _, _, _) = faint.Lines(crop, cod, ctissue, median, px, ccounter, counterGap);
-            var dist = DistanceToLines(inside, line, cw, ch);
-            var (parts, partCount) = Seeds(dist, cw, ch, px);
-            if (partCount < 2)
+            var split = faint.SplitInside(crop, ctissue, inside, ccounter, counterGap, median, px, typical, cw, ch);
+            if (split is not { } found)
                 continue;
-            var none = new bool[cn];
-            Flood(parts, dist, line, none, inside, Sides(cw, ch), cw);
-            MergeSmallParts(parts, partCount, cn, cw, ch, 0.25 * typical);
-            var (partArea, outline) = AreasAndOutlines(parts, partCount, cw, ch);
-            // Parts left after small ones joined their neighbours: each a fibre's shape, and the cut between them on
-            // the faint lines for at least MinCutSupport of its length (a cut the flood made across a fibre without a
-            // line under it is not a boundary).
-            int left = 0;
-            bool plausible = true;
-            for (int k = 1; k <= partCount && plausible; k++)
-            {
-                if (partArea[k] == 0)
-                    continue;
-                left++;
-                // A part with a tail is as plausible as the fibre TrimTails makes of it.
-                plausible = Solidity(partArea[k], outline[k]) >= PartSolidity
-                    || outline[k] is { Count: >= 3 } o && TailPixels(parts, k, partArea[k], Cv2.BoundingRect(o), cw, PartSolidity) is not null;
-            }
-            int cut = 0, onLine = 0;
-            for (int y = 0, i = 0; y < ch; y++)
-                for (int x = 0; x < cw; x++, i++)
-                {
-                    int k = parts[i];
-                    if (k <= 0)
-                        continue;
-                    if (x < cw - 1 && parts[i + 1] > 0 && parts[i + 1] != k)
-                    {
-                        cut++;
-                        onLine += line[i] || line[i + 1] ? 1 : 0;
-                    }
-                    if (y < ch - 1 && parts[i + cw] > 0 && parts[i + cw] != k)
-                    {
-                        cut++;
-                        onLine += line[i] || line[i + cw] ? 1 : 0;
-                    }
-                }
-            plausible &= left >= 2 && onLine >= MinCutSupport * cut;
-            if (!plausible)
-                continue;
+            var (parts, partCount) = found;
+            var partArea = new int[partCount + 1];
+            foreach (int k in parts)
+                if (k > 0)
+                    partArea[k]++;
             var relabel = new int[partCount + 1];
             for (int k = 1; k <= partCount; k++)
                 if (partArea[k] > 0)
@@ -1307,6 +1270,57 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
                 }
         }
         return count;
+    }
+
+    /// <summary>
+    /// The split of one oversized fibre (<paramref name="inside"/>, in a crop with its surroundings) along the faint
+    /// lines: the parts (1..count over the crop, 0 elsewhere) when at least two plausible ones are left, else null.
+    /// </summary>
+    private (int[] Parts, int Count)? SplitInside(Mat crop, bool[] ctissue, bool[] inside, float[] ccounter, float counterGap, float median,
+        double px, double typical, int cw, int ch)
+    {
+        int cn = cw * ch;
+        var (line, _, _, _) = Lines(crop, SpanF(crop, cn), ctissue, median, px, ccounter, counterGap);
+        var dist = DistanceToLines(inside, line, cw, ch);
+        var (parts, partCount) = Seeds(dist, cw, ch, px);
+        if (partCount < 2)
+            return null;
+        Flood(parts, dist, line, new bool[cn], inside, Sides(cw, ch), cw);
+        MergeSmallParts(parts, partCount, cn, cw, ch, 0.25 * typical);
+        var (partArea, outline) = AreasAndOutlines(parts, partCount, cw, ch);
+        // Parts left after small ones joined their neighbours: each a fibre's shape, and the cut between them on
+        // the faint lines for at least MinCutSupport of its length (a cut the flood made across a fibre without a
+        // line under it is not a boundary).
+        int left = 0;
+        for (int k = 1; k <= partCount; k++)
+        {
+            if (partArea[k] == 0)
+                continue;
+            left++;
+            // A part with a tail is as plausible as the fibre TrimTails makes of it.
+            if (Solidity(partArea[k], outline[k]) < PartSolidity
+                && !(outline[k] is { Count: >= 3 } o && TailPixels(parts, k, partArea[k], Cv2.BoundingRect(o), cw, PartSolidity) is not null))
+                return null;
+        }
+        int cut = 0, onLine = 0;
+        for (int y = 0, i = 0; y < ch; y++)
+            for (int x = 0; x < cw; x++, i++)
+            {
+                int k = parts[i];
+                if (k <= 0)
+                    continue;
+                if (x < cw - 1 && parts[i + 1] > 0 && parts[i + 1] != k)
+                {
+                    cut++;
+                    onLine += line[i] || line[i + 1] ? 1 : 0;
+                }
+                if (y < ch - 1 && parts[i + cw] > 0 && parts[i + cw] != k)
+                {
+                    cut++;
+                    onLine += line[i] || line[i + cw] ? 1 : 0;
+                }
+            }
+        return left >= 2 && onLine >= MinCutSupport * cut ? (parts, partCount) : null;
     }
 
     /// <summary>
@@ -1528,11 +1542,13 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
     /// TailKeptArea of the fibre; otherwise it is left as it is (and Score drops it). Two fibres joined by a neck
     /// wider than the disk stay one and are still dropped.
     /// </summary>
-    private void TrimTails(int[] fibre, int count, int w, int h)
+    private void TrimTails(int[] fibre, int count, int w, int h, double px)
     {
+        // Trimming only takes pixels away: a fibre already under the minimum area is dropped as it is.
+        int minPixels = Math.Max(1, (int)Math.Ceiling(settings.MinAreaMicrons2 / (px * px)));
         var (area, solidity, box) = Solidities(fibre, count, w, h);
         for (int l = 1; l <= count; l++)
-            if (area[l] > 0 && solidity[l] < settings.MinSolidity && TailPixels(fibre, l, area[l], box[l], w, settings.MinSolidity) is { } tail)
+            if (area[l] >= minPixels && solidity[l] < settings.MinSolidity && TailPixels(fibre, l, area[l], box[l], w, settings.MinSolidity) is { } tail)
                 foreach (int i in tail)
                     fibre[i] = 0;
     }
@@ -1545,15 +1561,15 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
     internal static (int[] Area, double[] Solidity, Rect[] Box) Solidities(int[] labels, int count, int w, int h)
     {
         var area = new int[count + 1];
-        var start = new int[count + 2];
         var x0 = new int[count + 1];
         var y0 = new int[count + 1];
         var x1 = new int[count + 1];
         var y1 = new int[count + 1];
         Array.Fill(x0, int.MaxValue);
         Array.Fill(y0, int.MaxValue);
-        bool Outline(int x, int y, int i, int k) => x == 0 || y == 0 || x == w - 1 || y == h - 1
-            || labels[i - 1] != k || labels[i + 1] != k || labels[i - w] != k || labels[i + w] != k;
+        // One pass: the outline pixels in raster order, then a stable counting sort by label keeps each label's
+        // points sorted by (y, x), the order the monotone chain needs.
+        var found = new List<(int Label, int X, int Y)>(w * h / 16);
         for (int y = 0, i = 0; y < h; y++)
             for (int x = 0; x < w; x++, i++)
             {
@@ -1561,31 +1577,31 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
                 if (k <= 0)
                     continue;
                 area[k]++;
-                if (!Outline(x, y, i, k))
+                if (x > 0 && y > 0 && x < w - 1 && y < h - 1
+                    && labels[i - 1] == k && labels[i + 1] == k && labels[i - w] == k && labels[i + w] == k)
                     continue;
-                start[k + 1]++;
-                x0[k] = Math.Min(x0[k], x); y0[k] = Math.Min(y0[k], y);
-                x1[k] = Math.Max(x1[k], x); y1[k] = Math.Max(y1[k], y);
+                found.Add((k, x, y));
+                if (x < x0[k]) x0[k] = x;
+                if (y < y0[k]) y0[k] = y;
+                if (x > x1[k]) x1[k] = x;
+                if (y > y1[k]) y1[k] = y;
             }
+        var start = new int[count + 2];
+        foreach (var p in found)
+            start[p.Label + 1]++;
         for (int k = 1; k <= count + 1; k++)
             start[k] += start[k - 1];
-        // Outline points per label in raster order: sorted by (y, x), the order the monotone chain needs.
-        var px = new int[start[count + 1]];
-        var py = new int[start[count + 1]];
+        var px = new int[found.Count];
+        var py = new int[found.Count];
         var next = (int[])start.Clone();
-        for (int y = 0, i = 0; y < h; y++)
-            for (int x = 0; x < w; x++, i++)
-            {
-                int k = labels[i];
-                if (k > 0 && Outline(x, y, i, k))
-                {
-                    px[next[k]] = x;
-                    py[next[k]++] = y;
-                }
-            }
+        foreach (var (k, x, y) in found)
+        {
+            px[next[k]] = x;
+            py[next[k]++] = y;
+        }
         var solidity = new double[count + 1];
         var box = new Rect[count + 1];
-        var hull = new int[start[count + 1] + 2];
+        var hull = new int[found.Count + 2];
         for (int k = 1; k <= count; k++)
         {
             if (area[k] == 0)
