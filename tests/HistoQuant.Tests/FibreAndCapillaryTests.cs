@@ -96,7 +96,8 @@ public class FibreAndCapillaryTests
     }
 
     /// <summary>
-    /// The hand-written hull (monotone chain over the outline pixels, for speed) gives the solidity OpenCV's hull gives:
+    /// The hand-written hull (monotone chain over the outline pixels in raster order, for speed) gives the solidity
+    /// OpenCV's hull gives:
     /// random blobs, ellipses with tails, lines and single pixels, touching each other and the frame.
     /// </summary>
     [Fact]
@@ -125,7 +126,6 @@ public class FibreAndCapillaryTests
             for (int y = 0; y < h; y++)
                 for (int x = 0; x < w; x++)
                     labels[y * w + x] = img.Get<int>(y, x);
-            var (area, solidity, box) = FibreDetector.Solidities(labels, count, w, h);
             for (int k = 1; k <= count; k++)
             {
                 var outline = new List<OpenCvSharp.Point>();
@@ -140,17 +140,16 @@ public class FibreAndCapillaryTests
                         if (x == 0 || y == 0 || x == w - 1 || y == h - 1 || labels[i - 1] != k || labels[i + 1] != k || labels[i - w] != k || labels[i + w] != k)
                             outline.Add(new OpenCvSharp.Point(x, y));
                     }
-                Assert.Equal(n, area[k]);
                 if (n == 0)
                     continue;
-                Assert.Equal(OpenCvSharp.Cv2.BoundingRect(outline), box[k]);
                 double expected = 1;
                 if (outline.Count >= 3)
                 {
                     var hull = OpenCvSharp.Cv2.ConvexHull(outline);
                     expected = Math.Min(1, n / (OpenCvSharp.Cv2.ContourArea(hull) + OpenCvSharp.Cv2.ArcLength(hull, true) / 2 + 1));
                 }
-                Assert.Equal(expected, solidity[k], 6); // OpenCV sums the perimeter in single precision
+                double fast = FibreDetector.HullSolidity(n, outline.ToArray(), new int[outline.Count + 2]);
+                Assert.Equal(expected, fast, 6); // OpenCV sums the perimeter in single precision
             }
         }
     }

@@ -100,8 +100,6 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
         if (settings.FaintSplitFactor > 0)
             count = SplitOversized(fibre, count, odSmooth, hs, counterGap, tissue, median.Value, texture, w, h, px);
         DropPaleRegions(fibre, od, count, median.Value, px);
-        TrimTails(fibre, count, w, h, px);
-
 
         var dabRaw = SpanF(dab, n).ToArray();
         var scored = Score(fibre, count, tissue, stained, blob, dabRaw, hs, w, h, px, region, slideEdge, ToLevel0, outlines);
@@ -1297,7 +1295,7 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
             if (partArea[k] == 0)
                 continue;
             left++;
-            // A part with a tail is as plausible as the fibre TrimTails makes of it.
+            // A part with a tail is as plausible as the fibre Score's tail trimming makes of it.
             if (Solidity(partArea[k], outline[k]) < PartSolidity
                 && !(outline[k] is { Count: >= 3 } o && TailPixels(parts, k, partArea[k], Cv2.BoundingRect(o), cw, PartSolidity) is not null))
                 return null;
@@ -1535,104 +1533,27 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
     }
 
     /// <summary>
-    /// Where the flood ran out of a fibre into the interstitium along a band wider than Tidy's opening, the fibre has
-    /// a tail and fails the solidity test though its body is a fibre (unstained fibres flanked by loose interstitium on
-    /// the re-stained real sections: solidity 0.74–0.79). Such a fibre is opened again with a disk of TailFraction ×
-    /// its equivalent radius, and the largest part kept, if that part is solid enough and holds at least
-    /// TailKeptArea of the fibre; otherwise it is left as it is (and Score drops it). Two fibres joined by a neck
-    /// wider than the disk stay one and are still dropped.
+    /// The solidity of a fibre from its outline pixels in raster order (sorted by y, then x): area / (hull area + half
+    /// its perimeter + 1), capped at 1, the value <see cref="Solidity"/> computes with OpenCV's hull. Andrew's monotone
+    /// chain, written here because every fibre of every region is screened before scoring and OpenCV's hull costs a
+    /// native call and a copy per fibre. <paramref name="hull"/> is scratch space for at least points + 2 indices.
     /// </summary>
-    private void TrimTails(int[] fibre, int count, int w, int h, double px)
+    internal static double HullSolidity(int area, ReadOnlySpan<Point> p, int[] hull)
     {
-        // Trimming only takes pixels away: a fibre already under the minimum area is dropped as it is.
-        int minPixels = Math.Max(1, (int)Math.Ceiling(settings.MinAreaMicrons2 / (px * px)));
-        var (area, solidity, box) = Solidities(fibre, count, w, h);
-        for (int l = 1; l <= count; l++)
-            if (area[l] >= minPixels && solidity[l] < settings.MinSolidity && TailPixels(fibre, l, area[l], box[l], w, settings.MinSolidity) is { } tail)
-                foreach (int i in tail)
-                    fibre[i] = 0;
-    }
-
-    /// <summary>
-    /// Each label's pixel count, solidity (as <see cref="Solidity"/>) and bounding box, in two passes over the labels
-    /// and no allocation per label: every fibre of every region is screened, and OpenCV's hull costs a native call
-    /// and a copy per label (TrimTails with those took 3% of the fibre pass).
-    /// </summary>
-    internal static (int[] Area, double[] Solidity, Rect[] Box) Solidities(int[] labels, int count, int w, int h)
-    {
-        var area = new int[count + 1];
-        var x0 = new int[count + 1];
-        var y0 = new int[count + 1];
-        var x1 = new int[count + 1];
-        var y1 = new int[count + 1];
-        Array.Fill(x0, int.MaxValue);
-        Array.Fill(y0, int.MaxValue);
-        // One pass: the outline pixels in raster order, then a stable counting sort by label keeps each label's
-        // points sorted by (y, x), the order the monotone chain needs.
-        var found = new List<(int Label, int X, int Y)>(w * h / 16);
-        for (int y = 0, i = 0; y < h; y++)
-            for (int x = 0; x < w; x++, i++)
-            {
-                int k = labels[i];
-                if (k <= 0)
-                    continue;
-                area[k]++;
-                if (x > 0 && y > 0 && x < w - 1 && y < h - 1
-                    && labels[i - 1] == k && labels[i + 1] == k && labels[i - w] == k && labels[i + w] == k)
-                    continue;
-                found.Add((k, x, y));
-                if (x < x0[k]) x0[k] = x;
-                if (y < y0[k]) y0[k] = y;
-                if (x > x1[k]) x1[k] = x;
-                if (y > y1[k]) y1[k] = y;
-            }
-        var start = new int[count + 2];
-        foreach (var p in found)
-            start[p.Label + 1]++;
-        for (int k = 1; k <= count + 1; k++)
-            start[k] += start[k - 1];
-        var px = new int[found.Count];
-        var py = new int[found.Count];
-        var next = (int[])start.Clone();
-        foreach (var (k, x, y) in found)
-        {
-            px[next[k]] = x;
-            py[next[k]++] = y;
-        }
-        var solidity = new double[count + 1];
-        var box = new Rect[count + 1];
-        var hull = new int[found.Count + 2];
-        for (int k = 1; k <= count; k++)
-        {
-            if (area[k] == 0)
-                continue;
-            box[k] = new Rect(x0[k], y0[k], x1[k] - x0[k] + 1, y1[k] - y0[k] + 1);
-            solidity[k] = HullSolidity(area[k], px, py, start[k], start[k + 1], hull);
-        }
-        return (area, solidity, box);
-    }
-
-    /// <summary>
-    /// Andrew's monotone chain over points [from, to) sorted by (y, x); area / (hull area + half its perimeter + 1),
-    /// capped at 1, the same value <see cref="Solidity"/> computes with OpenCV's hull.
-    /// </summary>
-    private static double HullSolidity(int area, int[] px, int[] py, int from, int to, int[] hull)
-    {
-        int m = to - from;
+        int m = p.Length;
         if (m < 3)
             return 1;
-        static long Cross(int[] px, int[] py, int o, int a, int b) =>
-            (long)(py[a] - py[o]) * (px[b] - px[o]) - (long)(px[a] - px[o]) * (py[b] - py[o]);
+        static long Cross(Point o, Point a, Point b) => (long)(a.Y - o.Y) * (b.X - o.X) - (long)(a.X - o.X) * (b.Y - o.Y);
         int t = 0;
-        for (int i = from; i < to; i++)
+        for (int i = 0; i < m; i++)
         {
-            while (t >= 2 && Cross(px, py, hull[t - 2], hull[t - 1], i) <= 0)
+            while (t >= 2 && Cross(p[hull[t - 2]], p[hull[t - 1]], p[i]) <= 0)
                 t--;
             hull[t++] = i;
         }
-        for (int i = to - 2, lower = t + 1; i >= from; i--)
+        for (int i = m - 2, lower = t + 1; i >= 0; i--)
         {
-            while (t >= lower && Cross(px, py, hull[t - 2], hull[t - 1], i) <= 0)
+            while (t >= lower && Cross(p[hull[t - 2]], p[hull[t - 1]], p[i]) <= 0)
                 t--;
             hull[t++] = i;
         }
@@ -1640,9 +1561,9 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
         double twice = 0, perimeter = 0;
         for (int i = 0; i < t; i++)
         {
-            int a = hull[i], b = hull[(i + 1) % t];
-            twice += (double)px[a] * py[b] - (double)px[b] * py[a];
-            perimeter += Math.Sqrt((double)(px[b] - px[a]) * (px[b] - px[a]) + (double)(py[b] - py[a]) * (py[b] - py[a]));
+            Point a = p[hull[i]], b = p[hull[(i + 1) % t]];
+            twice += (double)a.X * b.Y - (double)b.X * a.Y;
+            perimeter += Math.Sqrt((double)(b.X - a.X) * (b.X - a.X) + (double)(b.Y - a.Y) * (b.Y - a.Y));
         }
         return Math.Min(1, area / (Math.Abs(twice) / 2 + perimeter / 2 + 1));
     }
@@ -1730,29 +1651,73 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
         var atSlideEdge = new bool[count + 1];
         var (atLeft, atTop, atRight, atBottom) = slideEdge;
         bool Membrane(int j, int l) => tissue[j] && label[j] != l;
+        var pixels = new int[count + 1];
+        void Visit(int x, int y, int i, int l, Span<byte> ne, Span<byte> no, ReadOnlySpan<float> toGlass)
+        {
+            bool frame = x == 0 || y == 0 || x == w - 1 || y == h - 1;
+            if (!frame && label[i - 1] == l && label[i + 1] == l && label[i - w] == l && label[i + w] == l)
+            {
+                no[i] = 255;
+                return;
+            }
+            (edgePoints[l] ??= []).Add(new Point(x, y));
+            if (glass && toGlass[i] <= GlassMicrons / px)
+                onGlass[l]++;
+            if (frame || Membrane(i - 1, l) || Membrane(i + 1, l) || Membrane(i - w, l) || Membrane(i + w, l))
+                ne[i] = 0;
+            bool left = x == 0, topRow = y == 0, right = x == w - 1, bottom = y == h - 1;
+            if ((left && !atLeft) || (topRow && !atTop) || (right && !atRight) || (bottom && !atBottom))
+                cut[l] = true;
+            else if (left || topRow || right || bottom)
+                atSlideEdge[l] = true;
+        }
         for (int y = 0, i = 0; y < h; y++)
             for (int x = 0; x < w; x++, i++)
             {
                 int l = label[i];
                 if (l <= 0)
                     continue;
-                bool frame = x == 0 || y == 0 || x == w - 1 || y == h - 1;
-                if (!frame && label[i - 1] == l && label[i + 1] == l && label[i - w] == l && label[i + w] == l)
-                {
-                    no[i] = 255;
-                    continue;
-                }
-                (edgePoints[l] ??= []).Add(new Point(x, y));
-                if (glass && toGlass[i] <= GlassMicrons / px)
-                    onGlass[l]++;
-                if (frame || Membrane(i - 1, l) || Membrane(i + 1, l) || Membrane(i - w, l) || Membrane(i + w, l))
-                    ne[i] = 0;
-                bool left = x == 0, topRow = y == 0, right = x == w - 1, bottom = y == h - 1;
-                if ((left && !atLeft) || (topRow && !atTop) || (right && !atRight) || (bottom && !atBottom))
-                    cut[l] = true;
-                else if (left || topRow || right || bottom)
-                    atSlideEdge[l] = true;
+                pixels[l]++;
+                Visit(x, y, i, l, ne, no, toGlass);
             }
+
+        // Tails. A fibre less solid than MinSolidity is often one whose flood ran out into the interstitium along a band
+        // wider than Tidy's opening (unstained fibres flanked by loose interstitium on the re-stained real sections:
+        // 0.74–0.79). It is opened by a disk of TailFraction × its equivalent radius and keeps its largest part when
+        // that holds TailKeptArea of it and is solid enough (TailPixels); otherwise it is dropped below as before. Two
+        // fibres joined by a neck wider than the disk stay one. Done here, on the outlines just collected, because a
+        // pass of its own over every region cost 2–3% of the fibre pass; the trimmed fibre's pixels are visited again.
+        int minPixels = Math.Max(1, (int)Math.Ceiling(settings.MinAreaMicrons2 / (px * px)));
+        var scratch = new int[64];
+        for (int l = 1; l <= count; l++)
+        {
+            if (pixels[l] < minPixels || edgePoints[l] is not { Count: >= 3 } pts)
+                continue;
+            if (scratch.Length < pts.Count + 2)
+                scratch = new int[2 * pts.Count + 2];
+            if (HullSolidity(pixels[l], CollectionsMarshal.AsSpan(pts), scratch) >= settings.MinSolidity)
+                continue;
+            var b = Cv2.BoundingRect(pts);
+            if (TailPixels(label, l, pixels[l], b, w, settings.MinSolidity) is not { } tail)
+                continue;
+            foreach (int i in tail)
+            {
+                label[i] = 0;
+                no[i] = 0;
+                ne[i] = 255;
+            }
+            edgePoints[l] = null;
+            onGlass[l] = 0;
+            cut[l] = atSlideEdge[l] = false;
+            for (int y = b.Y; y < b.Bottom; y++)
+                for (int x = b.X, i = y * w + b.X; x < b.Right; x++, i++)
+                    if (label[i] == l)
+                    {
+                        no[i] = 0;
+                        ne[i] = 255;
+                        Visit(x, y, i, l, ne, no, toGlass);
+                    }
+        }
         using var toEdge = new Mat();
         Cv2.DistanceTransform(notEdge, toEdge, DistanceTypes.L2, DistanceTransformMasks.Mask5);
         var de = SpanF(toEdge, n);
