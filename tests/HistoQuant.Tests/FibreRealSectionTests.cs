@@ -331,6 +331,23 @@ public class FibreRealSectionTests
             PositiveWithinFivePoints(row, truth);
     }
 
+    /// <summary>
+    /// The % ring-positive on other generated sections than the ones the cases above were first built on: endomysium
+    /// darker than the fibres and touching fibres, where a ring shares its band with the neighbour's border. At
+    /// `ring_fraction` 0.3 these read 8.0, 4.6 and 6.9 points under the truth (30 generated sections: mean |error| 2.8
+    /// points, four beyond 5, all under); at 0.27, 3.9, 2.5 and 2.3 under (mean |error| 1.7, one beyond 5).
+    /// </summary>
+    [Theory]
+    [InlineData(13, 2.5, 0.12)]
+    [InlineData(12, 2.5, 0.12)]
+    [InlineData(11, 0.8, 0.008)]
+    public void RingPositiveHoldsOnOtherSections(int seed, double endomysiumUm, double endomysiumOd)
+    {
+        using var tmp = new TempDir();
+        var (truth, row) = Generated(tmp, Small with { Seed = seed, EndomysiumMicrons = endomysiumUm, EndomysiumOd = endomysiumOd }, "mhc1");
+        PositiveWithinFivePoints(row, truth);
+    }
+
     [Fact]
     public void TouchingFibresWithOnlyAFaintLineAreSeparatedAndScored()
     {
