@@ -114,7 +114,7 @@ public class MarkerModelTests
     public void StudyModelsDeclareTheirMeasures()
     {
         Assert.Contains("positive_fibres", MarkerCatalog.Resolve("mhc1").Measures);
-        Assert.Equal(0.27, MarkerCatalog.Resolve("mhc1").Fibres.RingFraction);
+        Assert.Equal(0.22, MarkerCatalog.Resolve("mhc1").Fibres.RingFraction);
         Assert.Contains("capillaries", MarkerCatalog.Resolve("il1a").Measures);
         Assert.Contains("positive_cells", MarkerCatalog.Resolve("il1b").Measures);
         Assert.Equal(new PresenceRule("positive_area_pct", 0.5), MarkerCatalog.Resolve("il1ra").Presence);

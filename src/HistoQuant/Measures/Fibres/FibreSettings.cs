@@ -54,7 +54,7 @@ public sealed record FibreSettings(
     // The sarcolemmal band: fibre pixels within this distance of the fibre's boundary.
     double BandMicrons = 4,
     // A fibre is sarcolemmal-positive when at least this fraction of its band is DAB ≥ weak.
-    double RingFraction = 0.27,
+    double RingFraction = 0.22,
     double CoreMicrons = 768,
     double MarginMicrons = 120);
 
