@@ -1657,6 +1657,7 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
             return;
         // Box-local: which pixels the spread reached, and the queue of band pixels with their border's side.
         var reached = new bool[largest];
+        var outside = new List<int>();
         var queue = new int[largest];
         var queueSide = new int[largest];
         foreach (var (l, box) in candidate)
@@ -1704,26 +1705,39 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
                     if (ok && label[j] == l && de[j] <= band)
                         Reach(j, s);
             }
-            // The outside pixels as Score stamped them (stamp == l), once each, without those of an owner.
-            foreach (var p in edgePoints[l]!)
-                for (int dy = -ro; dy <= ro; dy++)
-                    for (int dx = -ro; dx <= ro; dx++)
-                    {
-                        int qx = p.X + dx, qy = p.Y + dy;
-                        if (dx * dx + dy * dy > ro * ro || qx < 0 || qy < 0 || qx >= w || qy >= h)
-                            continue;
-                        int j = qy * w + qx;
-                        if (label[j] == l || !stained[j] || stamp[j] == -l)
-                            continue;
-                        stamp[j] = -l;
-                        Count(j, Math.Max(0, label[j]));
-                    }
+            // The outside pixels as Score counted them, without those of an owner (marked −l: Score's marks are l).
+            foreach (int j in OutsideBand(edgePoints[l]!, l, -l, ro, w, label, stained, stamp, outside))
+                Count(j, Math.Max(0, label[j]));
             if (keptN > 0 && keptN >= MinKeptBand * bandN[l])
             {
                 bandN[l] = keptN;
                 bandPositive[l] = keptPositive;
             }
         }
+    }
+
+    /// <summary>
+    /// The tissue pixels within <paramref name="ro"/> outside fibre <paramref name="l"/>'s outline, each once: those not
+    /// yet marked <paramref name="mark"/> in <paramref name="stamp"/> are marked and listed in <paramref name="into"/>.
+    /// </summary>
+    private static List<int> OutsideBand(List<Point> outline, int l, int mark, int ro, int w, int[] label, bool[] stained, int[] stamp, List<int> into)
+    {
+        int h = label.Length / w;
+        into.Clear();
+        foreach (var p in outline)
+            for (int dy = -ro; dy <= ro; dy++)
+                for (int dx = -ro; dx <= ro; dx++)
+                {
+                    int qx = p.X + dx, qy = p.Y + dy;
+                    if (dx * dx + dy * dy > ro * ro || qx < 0 || qy < 0 || qx >= w || qy >= h)
+                        continue;
+                    int j = qy * w + qx;
+                    if (label[j] == l || !stained[j] || stamp[j] == mark)
+                        continue;
+                    stamp[j] = mark;
+                    into.Add(j);
+                }
+        return into;
     }
 
     private const double OwnerFraction = 0.4, CandidateFraction = 0.05, MinKeptBand = 0.3;
@@ -1887,26 +1901,18 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
         // pixel once per fibre.
         int ro = Math.Max(1, (int)Math.Round(OuterBandMicrons / px));
         var stamp = new int[n];
+        var outside = new List<int>();
         for (int l = 1; l <= count; l++)
         {
             if (edgePoints[l] is not { } pts)
                 continue;
-            foreach (var p in pts)
-                for (int dy = -ro; dy <= ro; dy++)
-                    for (int dx = -ro; dx <= ro; dx++)
-                    {
-                        int qx = p.X + dx, qy = p.Y + dy;
-                        if (dx * dx + dy * dy > ro * ro || qx < 0 || qy < 0 || qx >= w || qy >= h)
-                            continue;
-                        int j = qy * w + qx;
-                        if (label[j] == l || !stained[j] || stamp[j] == l)
-                            continue;
-                        stamp[j] = l;
-                        bandN[l]++;
-                        bandSum[l] += dab[j];
-                        if (dab[j] >= weak)
-                            bandPositive[l]++;
-                    }
+            foreach (int j in OutsideBand(pts, l, l, ro, w, label, stained, stamp, outside))
+            {
+                bandN[l]++;
+                bandSum[l] += dab[j];
+                if (dab[j] >= weak)
+                    bandPositive[l]++;
+            }
         }
 
         if (score)
