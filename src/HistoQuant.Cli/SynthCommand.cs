@@ -30,13 +30,14 @@ public static class SynthCommand
         var perifascicular = new Option<double?>("--perifascicular-positive") { Description = "Fraction of perifascicular fibres (first 2 layers) with the ring (default: --fibres-positive)." };
         var atrophy = new Option<double>("--perifascicular-atrophy") { DefaultValueFactory = _ => 0, Description = "Perifascicular fibres shrink by this fraction of the fibre diameter (0–0.4)." };
         var sizeVariation = new Option<double>("--fibre-size-variation") { DefaultValueFactory = _ => 0, Description = "Fibre radii vary by up to ± this fraction (0–0.6): small fibres beside large ones; the truth gives the medians of area and minimal Feret." };
+        var central = new Option<double>("--central-nuclei") { DefaultValueFactory = _ => 0, Description = "Fraction of fibres with a central nucleus (myopathy); the other nuclei then lie under the sarcolemma or in the endomysium, none deep in a fibre. Not with --cells, --clusters or --fascicle-um." };
         var tile = new Option<int>("--tile-size") { DefaultValueFactory = _ => 256, Description = "Tile side in px." };
         var quality = new Option<int>("--quality") { DefaultValueFactory = _ => 90, Description = "JPEG quality." };
         var stains = new Option<string?>("--stains") { Description = "Stain preset or JSON file to render with (default H-DAB)." };
         var glass = new Option<string?>("--glass") { Description = "Glass intensity I0: one value or R,G,B (default 255)." };
         var command = new Command("synth", "Render a synthetic muscle-biopsy IHC slide (pyramidal JPEG TIFF) with known ground truth.")
         {
-            output, seed, width, height, mpp, cells, nuclei, clusters, fibres, sarcoplasmic, endomysiumWidth, capillaries, dab, endomysium, fascicle, vessels, placed, perifascicular, atrophy, sizeVariation, tile, quality, stains, glass,
+            output, seed, width, height, mpp, cells, nuclei, clusters, fibres, sarcoplasmic, endomysiumWidth, capillaries, dab, endomysium, fascicle, vessels, placed, perifascicular, atrophy, sizeVariation, central, tile, quality, stains, glass,
         };
         command.SetAction(parse =>
         {
@@ -52,6 +53,7 @@ public static class SynthCommand
                 PerifascicularPositive = parse.GetValue(perifascicular),
                 PerifascicularAtrophy = parse.GetValue(atrophy),
                 FibreSizeVariation = parse.GetValue(sizeVariation),
+                CentralNuclei = parse.GetValue(central),
                 Seed = parse.GetValue(seed),
                 Width = parse.GetValue(width),
                 Height = parse.GetValue(height),

@@ -38,6 +38,11 @@ public sealed record SynthTruth(
     public double? FibreMinFeretMedianUm { get; init; }
     public double? FibreAreaMedianUm2 { get; init; }
     public double? FibreMinFeretCv { get; init; }
+    /// <summary>
+    /// Over the same fibres, % with an internal nucleus as the tool defines one: at least 6 µm² of nucleus at least
+    /// 4 µm inside the fibre's outline (the generated nuclei are scattered at random, so some lie deep in fibres).
+    /// </summary>
+    public double? CentralNucleiFibresPct { get; init; }
 
     /// <summary>Compartments and the perifascicular pattern, when the slide has fascicles.</summary>
     public CompartmentTruth? Compartments { get; init; }

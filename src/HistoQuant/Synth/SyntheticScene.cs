@@ -71,7 +71,7 @@ internal sealed class SyntheticScene
         _bucketsY = (int)Math.Ceiling(_heightUm / BucketMicrons);
         _buckets = new List<Blob>[_bucketsX, _bucketsY];
         // With fascicles, positive cells are placed by compartment (SyntheticFascicles) unless asked for at random too.
-        PositiveCells = o.Cells ?? (o.FascicleMicrons > 0 ? 0 : (int)Math.Round(150 * TissueAreaEstimateMm2));
+        PositiveCells = o.Cells ?? (o.FascicleMicrons > 0 || o.CentralNuclei > 0 ? 0 : (int)Math.Round(150 * TissueAreaEstimateMm2));
         NegativeNuclei = o.NegativeNuclei ?? (int)Math.Round(400 * TissueAreaEstimateMm2);
         // Clusters first, so that the scattered cells keep clear of them; without clusters no random draw changes.
         var (clusterPositive, clusterNegative) = AddClusters(rng, o);
@@ -84,12 +84,15 @@ internal sealed class SyntheticScene
             Add(new Blob(x, y, r, (0.55 + 0.4 * rng.NextDouble()) * o.DabScale,
                 x + shift * Math.Cos(angle), y + shift * Math.Sin(angle), 3 + rng.NextDouble(), 0.45 + 0.15 * rng.NextDouble()));
         }
+        if (o.CentralNuclei > 0)
+            AddCentralNuclei();
         for (int i = 0; i < NegativeNuclei; i++)
         {
             double r = 2.5 + 1.5 * rng.NextDouble();
-            var (x, y) = FreePointInTissue(rng, r);
+            var (x, y) = FreePointInTissue(rng, r, o.CentralNuclei > 0 ? r : null);
             Add(new Blob(x, y, 0, 0, x, y, r, 0.5 + 0.2 * rng.NextDouble()));
         }
+        NegativeNuclei += CentralNucleiPlaced;
         PositiveCells += clusterPositive;
         NegativeNuclei += clusterNegative;
         // Capillaries: half cut across (rings 7–10 µm wide with a 1.5 µm DAB wall), half along (3 µm wide, 14–28 µm long).
@@ -199,15 +202,49 @@ internal sealed class SyntheticScene
         return (positive, negative);
     }
 
-    private (double X, double Y) FreePointInTissue(Random rng, double radius)
+    /// <summary>
+    /// A point in tissue with no blob within <paramref name="radius"/> + 1 µm; with <paramref name="peripheral"/> (a
+    /// nucleus's radius) also short of a fibre's interior (see <see cref="SynthOptions.CentralNuclei"/>).
+    /// </summary>
+    private (double X, double Y) FreePointInTissue(Random rng, double radius, double? peripheral = null)
     {
         for (int attempt = 0; ; attempt++)
         {
             var (x, y) = PointInTissue(rng);
+            if (peripheral is { } r && attempt <= 1000 && DepthInFibre(x, y) + r > InternalNucleusMicrons - 1)
+                continue;
             if (attempt > 1000 || !BlobsNear(x - radius, y - radius, x + radius, y + radius).Any(b =>
                     Math.Sqrt((b.X - x) * (b.X - x) + (b.Y - y) * (b.Y - y)) < radius + b.Extent + 1))
                 return (x, y);
         }
+    }
+
+    /// <summary>How far a point lies inside its fibre's outline (µm; negative in the endomysium).</summary>
+    private double DepthInFibre(double x, double y) => NearestSeedEdge(x, y).Edge - _o.EndomysiumMicrons / 2;
+
+    /// <summary>Central nuclei placed by <see cref="AddCentralNuclei"/> (counted among the negative nuclei).</summary>
+    public int CentralNucleiPlaced { get; private set; }
+
+    /// <summary>
+    /// A central nucleus at the seed of each fibre the seed's hash picks (SynthOptions.CentralNuclei), where the seed
+    /// lies deep enough in its fibre for the whole nucleus to be 5 µm past the internal-nucleus depth (small fibres
+    /// of a varied mosaic may not be). Hash-drawn, so the slide's other random draws stay as they were.
+    /// </summary>
+    private void AddCentralNuclei()
+    {
+        double s = _o.FibreDiameterMicrons;
+        for (int i = 0; i <= (int)(_widthUm / s); i++)
+            for (int j = 0; j <= (int)(_heightUm / s); j++)
+            {
+                if (Hash.Unit(_o.Seed, i, j, 7) >= _o.CentralNuclei || !OwnsItsSeed(i, j))
+                    continue;
+                var (x, y) = Seed(i, j);
+                double r = 3 + Hash.Unit(_o.Seed, i, j, 8);
+                if (x >= _widthUm || y >= _heightUm || !InTissue(x, y) || DepthInFibre(x, y) < InternalNucleusMicrons + r + 5 || !IsFree(x, y, r))
+                    continue;
+                Add(new Blob(x, y, 0, 0, x, y, r, 0.5 + 0.2 * Hash.Unit(_o.Seed, i, j, 9)));
+                CentralNucleiPlaced++;
+            }
     }
 
     private (double X, double Y) PointInTissue(Random rng)
@@ -337,9 +374,10 @@ internal sealed class SyntheticScene
     /// tool measures them), the medians of minimal Feret diameter and area and the coefficient of variation (sample SD
     /// / mean) of the minimal Feret diameter; null above <paramref name="most"/> fibres. One raster pass over the
     /// tissue every 0.5 µm (bands in parallel): each fibre keeps its sample count and, per row, its leftmost and
-    /// rightmost sample, whose convex hull is the hull of all its samples.
+    /// rightmost sample, whose convex hull is the hull of all its samples. With them, the % of those fibres with an
+    /// internal nucleus as the tool defines one (InternalNucleusArea).
     /// </summary>
-    public (double MinFeret, double Area, double MinFeretCv)? FibreMedians(double minMicrons2, int most)
+    public (double MinFeret, double Area, double MinFeretCv, double CentralNucleiPct)? FibreMedians(double minMicrons2, int most)
     {
         const double step = 0.5;
         double s = _o.FibreDiameterMicrons;
@@ -378,12 +416,47 @@ internal sealed class SyntheticScene
                     g.Merge(f);
                 else
                     all[key] = f;
-        var kept = all.Values.Where(f => f.Count * step * step >= minMicrons2).Select(f => (MinFeret: f.MinFeret(step), Area: f.Count * step * step)).ToList();
+        var keptKeys = all.Where(p => p.Value.Count * step * step >= minMicrons2).Select(p => p.Key).ToList();
+        var kept = keptKeys.Select(k => (MinFeret: all[k].MinFeret(step), Area: all[k].Count * step * step)).ToList();
         if (kept.Count < 2 || kept.Count > most)
             return null;
         double mean = kept.Average(f => f.MinFeret);
         double sd = Math.Sqrt(kept.Sum(f => (f.MinFeret - mean) * (f.MinFeret - mean)) / (kept.Count - 1));
-        return (Median(kept.Select(f => f.MinFeret)), Median(kept.Select(f => f.Area)), sd / mean);
+        var internalNucleus = InternalNucleusArea();
+        double central = 100.0 * keptKeys.Count(k => internalNucleus.GetValueOrDefault(k) >= InternalNucleusMicrons2) / keptKeys.Count;
+        return (Median(kept.Select(f => f.MinFeret)), Median(kept.Select(f => f.Area)), sd / mean, central);
+    }
+
+    // The tool's definition of an internal (central) nucleus (FibreSettings: internal_nucleus_um, 6 µm² of nucleus).
+    private const double InternalNucleusMicrons = 4, InternalNucleusMicrons2 = 6;
+
+    /// <summary>
+    /// Per fibre, the nucleus area (µm²) at least InternalNucleusMicrons inside its outline: every nucleus disk (of
+    /// nuclei and cells alike; wherever they were scattered, some lie deep in a fibre) sampled every 0.25 µm.
+    /// </summary>
+    private Dictionary<(int, int), double> InternalNucleusArea()
+    {
+        const double step = 0.25;
+        var area = new Dictionary<(int, int), double>();
+        foreach (var list in _buckets)
+            foreach (var b in list ?? [])
+            {
+                if (b.Kind != BlobKind.Cell || b.NucleusRadius <= 0)
+                    continue;
+                double r = b.NucleusRadius;
+                for (double y = b.NucleusY - r + step / 2; y < b.NucleusY + r; y += step)
+                    for (double x = b.NucleusX - r + step / 2; x < b.NucleusX + r; x += step)
+                    {
+                        if ((x - b.NucleusX) * (x - b.NucleusX) + (y - b.NucleusY) * (y - b.NucleusY) >= r * r || !InTissue(x, y))
+                            continue;
+                        var (i, j, edge) = NearestSeedEdge(x, y);
+                        if (Fascicles?.IsRemoved(i, j) ?? false)
+                            continue;
+                        if (edge - _o.EndomysiumMicrons / 2 - (Fascicles?.Shrink(i, j) ?? 0) >= InternalNucleusMicrons)
+                            area[(i, j)] = area.GetValueOrDefault((i, j)) + step * step;
+                    }
+            }
+        return area;
     }
 
     /// <summary>A fibre's samples: how many, and each row's leftmost and rightmost.</summary>

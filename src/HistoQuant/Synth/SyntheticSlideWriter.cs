@@ -68,6 +68,7 @@ public static class SyntheticSlideWriter
             FibreMinFeretMedianUm = medians?.MinFeret,
             FibreAreaMedianUm2 = medians?.Area,
             FibreMinFeretCv = medians?.MinFeretCv,
+            CentralNucleiFibresPct = medians?.CentralNucleiPct,
         };
         writer.Finish(string.Create(CultureInfo.InvariantCulture,
             $"HistoQuant synthetic muscle biopsy IHC; seed={o.Seed}; mpp={o.Mpp}; stains={o.Stains.Name}; fibres-positive={o.FibresPositive}; dab-scale={o.DabScale}{(o.EndomysiumOd != new SynthOptions().EndomysiumOd ? $"; endomysium-od={o.EndomysiumOd}" : "")}{(o.FibresSarcoplasmic > 0 ? $"; fibres-sarcoplasmic={o.FibresSarcoplasmic}" : "")}{(o.EndomysiumMicrons != new SynthOptions().EndomysiumMicrons ? $"; endomysium-um={o.EndomysiumMicrons}" : "")}{(o.FibreSizeVariation > 0 ? $"; fibre-size-variation={o.FibreSizeVariation}" : "")}"), o.Mpp);

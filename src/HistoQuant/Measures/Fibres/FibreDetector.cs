@@ -261,7 +261,7 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
             for (int i = 0; i < n; i++)
                 if (cells[i] && lm[i] == 2)
                     lm[i] = 0;
-        var blob = DropInteriorBlobs(lineMat, pale, px);
+        var blob = DropInteriorBlobs(lineMat, pale, px, settings.NucleusLineMicrons2);
         if (cells is not null)
             for (int i = 0; i < n; i++)
                 blob[i] |= cells[i] && !pale[i] && od[i] > darkK * lv[i];
@@ -461,7 +461,7 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
     /// of the lines, so they neither cut a fibre nor hollow its distance map. Dark lines (a membrane, a stained
     /// sarcolemma, two touching rings) are thinner than the disk, or long, and stay.
     /// </summary>
-    private static bool[] DropInteriorBlobs(Mat lineMat, bool[] pale, double px)
+    private static bool[] DropInteriorBlobs(Mat lineMat, bool[] pale, double px, double networkMicrons2)
     {
         var blob = new bool[pale.Length];
         int n = pale.Length;
@@ -513,6 +513,8 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
             }
         }
         var lm = Span8(lineMat, n);
+        if (networkMicrons2 > 0)
+            LinesThroughNuclei(dark, lm, lab, small, st, count, lineMat.Cols, lineMat.Rows, networkMicrons2 / (px * px), Math.Max(1, (int)Math.Round(NucleusRingMicrons / px)));
         for (int i = 0; i < n; i++)
             if (lab[i] > 0 && small[lab[i]])
             {
@@ -522,6 +524,110 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
         DropIsolatedSpecks(lineMat, pale, blob, px);
         return blob;
     }
+
+    /// <summary>
+    /// A nucleus on the endomysium is as thick as one inside a fibre, so it is a blob too, but taking it out of the
+    /// lines opens a gap in the boundary it sits on; with myonuclei every few tens of µm under the sarcolemma, fibres
+    /// on IHC with a darker endomysium flooded into each other through those gaps (generated sections with every
+    /// nucleus on the endomysium: outlines across fibres, the ring-positive % 4–7 points low). A blob on a dark line
+    /// network (its dark piece before the opening at least <paramref name="minNetwork"/> pixels and three times the
+    /// blob) whose surrounding square ring (<paramref name="margin"/> outside its bounding box) crosses other lines
+    /// at least twice keeps a one-pixel line through it, from the middle of each crossing to the blob's centre: the
+    /// boundary stays closed without the nucleus denting the fibres beside it. A nucleus inside a fibre, whose dark
+    /// piece is itself, stays a blob.
+    /// </summary>
+    private static void LinesThroughNuclei(Mat dark, Span<byte> lm, Span<int> lab, bool[] small, Span<int> st, int count, int w, int h,
+        double minNetwork, int margin)
+    {
+        int n = w * h;
+        var d = Span8(dark, n);
+        int[]? seen = null;
+        var queue = new List<int>();
+        var ring = new List<int>();
+        var crossed = new List<bool>();
+        var crossings = new List<int>();
+        for (int k = 1; k < count; k++)
+        {
+            if (!small[k])
+                continue;
+            int x0 = Stat(st, k, ConnectedComponentsTypes.Left) - margin, y0 = Stat(st, k, ConnectedComponentsTypes.Top) - margin;
+            int x1 = x0 + Stat(st, k, ConnectedComponentsTypes.Width) + 2 * margin - 1, y1 = y0 + Stat(st, k, ConnectedComponentsTypes.Height) + 2 * margin - 1;
+            if (x0 < 0 || y0 < 0 || x1 >= w || y1 >= h)
+                continue;
+            ring.Clear();
+            for (int x = x0; x < x1; x++) ring.Add(y0 * w + x);
+            for (int y = y0; y < y1; y++) ring.Add(y * w + x1);
+            for (int x = x1; x > x0; x--) ring.Add(y1 * w + x);
+            for (int y = y1; y > y0; y--) ring.Add(y * w + x0);
+            // Crossings: runs of other dark line pixels along the ring, each marked at its middle.
+            int m = ring.Count;
+            crossed.Clear();
+            foreach (int i in ring)
+                crossed.Add(lm[i] == 2 && !(lab[i] > 0 && small[lab[i]]));
+            crossings.Clear();
+            for (int j = 0; j < m; j++)
+            {
+                if (!crossed[j] || crossed[(j + m - 1) % m])
+                    continue;
+                int len = 1;
+                while (len < m && crossed[(j + len) % m])
+                    len++;
+                crossings.Add(ring[(j + len / 2) % m]);
+            }
+            if (crossings.Count < 2)
+                continue;
+            // On a network: the blob's dark piece holds at least minNetwork pixels and three times the blob. A
+            // breadth-first walk from one of its pixels that stops as soon as it has (cheaper than labelling every
+            // dark piece of the region, and only the few blobs with lines around them are walked).
+            int need = (int)Math.Ceiling(Math.Max(3.0 * Stat(st, k, ConnectedComponentsTypes.Area), minNetwork));
+            seen ??= new int[n];
+            int first = (y0 + margin) * w + x0 + margin;
+            while (lab[first] != k)
+                first++;
+            queue.Clear();
+            queue.Add(first);
+            seen[first] = k;
+            for (int q = 0; q < queue.Count && queue.Count < need; q++)
+            {
+                int i = queue[q], y = i / w, x = i - y * w;
+                for (int yy = Math.Max(0, y - 1); yy <= Math.Min(h - 1, y + 1); yy++)
+                    for (int xx = Math.Max(0, x - 1); xx <= Math.Min(w - 1, x + 1); xx++)
+                    {
+                        int j = yy * w + xx;
+                        if (d[j] != 0 && seen[j] != k)
+                        {
+                            seen[j] = k;
+                            queue.Add(j);
+                        }
+                    }
+            }
+            if (queue.Count < need)
+                continue;
+            // Two crossings: the line runs past (or through) the nucleus, straight from one to the other. More: a
+            // junction, each crossing joined to the blob's centre.
+            int centre = (y0 + y1) / 2 * w + (x0 + x1) / 2;
+            if (crossings.Count == 2)
+                DarkSegment(lm, lab, crossings[0], crossings[1], w);
+            else
+                foreach (int c in crossings)
+                    DarkSegment(lm, lab, c, centre, w);
+        }
+    }
+
+    private static void DarkSegment(Span<byte> lm, Span<int> lab, int from, int to, int w)
+    {
+        int x0 = from % w, y0 = from / w, x1 = to % w, y1 = to / w, steps = Math.Max(1, Math.Max(Math.Abs(x1 - x0), Math.Abs(y1 - y0)));
+        for (int t = 0; t <= steps; t++)
+        {
+            int i = (y0 + (y1 - y0) * t / steps) * w + x0 + (x1 - x0) * t / steps;
+            lm[i] = 2;
+            lab[i] = 0;
+        }
+    }
+
+    // The ring around a blob that looks for lines running past it: just outside its box (2 µm: 01 and 02 re-stained
+    // 38 and 31 of 46 and 35 matched, generated ring % mean |error| 1.48; 1 µm: 38, 33 and 1.33; 3 µm: fewer).
+    private const double NucleusRingMicrons = 1;
 
     /// <summary>
     /// Small dark pieces (under IsolatedMicrons2) that touch no pale line are nuclei inside a fibre, thinner than the

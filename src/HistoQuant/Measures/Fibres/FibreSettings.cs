@@ -43,6 +43,9 @@ public sealed record FibreSettings(
     double OwnLevelFraction = 0.6,
     // Fibres are opened by a disk of this radius (thin attachments and ragged edges taken off) after holes are filled.
     double SmoothMicrons = 3,
+    // A nucleus on a dark line network (its dark piece at least this large, µm²) keeps a line through it, so the
+    // boundary it sits on stays closed. 0 = off (every nucleus-sized blob leaves the lines).
+    double NucleusLineMicrons2 = 100,
     // Counterstain OD that marks a nucleus (used for internal nuclei only; nuclei never decide where a fibre is).
     double NucleusOd = 0.25,
     // An internal (central) nucleus: nucleus pixels at least this far inside the fibre's outline, covering NucleusMicrons2.
