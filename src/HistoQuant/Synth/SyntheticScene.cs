@@ -204,14 +204,15 @@ internal sealed class SyntheticScene
 
     /// <summary>
     /// A point in tissue with no blob within <paramref name="radius"/> + 1 µm; with <paramref name="peripheral"/> (a
-    /// nucleus's radius) also short of a fibre's interior (see <see cref="SynthOptions.CentralNuclei"/>).
+    /// nucleus's radius) also short of a fibre's interior (see <see cref="SynthOptions.CentralNuclei"/>); after 1000
+    /// tries anywhere (a large nucleus between touching fibres may fit nowhere else; the truth counts it as it lies).
     /// </summary>
     private (double X, double Y) FreePointInTissue(Random rng, double radius, double? peripheral = null)
     {
         for (int attempt = 0; ; attempt++)
         {
             var (x, y) = PointInTissue(rng);
-            if (peripheral is { } r && attempt <= 1000 && DepthInFibre(x, y) + r > InternalNucleusMicrons - 1)
+            if (peripheral is { } r && attempt <= 1000 && FibreDepth(x, y).Depth + r > InternalNucleusMicrons - 1)
                 continue;
             if (attempt > 1000 || !BlobsNear(x - radius, y - radius, x + radius, y + radius).Any(b =>
                     Math.Sqrt((b.X - x) * (b.X - x) + (b.Y - y) * (b.Y - y)) < radius + b.Extent + 1))
@@ -219,8 +220,12 @@ internal sealed class SyntheticScene
         }
     }
 
-    /// <summary>How far a point lies inside its fibre's outline (µm; negative in the endomysium).</summary>
-    private double DepthInFibre(double x, double y) => NearestSeedEdge(x, y).Edge - _o.EndomysiumMicrons / 2;
+    /// <summary>The fibre a point belongs to and how far it lies inside that fibre's outline (µm; negative in the endomysium).</summary>
+    private (int I, int J, double Depth) FibreDepth(double x, double y)
+    {
+        var (i, j, edge) = NearestSeedEdge(x, y);
+        return (i, j, edge - _o.EndomysiumMicrons / 2 - (Fascicles?.Shrink(i, j) ?? 0));
+    }
 
     /// <summary>Central nuclei placed by <see cref="AddCentralNuclei"/> (counted among the negative nuclei).</summary>
     public int CentralNucleiPlaced { get; private set; }
@@ -240,7 +245,7 @@ internal sealed class SyntheticScene
                     continue;
                 var (x, y) = Seed(i, j);
                 double r = 3 + Hash.Unit(_o.Seed, i, j, 8);
-                if (x >= _widthUm || y >= _heightUm || !InTissue(x, y) || DepthInFibre(x, y) < InternalNucleusMicrons + r + 5 || !IsFree(x, y, r))
+                if (x >= _widthUm || y >= _heightUm || !InTissue(x, y) || FibreDepth(x, y).Depth < InternalNucleusMicrons + r + 5 || !IsFree(x, y, r))
                     continue;
                 Add(new Blob(x, y, 0, 0, x, y, r, 0.5 + 0.2 * Hash.Unit(_o.Seed, i, j, 9)));
                 CentralNucleiPlaced++;
@@ -449,10 +454,8 @@ internal sealed class SyntheticScene
                     {
                         if ((x - b.NucleusX) * (x - b.NucleusX) + (y - b.NucleusY) * (y - b.NucleusY) >= r * r || !InTissue(x, y))
                             continue;
-                        var (i, j, edge) = NearestSeedEdge(x, y);
-                        if (Fascicles?.IsRemoved(i, j) ?? false)
-                            continue;
-                        if (edge - _o.EndomysiumMicrons / 2 - (Fascicles?.Shrink(i, j) ?? 0) >= InternalNucleusMicrons)
+                        var (i, j, depth) = FibreDepth(x, y);
+                        if (depth >= InternalNucleusMicrons && !(Fascicles?.IsRemoved(i, j) ?? false))
                             area[(i, j)] = area.GetValueOrDefault((i, j)) + step * step;
                     }
             }

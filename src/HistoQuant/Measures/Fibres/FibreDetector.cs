@@ -614,6 +614,7 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
         }
     }
 
+    /// <summary>A one-pixel dark line from one pixel to another (no longer part of any blob).</summary>
     private static void DarkSegment(Span<byte> lm, Span<int> lab, int from, int to, int w)
     {
         int x0 = from % w, y0 = from / w, x1 = to % w, y1 = to / w, steps = Math.Max(1, Math.Max(Math.Abs(x1 - x0), Math.Abs(y1 - y0)));
