@@ -88,15 +88,17 @@ public class FibreRealSectionTests
     }
 
     // Targets of issue 16: ≥ 90% of the inner fibres matched, median area and median MinFeret within 5% of ImageJ's.
-    // Both medians are reached on both sections (01: area -1.1%, MinFeret -0.5%; 02: -2.8%, -1.7%). 01 read +3.1% and
-    // +4.97% (at the edge) before fibres with a tail into the interstitium were trimmed instead of dropped.
+    // 90% is reached on 02 (32/35) since fibres joined at a waist are cut along the tone step, not yet on 01 (41/46).
+    // Both medians are reached on both sections (01: area -1.1%, MinFeret -0.5%; 02: +4.7%, +0.9%: 02 read -2.8% and
+    // -1.7% before, with three of its small fibres still merged and a cluster of nuclei taken for a small fibre). 01
+    // read +3.1% and +4.97% (at the edge) before fibres with a tail into the interstitium were trimmed instead of dropped.
     // The medians move with which fibres are found more than with how each is measured (matched fibres: area -1 to
     // -2%, MinFeret +1 to +2% against ImageJ per fibre): dropping two interstitial pieces taken for small fibres moved
     // 01's median area +9% before the oversized-fibre split found a small fibre again. The matched floors hold the
-    // level reached so far (01: 40/46, 02: 30/35) so that it cannot silently get worse. See the README's Fibres section.
+    // level reached so far (01: 41/46, 02: 32/35) so that it cannot silently get worse. See the README's Fibres section.
     [Theory]
-    [InlineData("01", 0.86, 0.05, 0.05)]
-    [InlineData("02", 0.85, 0.05, 0.05)]
+    [InlineData("01", 0.89, 0.05, 0.05)]
+    [InlineData("02", 0.9, 0.05, 0.05)]
     public void MuscleHeFindsTheFibresOfARealSectionAndMeasuresThem(string n, double minMatched, double areaTolerance, double feretTolerance)
     {
         using var tmp = new TempDir();
@@ -241,11 +243,12 @@ public class FibreRealSectionTests
     /// <summary>
     /// The same over eight re-stainings of each section (seeds 1–8: other random fibres ringed and sarcoplasmic), so
     /// that a change is judged on more than one draw. Mean matched 37.4 of 46 and 28.1 of 35 before nuclei and
-    /// junctions on a dark line network kept a line through them (2026-11-29), 38.0 and 28.75 after; sarcoplasmic
+    /// junctions on a dark line network kept a line through them (2026-11-29), 38.0 and 28.75 after, 38.6 and 29.1
+    /// once fibres joined at a waist were cut along the tone step and clusters of nuclei left out; sarcoplasmic
     /// fibres found and called 77 of 83 and 61 of 65 before, 75 and 62 after (the misses are fibres not matched).
     /// </summary>
     [Theory]
-    [InlineData("01", 0.82)]
+    [InlineData("01", 0.83)]
     [InlineData("02", 0.82)]
     public void Mhc1MatchesRestainedSectionsOverEightSeeds(string n, double minMeanMatched)
     {

@@ -29,6 +29,9 @@ public sealed record FibreSettings(
     // A fibre much larger than the typical one is searched again for lines with the curvature thresholds × this
     // factor, and split along them where every part is a plausible fibre. 0 = off.
     double FaintSplitFactor = 0.5,
+    // Two fibres joined at a waist are cut between the two deepest concavities closer than this × their summed depths,
+    // along the strongest tone step. 0 = off.
+    double NeckRatio = 3.2,
     double ValleyNoise = 0,
     // Line pieces smaller than this are specks of texture or noise inside a fibre, not boundaries.
     double MinLineMicrons2 = 25,

@@ -33,7 +33,7 @@ public sealed class FibresMeasure : IMeasure
     public object? ParseSection(ModelSection s)
     {
         s.OnlyKeys("min_area_um2", "max_area_um2", "min_solidity", "band_um", "ring_fraction", "gap_fraction", "valley_contrast", "ridge_contrast",
-            "line_um", "valley_um", "dark_line_um", "valley_curvature", "ridge_curvature", "line_contrast", "min_line_um2", "seed_dynamic_um", "seed_dynamic_fraction", "smooth_um", "marker_depth_um", "nucleus_od", "internal_nucleus_um", "smooth_sigma_um", "um_per_px", "own_level_fraction", "faint_split_factor", "nucleus_line_um2");
+            "line_um", "valley_um", "dark_line_um", "valley_curvature", "ridge_curvature", "line_contrast", "min_line_um2", "seed_dynamic_um", "seed_dynamic_fraction", "smooth_um", "marker_depth_um", "nucleus_od", "internal_nucleus_um", "smooth_sigma_um", "um_per_px", "own_level_fraction", "faint_split_factor", "nucleus_line_um2", "neck_ratio");
         var d = (FibreSettings)DefaultSettings!;
         var f = d with
         {
@@ -54,6 +54,7 @@ public sealed class FibresMeasure : IMeasure
             FaintSplitFactor = s.Get("faint_split_factor", d.FaintSplitFactor, 0, 1),
             MinLineMicrons2 = s.Get("min_line_um2", d.MinLineMicrons2, 0, 1000),
             NucleusLineMicrons2 = s.Get("nucleus_line_um2", d.NucleusLineMicrons2, 0, 10000),
+            NeckRatio = s.Get("neck_ratio", d.NeckRatio, 0, 20),
             SeedDynamicMicrons = s.Get("seed_dynamic_um", d.SeedDynamicMicrons, 0.1, 50),
             SeedDynamicFraction = s.Get("seed_dynamic_fraction", d.SeedDynamicFraction, 0, 1),
             SmoothMicrons = s.Get("smooth_um", d.SmoothMicrons, 0, 20),
