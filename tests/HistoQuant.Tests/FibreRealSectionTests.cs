@@ -271,6 +271,120 @@ public class FibreRealSectionTests
         Assert.True(calledSarcoplasmic >= 0.9 * sarcoplasmic, $"{calledSarcoplasmic} of {sarcoplasmic} sarcoplasmic fibres found and called sarcoplasmic");
     }
 
+    /// <summary>
+    /// The real sections re-stained as enzyme histochemistry with known fibre types, two of the stains fibre
+    /// segmentation used to fail on (issue 16). ATPase (pH 9.4): type II fibres dark grey-brown (OD 0.8–1.2 along a
+    /// near-neutral vector), type I pale (0.15–0.3); SDH (NBT formazan, blue-purple): type I dark (0.6–0.85) and
+    /// granular (± 15% noise of 0.33 µm), 25% darker within 1.7 µm of the outline, type II pale (0.25–0.4). Neither
+    /// stains nuclei: each fibre keeps the H&amp;E's texture only as its OD sum over the fibre's median, held to
+    /// 0.75–1.3. The interstitium is nearly unstained (0.06), glass stays glass; OD noise ± 0.01, I0 = 240.
+    /// <paramref name="typeI"/> is the share of type I fibres (random per fibre).
+    /// </summary>
+    private const double MinEnzymeMatched = 0.72;
+
+    private static string RestainAsEnzymeHistochemistry(TempDir tmp, string n, int[] labels, int w, int h, string stain, double typeI, int seed)
+    {
+        using var bgr = Cv2.ImRead(Muscle($"he-muscle-{n}.tif"), ImreadModes.Color);
+        var rng = new Random(seed);
+        var od = new double[w * h];
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+            {
+                var p = bgr.Get<Vec3b>(y, x);
+                od[y * w + x] = -Math.Log10(Math.Max((int)p.Item0, 1) / 255.0) - Math.Log10(Math.Max((int)p.Item1, 1) / 255.0) - Math.Log10(Math.Max((int)p.Item2, 1) / 255.0);
+            }
+        var ids = labels.Where(l => l > 0).Distinct().Order().ToList();
+        var fibreOd = ids.ToDictionary(l => l, _ => new List<double>());
+        for (int i = 0; i < labels.Length; i++)
+            if (labels[i] > 0)
+                fibreOd[labels[i]].Add(od[i]);
+        var median = ids.ToDictionary(l => l, l => Median(fibreOd[l]));
+        bool sdh = stain == "sdh";
+        var level = ids.ToDictionary(l => l, l => rng.NextDouble() < typeI
+            ? (sdh ? 0.6 + 0.25 * rng.NextDouble() : 0.15 + 0.15 * rng.NextDouble())
+            : (sdh ? 0.25 + 0.15 * rng.NextDouble() : 0.8 + 0.4 * rng.NextDouble()));
+        using var inside = new Mat(h, w, MatType.CV_8UC1, Scalar.All(0));
+        for (int y = 1; y < h - 1; y++)
+            for (int x = 1; x < w - 1; x++)
+            {
+                int i = y * w + x, l = labels[i];
+                if (l > 0 && labels[i - 1] == l && labels[i + 1] == l && labels[i - w] == l && labels[i + w] == l)
+                    inside.Set(y, x, (byte)255);
+            }
+        using var dist = new Mat();
+        Cv2.DistanceTransform(inside, dist, DistanceTypes.L2, DistanceTransformMasks.Precise);
+        using var grain = new Mat(h, w, MatType.CV_32FC1);
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+                grain.Set(y, x, (float)Gauss(rng));
+        Cv2.GaussianBlur(grain, grain, new Size(0, 0), 1.2);
+        Cv2.MeanStdDev(grain, out _, out var grainSd);
+        double[] dark = Unit(sdh ? [0.6, 0.7, 0.35] : [0.55, 0.62, 0.56]), pale = Unit(sdh ? [0.6, 0.7, 0.35] : [0.45, 0.6, 0.66]);
+        using var outImg = new Mat(h, w, MatType.CV_8UC3);
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+            {
+                int i = y * w + x, l = labels[i];
+                double c;
+                double[] v;
+                if (l > 0)
+                {
+                    c = level[l] * Math.Clamp(od[i] / median[l], 0.75, 1.3);
+                    if (sdh)
+                        c *= (1 + 0.15 * grain.Get<float>(y, x) / grainSd.Val0) * (dist.Get<float>(y, x) + 1 < 6 ? 1.25 : 1);
+                    v = sdh || level[l] >= 0.5 ? dark : pale;
+                }
+                else if (od[i] > 0.25)
+                {
+                    c = 0.06;
+                    v = pale;
+                }
+                else
+                {
+                    c = 0;
+                    v = pale;
+                }
+                var px = new byte[3];
+                for (int k = 0; k < 3; k++)
+                    px[k] = (byte)Math.Clamp(Math.Round(240 * Math.Pow(10, -(c * v[k] + 0.01 * Gauss(rng)))), 0, 255);
+                outImg.Set(y, x, new Vec3b(px[2], px[1], px[0]));
+            }
+        string path = tmp.File($"{stain}-{n}.png");
+        Cv2.ImWrite(path, outImg);
+        return path;
+    }
+
+    /// <summary>
+    /// `muscle-he` on the enzyme re-stainings, with 20, 50 and 80% type I fibres. Before the cluster-of-nuclei rule
+    /// asked for an uneven counterstain and a central nucleus for more counterstain than its fibre's own (2026-11-29),
+    /// the dark fibre type was taken for clusters of nuclei (its OD lands in the hematoxylin plane): 0–35 of 46 and
+    /// 0–27 of 35 fibres matched (none at all with 80% dark fibres), and 11–100% of the fibres found "had" a central
+    /// nucleus because they were dark. Now 34–43 of 46 and 27–33 of 35 (see the README's Fibres section for what is
+    /// missed); these stains show no nuclei, and 0–5% of the fibres are called centrally nucleated.
+    /// </summary>
+    [Theory]
+    [InlineData("atpase", "01", 0.2)]
+    [InlineData("atpase", "01", 0.5)]
+    [InlineData("atpase", "01", 0.8)]
+    [InlineData("atpase", "02", 0.2)]
+    [InlineData("atpase", "02", 0.5)]
+    [InlineData("atpase", "02", 0.8)]
+    [InlineData("sdh", "01", 0.2)]
+    [InlineData("sdh", "01", 0.5)]
+    [InlineData("sdh", "01", 0.8)]
+    [InlineData("sdh", "02", 0.2)]
+    [InlineData("sdh", "02", 0.5)]
+    [InlineData("sdh", "02", 0.8)]
+    public void MuscleHeFindsTheFibresOfEnzymeHistochemistry(string stain, string n, double typeI)
+    {
+        using var tmp = new TempDir();
+        var (labels, w, h, inner) = Reference(n);
+        string image = RestainAsEnzymeHistochemistry(tmp, n, labels, w, h, stain, typeI, 3);
+        var (row, found) = Measure(tmp, image, "muscle-he", labels, w, h, inner);
+        Assert.True(found.Count >= MinEnzymeMatched * inner.Count, $"{found.Count} of {inner.Count} fibres matched");
+        Assert.InRange(QuantifyRun.Number(row, "central_nuclei_fibres_pct"), 0, 10);
+    }
+
     private static double Gauss(Random rng) =>
         Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
 
