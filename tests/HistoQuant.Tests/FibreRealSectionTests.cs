@@ -280,8 +280,6 @@ public class FibreRealSectionTests
     /// 0.75–1.3. The interstitium is nearly unstained (0.06), glass stays glass; OD noise ± 0.01, I0 = 240.
     /// <paramref name="typeI"/> is the share of type I fibres (random per fibre).
     /// </summary>
-    private const double MinEnzymeMatched = 0.72;
-
     private static string RestainAsEnzymeHistochemistry(TempDir tmp, string n, int[] labels, int w, int h, string stain, double typeI, int seed)
     {
         using var bgr = Cv2.ImRead(Muscle($"he-muscle-{n}.tif"), ImreadModes.Color);
@@ -359,29 +357,31 @@ public class FibreRealSectionTests
     /// asked for an uneven counterstain and a central nucleus for more counterstain than its fibre's own (2026-11-29),
     /// the dark fibre type was taken for clusters of nuclei (its OD lands in the hematoxylin plane): 0–37 of 46 and
     /// 0–28 of 35 fibres matched (none at all with 80% dark fibres), and 17–100% of the fibres found "had" a central
-    /// nucleus because they were dark. Now 34–43 of 46 and 27–33 of 35 (see the README's Fibres section for what is
-    /// missed); these stains show no nuclei, and 0–5% of the fibres are called centrally nucleated.
+    /// nucleus because they were dark. Then 34–43 of 46 and 27–33 of 35; since light fibres under the pale cut are looked
+    /// for among the pale pixels (AddLightFibres), 34–43 and 28–33 (20% type I: 36 → 43 and 27 → 32). See the README's
+    /// Fibres section for what is missed; these stains show no nuclei, and 0–5% of the fibres are called centrally
+    /// nucleated. The floors are what each re-staining reaches, less a fibre.
     /// </summary>
     [Theory]
-    [InlineData("atpase", "01", 0.2)]
-    [InlineData("atpase", "01", 0.5)]
-    [InlineData("atpase", "01", 0.8)]
-    [InlineData("atpase", "02", 0.2)]
-    [InlineData("atpase", "02", 0.5)]
-    [InlineData("atpase", "02", 0.8)]
-    [InlineData("sdh", "01", 0.2)]
-    [InlineData("sdh", "01", 0.5)]
-    [InlineData("sdh", "01", 0.8)]
-    [InlineData("sdh", "02", 0.2)]
-    [InlineData("sdh", "02", 0.5)]
-    [InlineData("sdh", "02", 0.8)]
-    public void MuscleHeFindsTheFibresOfEnzymeHistochemistry(string stain, string n, double typeI)
+    [InlineData("atpase", "01", 0.2, 0.9)]
+    [InlineData("atpase", "01", 0.5, 0.82)]
+    [InlineData("atpase", "01", 0.8, 0.9)]
+    [InlineData("atpase", "02", 0.2, 0.88)]
+    [InlineData("atpase", "02", 0.5, 0.85)]
+    [InlineData("atpase", "02", 0.8, 0.9)]
+    [InlineData("sdh", "01", 0.2, 0.8)]
+    [InlineData("sdh", "01", 0.5, 0.72)]
+    [InlineData("sdh", "01", 0.8, 0.78)]
+    [InlineData("sdh", "02", 0.2, 0.77)]
+    [InlineData("sdh", "02", 0.5, 0.8)]
+    [InlineData("sdh", "02", 0.8, 0.88)]
+    public void MuscleHeFindsTheFibresOfEnzymeHistochemistry(string stain, string n, double typeI, double minMatched)
     {
         using var tmp = new TempDir();
         var (labels, w, h, inner) = Reference(n);
         string image = RestainAsEnzymeHistochemistry(tmp, n, labels, w, h, stain, typeI, 3);
         var (row, found) = Measure(tmp, image, "muscle-he", labels, w, h, inner);
-        Assert.True(found.Count >= MinEnzymeMatched * inner.Count, $"{found.Count} of {inner.Count} fibres matched");
+        Assert.True(found.Count >= minMatched * inner.Count, $"{found.Count} of {inner.Count} fibres matched");
         Assert.InRange(QuantifyRun.Number(row, "central_nuclei_fibres_pct"), 0, 10);
     }
 
