@@ -167,17 +167,7 @@ public class FibreRealSectionTests
             double u = rng.NextDouble();
             kinds[l] = u < 0.2 ? "sarco" : u < 0.5 ? "ring" : "neg";
         }
-        // Distance of every labelled pixel to the outside of its own label.
-        using var inside = new Mat(h, w, MatType.CV_8UC1, Scalar.All(0));
-        for (int y = 1; y < h - 1; y++)
-            for (int x = 1; x < w - 1; x++)
-            {
-                int i = y * w + x, l = labels[i];
-                if (l > 0 && labels[i - 1] == l && labels[i + 1] == l && labels[i - w] == l && labels[i + w] == l)
-                    inside.Set(y, x, (byte)255);
-            }
-        using var dist = new Mat();
-        Cv2.DistanceTransform(inside, dist, DistanceTypes.L2, DistanceTransformMasks.Precise);
+        using var dist = DistanceInsideOwnLabel(labels, w, h);
         var level = new Dictionary<int, (double Ring, double Inner)>();
         foreach (var (l, k) in kinds)
             level[l] = (0.45 + 0.25 * rng.NextDouble(), k == "sarco" ? 0.25 + 0.15 * rng.NextDouble() : 0);
@@ -301,16 +291,7 @@ public class FibreRealSectionTests
         var level = ids.ToDictionary(l => l, l => rng.NextDouble() < typeI
             ? (sdh ? 0.6 + 0.25 * rng.NextDouble() : 0.15 + 0.15 * rng.NextDouble())
             : (sdh ? 0.25 + 0.15 * rng.NextDouble() : 0.8 + 0.4 * rng.NextDouble()));
-        using var inside = new Mat(h, w, MatType.CV_8UC1, Scalar.All(0));
-        for (int y = 1; y < h - 1; y++)
-            for (int x = 1; x < w - 1; x++)
-            {
-                int i = y * w + x, l = labels[i];
-                if (l > 0 && labels[i - 1] == l && labels[i + 1] == l && labels[i - w] == l && labels[i + w] == l)
-                    inside.Set(y, x, (byte)255);
-            }
-        using var dist = new Mat();
-        Cv2.DistanceTransform(inside, dist, DistanceTypes.L2, DistanceTransformMasks.Precise);
+        using var dist = DistanceInsideOwnLabel(labels, w, h);
         using var grain = new Mat(h, w, MatType.CV_32FC1);
         for (int y = 0; y < h; y++)
             for (int x = 0; x < w; x++)
@@ -383,6 +364,22 @@ public class FibreRealSectionTests
         var (row, found) = Measure(tmp, image, "muscle-he", labels, w, h, inner);
         Assert.True(found.Count >= minMatched * inner.Count, $"{found.Count} of {inner.Count} fibres matched");
         Assert.InRange(QuantifyRun.Number(row, "central_nuclei_fibres_pct"), 0, 10);
+    }
+
+    /// <summary>Distance of every labelled pixel to the outside of its own label (0 on its outline).</summary>
+    private static Mat DistanceInsideOwnLabel(int[] labels, int w, int h)
+    {
+        using var inside = new Mat(h, w, MatType.CV_8UC1, Scalar.All(0));
+        for (int y = 1; y < h - 1; y++)
+            for (int x = 1; x < w - 1; x++)
+            {
+                int i = y * w + x, l = labels[i];
+                if (l > 0 && labels[i - 1] == l && labels[i + 1] == l && labels[i - w] == l && labels[i + w] == l)
+                    inside.Set(y, x, (byte)255);
+            }
+        var dist = new Mat();
+        Cv2.DistanceTransform(inside, dist, DistanceTypes.L2, DistanceTransformMasks.Precise);
+        return dist;
     }
 
     private static double Gauss(Random rng) =>

@@ -1352,12 +1352,7 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
     private int SplitOversized(int[] fibre, int count, Mat odSmooth, float[] counter, float counterGap, bool[] tissue, float median, float texture, int w, int h, double px)
     {
         int n = fibre.Length;
-        var area = new int[count + 1];
-        for (int i = 0; i < n; i++)
-            if (fibre[i] > 0)
-                area[fibre[i]]++;
-        int minPixels = (int)Math.Ceiling(settings.MinAreaMicrons2 / (px * px));
-        var sizes = area.Skip(1).Where(a => a >= minPixels).Order().ToList();
+        var (area, sizes) = FibreSizes(fibre, count, px);
         if (sizes.Count < 5)
             return count;
         double typical = sizes[sizes.Count / 2];
@@ -1830,6 +1825,17 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
     /// pixels; the real sections, their MHC class I re-stainings and the generated sections keep every fibre as it
     /// was. Returns the new count.
     /// </summary>
+    /// <summary>Each region's pixel count, and the counts of those of at least MinAreaMicrons2, in order.</summary>
+    private (int[] Area, List<int> Sizes) FibreSizes(int[] fibre, int count, double px)
+    {
+        var area = new int[count + 1];
+        foreach (int k in fibre)
+            if (k > 0)
+                area[k]++;
+        int minPixels = (int)Math.Ceiling(settings.MinAreaMicrons2 / (px * px));
+        return (area, area.Skip(1).Where(a => a >= minPixels).Order().ToList());
+    }
+
     private int AddLightFibres(int[] fibre, int count, Span<float> od, bool[] pale, bool[] tissue, int w, int h, double px)
     {
         int n = fibre.Length;
@@ -1838,12 +1844,7 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
         for (int i = 0; i < n; i += 7)
             if (pale[i] && tissue[i] && fibre[i] <= 0 && !float.IsNaN(od[i]))
                 clear.Add(od[i]);
-        var size = new int[count + 1];
-        for (int i = 0; i < n; i++)
-            if (fibre[i] > 0)
-                size[fibre[i]]++;
-        int minPixels = (int)Math.Ceiling(settings.MinAreaMicrons2 / (px * px));
-        var sizes = size.Skip(1).Where(a => a >= minPixels).Order().ToList();
+        var (_, sizes) = FibreSizes(fibre, count, px);
         if (clear.Count < 50 || sizes.Count < 5)
             return count;
         float inter = Select(CollectionsMarshal.AsSpan(clear), clear.Count / 5);
@@ -1860,7 +1861,7 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
         using var stats = new Mat();
         using var cent = new Mat();
         int k = Cv2.ConnectedComponentsWithStats(cand, lab, stats, cent, PixelConnectivity.Connectivity4, MatType.CV_32S);
-        int minArea = Math.Max(minPixels, (int)(LightFibreMinShare * sizes[sizes.Count / 2]));
+        int minArea = Math.Max((int)Math.Ceiling(settings.MinAreaMicrons2 / (px * px)), (int)(LightFibreMinShare * sizes[sizes.Count / 2]));
         var pts = new List<Point>?[k];
         for (int j = 1; j < k; j++)
             if (stats.Get<int>(j, (int)ConnectedComponentsTypes.Area) >= minArea)
