@@ -1815,16 +1815,6 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
 
     private const float PaleRegionFraction = 0.75f;
 
-    /// <summary>
-    /// Where the fibres come at two levels (ATPase and SDH stain the fibre types dark and light) and the dark ones
-    /// predominate, the light ones lie under half the median OD, the pale cut of Lines meant for interstitium, and are
-    /// lost as lines. They stand out from the real interstitium, though: among the clearly pale pixels outside every
-    /// fibre, those at LightFibreContrast × the interstitium's level (the 20th percentile of those pixels) or more,
-    /// opened by a 2 µm disk, that form a solid piece (MinSolidity) of at least a quarter of the median fibre's area,
-    /// are fibres too. Loose interstitium is ragged or thin, and on H&amp;E and IHC as pale as the rest of the clear
-    /// pixels; the real sections, their MHC class I re-stainings and the generated sections keep every fibre as it
-    /// was. Returns the new count.
-    /// </summary>
     /// <summary>Each region's pixel count, and the counts of those of at least MinAreaMicrons2, in order.</summary>
     private (int[] Area, List<int> Sizes) FibreSizes(int[] fibre, int count, double px)
     {
@@ -1836,6 +1826,16 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
         return (area, area.Skip(1).Where(a => a >= minPixels).Order().ToList());
     }
 
+    /// <summary>
+    /// Where the fibres come at two levels (ATPase and SDH stain the fibre types dark and light) and the dark ones
+    /// predominate, the light ones lie under half the median OD, the pale cut of Lines meant for interstitium, and are
+    /// lost as lines. They stand out from the real interstitium, though: among the clearly pale pixels outside every
+    /// fibre, those at LightFibreContrast × the interstitium's level (the 20th percentile of those pixels) or more,
+    /// opened by a 2 µm disk, that form a solid piece (MinSolidity) of at least a quarter of the median fibre's area,
+    /// are fibres too. Loose interstitium is ragged or thin, and on H&amp;E and IHC as pale as the rest of the clear
+    /// pixels; the real sections, their MHC class I re-stainings and the generated sections keep every fibre as it
+    /// was. Returns the new count.
+    /// </summary>
     private int AddLightFibres(int[] fibre, int count, Span<float> od, bool[] pale, bool[] tissue, int w, int h, double px)
     {
         int n = fibre.Length;
