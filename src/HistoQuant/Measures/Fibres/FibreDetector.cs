@@ -863,34 +863,47 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
             if (!line[i] || pale[i])
                 o[i] = 255;
         using var labels = new Mat();
-        int found = Cv2.ConnectedComponents(open, labels, PixelConnectivity.Connectivity4, MatType.CV_32S);
+        using var stats = new Mat();
+        using var centroids = new Mat();
+        int found = Cv2.ConnectedComponentsWithStats(open, labels, stats, centroids, PixelConnectivity.Connectivity4, MatType.CV_32S);
         var lab = Span32(labels, n);
-        var core = new int[found];
-        var enclosed = new bool[found];
-        Array.Fill(enclosed, true);
-        for (int y = 0, i = 0; y < h; y++)
-            for (int x = 0; x < w; x++, i++)
-            {
-                int k = lab[i];
-                if (k == 0)
-                    continue;
-                if (!inSection[i] || seeds[i] > 0 || x == 0 || y == 0 || x == w - 1 || y == h - 1)
-                    enclosed[k] = false;
-                else if (!pale[i] && !blob[i])
-                    core[k]++;
-            }
-        double minCore = ClosedRingCore * settings.MinAreaMicrons2 / (px * px);
-        var renumber = new int[found];
+        var st = StatsOf(stats, found);
+        double minCore = ClosedRingCore * settings.MinAreaMicrons2 / (px * px), most = MaxClosedRing * settings.MinAreaMicrons2 / (px * px);
+        // Only the few small patches off the crop's edge are visited pixel by pixel: a patch as large as two of the
+        // smallest fibres is deep enough to hold a seed of its own, and one at the edge is not enclosed.
         for (int k = 1; k < found; k++)
-            if (enclosed[k] && core[k] >= minCore)
-                renumber[k] = ++count;
-        for (int i = 0; i < n; i++)
-            if (renumber[lab[i]] > 0 && !pale[i] && !blob[i])
-                seeds[i] = renumber[lab[i]];
+        {
+            int x0 = Stat(st, k, ConnectedComponentsTypes.Left), y0 = Stat(st, k, ConnectedComponentsTypes.Top);
+            int x1 = x0 + Stat(st, k, ConnectedComponentsTypes.Width), y1 = y0 + Stat(st, k, ConnectedComponentsTypes.Height);
+            int area = Stat(st, k, ConnectedComponentsTypes.Area);
+            if (area < minCore || area > most || x0 == 0 || y0 == 0 || x1 == w || y1 == h)
+                continue;
+            int core = 0;
+            bool enclosed = true;
+            for (int y = y0; y < y1 && enclosed; y++)
+                for (int x = x0, i = y * w + x0; x < x1; x++, i++)
+                    if (lab[i] == k)
+                    {
+                        if (!inSection[i] || seeds[i] > 0)
+                        {
+                            enclosed = false;
+                            break;
+                        }
+                        if (!pale[i] && !blob[i])
+                            core++;
+                    }
+            if (!enclosed || core < minCore)
+                continue;
+            count++;
+            for (int y = y0; y < y1; y++)
+                for (int x = x0, i = y * w + x0; x < x1; x++, i++)
+                    if (lab[i] == k && !pale[i] && !blob[i])
+                        seeds[i] = count;
+        }
         return count;
     }
 
-    private const double ClosedRingCore = 0.1;
+    private const double ClosedRingCore = 0.1, MaxClosedRing = 2;
 
     /// <summary>
     /// Grey reconstruction by dilation of <paramref name="f"/> under <paramref name="g"/> (f ≤ g), 8-connected, in
