@@ -695,37 +695,36 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
         if (count <= 1)
             return;
         var lab = Span32(labels, n);
-        var keep = new bool[count];
         var st = StatsOf(stats, count);
-        int most = (int)Math.Ceiling(IsolatedMicrons2 / (px * px));
-        for (int k = 1; k < count; k++)
-            keep[k] = Stat(st, k, ConnectedComponentsTypes.Area) >= most;
-        for (int y = 1; y < h - 1; y++)
-            for (int x = 1; x < w - 1; x++)
-            {
-                int i = y * w + x, k = lab[i];
-                if (k == 0 || keep[k])
-                    continue;
-                if (pale[i - 1] || pale[i + 1] || pale[i - w] || pale[i + w] || pale[i - w - 1] || pale[i - w + 1] || pale[i + w - 1] || pale[i + w + 1])
-                    keep[k] = true;
-            }
-        for (int x = 0; x < w; x++)
-        {
-            keep[lab[x]] = true;
-            keep[lab[(h - 1) * w + x]] = true;
-        }
-        for (int y = 0; y < h; y++)
-        {
-            keep[lab[y * w]] = true;
-            keep[lab[y * w + w - 1]] = true;
-        }
         var lm = Span8(lineMat, n);
-        for (int i = 0; i < n; i++)
-            if (lab[i] > 0 && !keep[lab[i]])
-            {
-                lm[i] = 0;
-                blob[i] = true;
-            }
+        int most = (int)Math.Ceiling(IsolatedMicrons2 / (px * px));
+        // Each small piece is visited in its own bounding box: a few per fibre, against two passes over the region.
+        for (int k = 1; k < count; k++)
+        {
+            int x0 = Stat(st, k, ConnectedComponentsTypes.Left), y0 = Stat(st, k, ConnectedComponentsTypes.Top);
+            int x1 = x0 + Stat(st, k, ConnectedComponentsTypes.Width), y1 = y0 + Stat(st, k, ConnectedComponentsTypes.Height);
+            // Large pieces and pieces at the region's edge (their other side unseen) stay lines.
+            if (Stat(st, k, ConnectedComponentsTypes.Area) >= most || x0 == 0 || y0 == 0 || x1 == w || y1 == h)
+                continue;
+            bool touchesPale = false;
+            for (int y = y0; y < y1 && !touchesPale; y++)
+                for (int x = x0, i = y * w + x0; x < x1; x++, i++)
+                    if (lab[i] == k && (pale[i - 1] || pale[i + 1] || pale[i - w] || pale[i + w]
+                        || pale[i - w - 1] || pale[i - w + 1] || pale[i + w - 1] || pale[i + w + 1]))
+                    {
+                        touchesPale = true;
+                        break;
+                    }
+            if (touchesPale)
+                continue;
+            for (int y = y0; y < y1; y++)
+                for (int x = x0, i = y * w + x0; x < x1; x++, i++)
+                    if (lab[i] == k)
+                    {
+                        lm[i] = 0;
+                        blob[i] = true;
+                    }
+        }
     }
 
     private const double IsolatedMicrons2 = 100;
