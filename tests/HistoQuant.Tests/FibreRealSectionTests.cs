@@ -26,11 +26,16 @@ public class FibreRealSectionTests
         for (int y = 0; y < h; y++)
             for (int x = 0; x < w; x++)
                 labels[y * w + x] = m.Get<ushort>(y, x);
+        return (labels, w, h, Inner(labels, w, h));
+    }
+
+    /// <summary>The reference fibres that do not touch the image edge.</summary>
+    private static HashSet<int> Inner(int[] labels, int w, int h)
+    {
         var edge = new HashSet<int>();
         for (int x = 0; x < w; x++) { edge.Add(labels[x]); edge.Add(labels[(h - 1) * w + x]); }
         for (int y = 0; y < h; y++) { edge.Add(labels[y * w]); edge.Add(labels[y * w + w - 1]); }
-        var inner = labels.Where(l => l > 0 && !edge.Contains(l)).ToHashSet();
-        return (labels, w, h, inner);
+        return labels.Where(l => l > 0 && !edge.Contains(l)).ToHashSet();
     }
 
     /// <summary>
@@ -164,12 +169,8 @@ public class FibreRealSectionTests
                     Cv2.Resize(lab, smallLab, new Size(sw, sh), 0, 0, InterpolationFlags.Nearest);
                     Cv2.ImWrite(image, small);
                     smallLab.GetArray(out int[] resized);
-                    labels = resized;
-                    (w, h) = (sw, sh);
-                    var edge = new HashSet<int>();
-                    for (int x = 0; x < w; x++) { edge.Add(labels[x]); edge.Add(labels[(h - 1) * w + x]); }
-                    for (int y = 0; y < h; y++) { edge.Add(labels[y * w]); edge.Add(labels[y * w + w - 1]); }
-                    inner = labels.Where(l => l > 0 && !edge.Contains(l)).ToHashSet();
+                    (labels, w, h) = (resized, sw, sh);
+                    inner = Inner(labels, w, h);
                 }
                 break;
             case "jpeg 75":
