@@ -884,21 +884,22 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
             int area = Stat(st, k, ConnectedComponentsTypes.Area);
             if (area < minCore || area > most || x0 == 0 || y0 == 0 || x1 == w || y1 == h)
                 continue;
+            // A patch that reaches glass is not enclosed by lines, and one that holds a seed needs none.
             int core = 0;
-            bool enclosed = true;
-            for (int y = y0; y < y1 && enclosed; y++)
+            bool seedless = true;
+            for (int y = y0; y < y1 && seedless; y++)
                 for (int x = x0, i = y * w + x0; x < x1; x++, i++)
                     if (lab[i] == k)
                     {
                         if (!inSection[i] || seeds[i] > 0)
                         {
-                            enclosed = false;
+                            seedless = false;
                             break;
                         }
                         if (!pale[i] && !blob[i])
                             core++;
                     }
-            if (!enclosed || core < minCore)
+            if (!seedless || core < minCore)
                 continue;
             count++;
             for (int y = y0; y < y1; y++)
