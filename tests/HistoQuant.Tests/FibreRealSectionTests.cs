@@ -154,12 +154,31 @@ public class FibreRealSectionTests
         using var tmp = new TempDir();
         var (labels, w, h, inner) = Reference(n);
         using var bgr = Cv2.ImRead(Muscle($"he-muscle-{n}.tif"), ImreadModes.Color);
-        double mpp = Mpp;
+        var (image, mpp) = AsAnotherLabBringsIt(tmp, bgr, variant, ref labels, ref w, ref h, ref inner);
+        var (row, found) = Measure(tmp, image, "muscle-he", labels, w, h, inner, mpp: mpp);
+        var imagej = File.ReadAllLines(Muscle($"he-muscle-{n}.imagej-fibres.csv")).Skip(1).Select(l => l.Split(',')).ToList();
+        double area = Median(imagej.Select(c => double.Parse(c[2], CultureInfo.InvariantCulture)));
+        double feret = Median(imagej.Select(c => double.Parse(c[^1], CultureInfo.InvariantCulture)));
+        Assert.True(found.Count >= 0.86 * inner.Count, $"{variant}: {found.Count} of {inner.Count} fibres matched");
+        if (variant.Contains("oranger") || variant.Contains("purpler"))
+            return;
+        Assert.InRange(QuantifyRun.Number(row, "fibre_area_median_um2"), area * 0.93, area * 1.07);
+        Assert.InRange(QuantifyRun.Number(row, "fibre_min_feret_median_um"), feret * 0.93, feret * 1.07);
+    }
+
+    /// <summary>
+    /// The image as another lab would bring it (see <see cref="MuscleHeHoldsOnTheSameSectionScannedOrStainedOtherwise"/>),
+    /// written to a file; the reference is resampled with it where the pixel size changes. Returns the file and its
+    /// pixel size.
+    /// </summary>
+    private static (string Image, double Mpp) AsAnotherLabBringsIt(TempDir tmp, Mat bgr, string variant,
+        ref int[] labels, ref int w, ref int h, ref HashSet<int> inner)
+    {
         string image = tmp.File("variant.png");
         switch (variant)
         {
             case "0.5 um/px":
-                mpp = 0.5;
+                const double mpp = 0.5;
                 int sw = (int)Math.Round(w * Mpp / mpp), sh = (int)Math.Round(h * Mpp / mpp);
                 using (var small = new Mat())
                 using (var lab = Mat.FromPixelData(h, w, MatType.CV_32SC1, labels))
@@ -172,40 +191,56 @@ public class FibreRealSectionTests
                     (labels, w, h) = (resized, sw, sh);
                     inner = Inner(labels, w, h);
                 }
-                break;
+                return (image, mpp);
             case "jpeg 75":
                 image = tmp.File("variant.jpg");
                 Cv2.ImWrite(image, bgr, new ImageEncodingParam(ImwriteFlags.JpegQuality, 75));
-                break;
+                return (image, Mpp);
             case "eosin oranger":
-                image = tmp.File("variant.png");
-                Cv2.ImWrite(image, Remixed(bgr, Unit([0.65, 0.70, 0.29]), Unit([0.10, 0.85, 0.52])));
-                break;
+                using (var remixed = Remixed(bgr, Unit([0.65, 0.70, 0.29]), Unit([0.10, 0.85, 0.52])))
+                    Cv2.ImWrite(image, remixed);
+                return (image, Mpp);
             case "hematoxylin purpler":
-                Cv2.ImWrite(image, Remixed(bgr, Unit([0.55, 0.75, 0.37]), Unit([0.07, 0.99, 0.11])));
-                break;
+                using (var remixed = Remixed(bgr, Unit([0.55, 0.75, 0.37]), Unit([0.07, 0.99, 0.11])))
+                    Cv2.ImWrite(image, remixed);
+                return (image, Mpp);
             default:
                 double k = double.Parse(variant[4..], CultureInfo.InvariantCulture);
-                var lut = new Mat(1, 256, MatType.CV_8UC1);
-                for (int v = 0; v < 256; v++)
-                    lut.Set(0, v, (byte)Math.Clamp(Math.Round(245 * Math.Pow(Math.Max(v, 1) / 245.0, k)), 0, 255));
+                using (var lut = new Mat(1, 256, MatType.CV_8UC1))
                 using (var stained = new Mat())
                 {
+                    for (int v = 0; v < 256; v++)
+                        lut.Set(0, v, (byte)Math.Clamp(Math.Round(245 * Math.Pow(Math.Max(v, 1) / 245.0, k)), 0, 255));
                     Cv2.LUT(bgr, lut, stained);
                     Cv2.ImWrite(image, stained);
                 }
-                lut.Dispose();
-                break;
+                return (image, Mpp);
         }
-        var (row, found) = Measure(tmp, image, "muscle-he", labels, w, h, inner, mpp: mpp);
-        var imagej = File.ReadAllLines(Muscle($"he-muscle-{n}.imagej-fibres.csv")).Skip(1).Select(l => l.Split(',')).ToList();
-        double area = Median(imagej.Select(c => double.Parse(c[2], CultureInfo.InvariantCulture)));
-        double feret = Median(imagej.Select(c => double.Parse(c[^1], CultureInfo.InvariantCulture)));
-        Assert.True(found.Count >= 0.86 * inner.Count, $"{variant}: {found.Count} of {inner.Count} fibres matched");
-        if (variant.Contains("oranger") || variant.Contains("purpler"))
-            return;
-        Assert.InRange(QuantifyRun.Number(row, "fibre_area_median_um2"), area * 0.93, area * 1.07);
-        Assert.InRange(QuantifyRun.Number(row, "fibre_min_feret_median_um"), feret * 0.93, feret * 1.07);
+    }
+
+    /// <summary>
+    /// The re-stained sections (<see cref="Restain"/>, the single-seed test's seeds) as another lab's scanner would
+    /// bring them: at 0.5 µm/px and as JPEG at quality 75. Measured 2026-11-29 (eighth round): see the InlineData
+    /// comments; the floors hold them less a fibre, and % positive within 7 points of the painted truth over the inner
+    /// fibres (they read +0.3 to +4.4; the tool counts the fibres cut by the image edge too). JPEG costs 02 five
+    /// fibres on this re-staining (not yet looked into; score-real's Python re-staining of 02 loses none).
+    /// </summary>
+    [Theory]
+    [InlineData("01", 7, "0.5 um/px", 0.84)] // 40/46, 43.8% against 43.5 (as scanned 41/46)
+    [InlineData("01", 7, "jpeg 75", 0.84)] // 40/46, 44.4%
+    [InlineData("02", 8, "0.5 um/px", 0.8)] // 29/35, 44.0% against 40.0 (as scanned 31/35)
+    [InlineData("02", 8, "jpeg 75", 0.71)] // 26/35, 44.4%
+    public void Mhc1HoldsOnARestainedSectionScannedOtherwise(string n, int seed, string variant, double minMatched)
+    {
+        using var tmp = new TempDir();
+        var (labels, w, h, inner) = Reference(n);
+        var (restained, kinds) = Restain(tmp, n, labels, w, h, seed);
+        double truth = 100.0 * inner.Count(l => kinds[l] != "neg") / inner.Count;
+        using var bgr = Cv2.ImRead(restained, ImreadModes.Color);
+        var (image, mpp) = AsAnotherLabBringsIt(tmp, bgr, variant, ref labels, ref w, ref h, ref inner);
+        var (row, found) = Measure(tmp, image, "mhc1", labels, w, h, inner, mpp: mpp);
+        Assert.True(found.Count >= minMatched * inner.Count, $"{variant}: {found.Count} of {inner.Count} fibres matched");
+        Assert.InRange(QuantifyRun.Number(row, "positive_fibres_pct"), truth - 7, truth + 7);
     }
 
     /// <summary>
