@@ -223,10 +223,9 @@ public class FibreRealSectionTests
     /// bring them: at 0.5 µm/px and as JPEG at quality 75. Measured 2026-11-29 (eighth round): see the InlineData
     /// comments; the floors hold them less a fibre, and % positive within 7 points of the painted truth over the inner
     /// fibres (they read +0.3 to +4.4; the tool counts the fibres cut by the image edge too). JPEG costs 02 five
-    /// fibres on this re-staining (score-real's Python re-staining of 02 loses three, 8, 25 and 27, all within 3 µm
-    /// of the image edge: once the pale interior of a small ring fibre is taken out, it is filled back only as a hole
-    /// its fibre encloses, and the gap the compression opens in the ring lets that hole reach the frame; on a whole
-    /// slide the edge is glass).
+    /// fibres on this re-staining (score-real's Python re-staining of 02 loses three small ring fibres: once the pale
+    /// interior of a small ring fibre is taken out, it is filled back only as a hole its own fibre encloses, and a gap
+    /// the compression opens in the ring lets that hole touch a neighbour; see the README's Fibres section).
     /// </summary>
     [Theory]
     [InlineData("01", 7, "0.5 um/px", 0.84)] // 40/46, 43.8% against 43.5 (as scanned 41/46)
