@@ -1987,8 +1987,11 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
             if (fibre[i] == 0)
                 e[i] = 255;
         using var holes = new Mat();
-        int count = Cv2.ConnectedComponents(empty, holes, PixelConnectivity.Connectivity4, MatType.CV_32S);
+        using var holeStats = new Mat();
+        using var holeCentroids = new Mat();
+        int count = Cv2.ConnectedComponentsWithStats(empty, holes, holeStats, holeCentroids, PixelConnectivity.Connectivity4, MatType.CV_32S);
         var hl = Span32(holes, n);
+        var hs = StatsOf(holeStats, count);
         var owner = new int[count]; // 0 unknown, Open (touches the frame), Shared (two fibres), else the one fibre around it
         const int Open = -1, Shared = -2;
         bool anyShared = false;
@@ -2025,17 +2028,23 @@ public sealed class FibreDetector(FibreSettings settings, double weak, bool scor
             // A hole that touches a second fibre at a point or two is still its fibre's: a ring broken by noise (a
             // JPEG block, a speck) lets the pale interior of a small ring fibre touch its neighbour. The hole goes to
             // the fibre that holds nearly all of its border.
+            // The interstitial network between fibres is one large shared hole: only holes a fibre could hold count,
+            // each visited in its own bounding box (a shared hole never touches the frame).
+            double most = settings.MaxAreaMicrons2 / (px * px);
             var contact = new Dictionary<long, int>();
-            for (int y = 1; y < h - 1; y++)
-                for (int x = 1, i = y * w + 1; x < w - 1; x++, i++)
-                {
-                    int k = hl[i];
-                    if (k == 0 || owner[k] != Shared)
-                        continue;
-                    foreach (int j in (ReadOnlySpan<int>)[i - 1, i + 1, i - w, i + w])
-                        if (fibre[j] > 0)
-                            CollectionsMarshal.GetValueRefOrAddDefault(contact, (long)k << 32 | (uint)fibre[j], out _)++;
-                }
+            for (int k = 1; k < count; k++)
+            {
+                if (owner[k] != Shared || Stat(hs, k, ConnectedComponentsTypes.Area) > most)
+                    continue;
+                int x0 = Stat(hs, k, ConnectedComponentsTypes.Left), y0 = Stat(hs, k, ConnectedComponentsTypes.Top);
+                int x1 = x0 + Stat(hs, k, ConnectedComponentsTypes.Width), y1 = y0 + Stat(hs, k, ConnectedComponentsTypes.Height);
+                for (int y = y0; y < y1; y++)
+                    for (int x = x0, i = y * w + x0; x < x1; x++, i++)
+                        if (hl[i] == k)
+                            foreach (int j in (ReadOnlySpan<int>)[i - 1, i + 1, i - w, i + w])
+                                if (fibre[j] > 0)
+                                    CollectionsMarshal.GetValueRefOrAddDefault(contact, (long)k << 32 | (uint)fibre[j], out _)++;
+            }
             var total = new Dictionary<int, int>();
             var best = new Dictionary<int, (int Label, int Count)>();
             foreach (var (key, c) in contact)
